@@ -1,0 +1,1 @@
+"""MoodBot's Discord face and command line. Imports flow one way: ``bot`` -> ``emotion_core``."""
