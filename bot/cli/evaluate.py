@@ -1,10 +1,57 @@
-"""`moodbot evaluate` (placeholder until its issue lands)."""
+"""``moodbot evaluate``: score a recogniser and the seed baseline on held-out speakers."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("evaluate", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 1)
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a model against the seed baseline",
+        description=(
+            "Accuracy, UAR, macro-F1, per-class recall and confusion matrices on the test speakers "
+            "of the model's own split, clean and through Discord's Opus codec."
+        ),
+    )
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
+    parser.add_argument("--corpora-dir", type=Path, default=None)
+    parser.add_argument("--corpora", nargs="+", default=None, metavar="NAME",
+                        help="restrict to these corpora")
+    parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emotion_core.corpora import available_corpora, load_corpora
+    from emotion_core.errors import EmotionCoreError
+    from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+    from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, evaluate_split
+    from emotion_core.recognizer.train import TRAINING_FILE, load_split
+
+    folder = args.model or SHIPPED_RECOGNIZER_DIR
+    if not (folder / TRAINING_FILE).exists():
+        raise EmotionCoreError(f"{folder} has no {TRAINING_FILE}: its speaker split is unknown")
+    split = load_split(folder)
+    wanted = {speaker.split(":", 1)[0] for speaker in split.test}
+    if args.corpora:
+        wanted &= set(args.corpora)
+    present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]
+    if not present:
+        raise EmotionCoreError("none of the model's test corpora were found (see --corpora-dir)")
+    clips = load_corpora(present, args.corpora_dir)
+    report = evaluate_split(folder, clips, split)
+    print(f"{'corpus':8} {'condition':12} {'model':14} {'acc':>6} {'UAR':>6} {'F1':>6} {'clips':>6}")
+    for corpus, conditions in report.results.items():
+        for condition, models in conditions.items():
+            for name in (MODEL_NAME, BASELINE_NAME):
+                m = models[name]
+                print(f"{corpus:8} {condition:12} {name:14} {m.accuracy:6.3f} {m.uar:6.3f} "
+                      f"{m.macro_f1:6.3f} {m.n_clips:6d}")
+    for corpus, conditions in report.results.items():
+        recall = conditions["clean"][MODEL_NAME].recall
+        print(f"{corpus} recall (clean): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    return 0

@@ -1,10 +1,78 @@
-"""`moodbot speak` (placeholder until its issue lands)."""
+"""``moodbot speak``: say a sentence with an emotion and write it to an .ogg or .wav file.
+
+Prints which voice spoke (Tacotron 2 or the offline eSpeak NG voice), the duration and the path. The
+synthesis modules are imported inside the handler, so ``moodbot --help`` stays instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+_EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+_SUFFIXES = (".ogg", ".opus", ".wav")
+
+
+def _intensity(value: str) -> float:
+    """argparse type: a float within [0, 1]."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is outside [0, 1]")
+    return number
+
+
+def _output_path(value: str) -> Path:
+    """argparse type: a path ending in .ogg, .opus or .wav."""
+    path = Path(value)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{value!r} must end in .ogg, .opus or .wav")
+    return path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("speak", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 1)
+    """Add ``speak`` to the ``moodbot`` parser."""
+    parser = subparsers.add_parser(
+        "speak",
+        help="say text with an emotion and save it as .ogg (Opus) or .wav",
+        description="Say TEXT with an emotion. Uses Tacotron 2 when its weights are present "
+        "(moodbot models download), else the offline eSpeak NG voice.",
+    )
+    parser.add_argument("text", help="what to say (at most 300 characters)")
+    parser.add_argument("-e", "--emotion", choices=_EMOTIONS, default="neutral")
+    parser.add_argument(
+        "-i", "--intensity", type=_intensity, default=0.5, help="0 (neutral) to 1 (full-blown)"
+    )
+    parser.add_argument("--voice", choices=("auto", "tacotron2", "espeak"), default="auto")
+    parser.add_argument(
+        "--vocoder", choices=("waveglow", "hifigan", "griffinlim"), default="waveglow"
+    )
+    parser.add_argument(
+        "--models-dir", type=Path, default=None, help="models folder (default $MOODBOT_MODELS_DIR)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=_output_path,
+        default=Path("speech.ogg"),
+        help="speech.ogg by default",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from emotion_core.labels import Emotion
+    from emotion_core.synth.pipeline import Synthesizer
+
+    synthesizer = Synthesizer.from_pretrained(
+        args.models_dir, voice=args.voice, vocoder=args.vocoder
+    )
+    speech = synthesizer.speak(args.text, Emotion.parse(args.emotion), intensity=args.intensity)
+    path = speech.save(args.output)
+    print(f"voice: {speech.voice}")
+    print(f"emotion: {speech.emotion.value} at intensity {speech.intensity:g}")
+    print(f"duration: {speech.duration_s:.2f} s")
+    print(f"wrote: {path}")
+    return 0

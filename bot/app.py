@@ -1,0 +1,110 @@
+"""The bot itself: a ``commands.Bot`` that receives its models, settings store and worker pool.
+
+Everything the extensions need is passed to the constructor (as discord.py's
+``examples/advanced_startup.py`` does), so tests and the benchmark build the same bot with a temporary
+database and the real models, and the extensions never reach for globals. ``setup_hook`` loads one
+extension per feature and syncs slash commands to the development guild; ``close`` first lets
+in-flight work finish so that every accepted message still gets its reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot.config import Config
+from bot.store import SettingsStore
+from bot.worker import WorkerPool
+
+if TYPE_CHECKING:
+    from emotion_core.recognizer.infer import EmotionRecognizer
+    from emotion_core.synth.pipeline import Synthesizer
+
+log = logging.getLogger(__name__)
+
+#: One extension per feature; ``errors`` first so its handler is in place before any command runs.
+EXTENSIONS: tuple[str, ...] = (
+    "bot.exts.errors",
+    "bot.exts.analyze",
+    "bot.exts.speak",
+    "bot.exts.admin",
+)
+
+
+class MoodBot(commands.Bot):
+    """MoodBot's Discord client.
+
+    Parameters
+    ----------
+    config : Config
+        Process settings (token, limits, cooldowns).
+    recognizer : EmotionRecognizer
+        Hears the emotion in a clip; its ``analyze`` is called on worker threads.
+    synthesizer : Synthesizer
+        Speaks text with an emotion; its ``speak`` is called on worker threads.
+    store : SettingsStore
+        Per-guild settings.
+    pool : WorkerPool
+        Threads and admission control for model work.
+    sync_global : bool
+        Publish the slash commands globally in ``setup_hook`` (once after install or upgrade; with
+        ``config.dev_guild_id`` set they are synced to that guild on every start instead).
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        recognizer: EmotionRecognizer,
+        synthesizer: Synthesizer,
+        store: SettingsStore,
+        pool: WorkerPool,
+        sync_global: bool = False,
+        extensions: Sequence[str] = EXTENSIONS,
+    ) -> None:
+        intents = discord.Intents.default()
+        # Reading attachments of ordinary messages needs the privileged Message Content intent.
+        intents.message_content = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            # The bot never pings anyone, whatever text it repeats back.
+            allowed_mentions=discord.AllowedMentions.none(),
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+        )
+        self.config = config
+        self.recognizer = recognizer
+        self.synthesizer = synthesizer
+        self.store = store
+        self.pool = pool
+        self.sync_global = sync_global
+        self.initial_extensions = tuple(extensions)
+
+    async def setup_hook(self) -> None:
+        """Load the extensions and publish the slash commands where they should appear."""
+        for extension in self.initial_extensions:
+            await self.load_extension(extension)
+        if self.config.dev_guild_id is not None:
+            guild = discord.Object(id=self.config.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d command(s) to development guild %s", len(synced), guild.id)
+        elif self.sync_global:
+            synced = await self.tree.sync()
+            log.info("Synced %d global command(s); Discord may take a while to show them", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("Logged in as %s (id %s) in %d server(s)", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop taking work, let admitted jobs reply, then disconnect and close the database."""
+        await self.pool.drain(timeout_s=self.config.shutdown_timeout_s)
+        await super().close()
+        await self.store.close()

@@ -1,0 +1,116 @@
+"""Process settings for the bot, read once from the environment (and ``.env``) into one frozen object.
+
+Everything a self-hoster may tune lives here with its default, so the rest of the bot receives a
+``Config`` instead of reading ``os.environ`` itself. ``.env.example`` lists the same settings with comments.
+Per-guild choices made by server managers (auto-analysis, channels, reply style) are not here: they live
+in the database (see :mod:`bot.store`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_MEBIBYTE = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable and says what to do."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The bot's process settings. Build it with :meth:`from_env`; the token never appears in ``repr``."""
+
+    #: Bot token from the Developer Portal (Bot → Reset Token). Kept out of ``repr`` and logs.
+    discord_token: str = field(repr=False)
+    #: Guild where slash commands are synced instantly at start-up; ``None`` means global commands.
+    dev_guild_id: int | None = None
+    #: SQLite file holding per-guild settings.
+    db_path: Path = Path("moodbot.sqlite3")
+    #: Largest attachment the bot downloads, in MiB; checked against the attachment's size first.
+    max_upload_mb: float = 25.0
+    #: Longest stretch of a clip that is analysed, in seconds; longer clips are cut and say so.
+    max_audio_s: float = 60.0
+    #: Threads running the models; each holds one clip or one sentence at a time.
+    workers: int = 2
+    #: Jobs allowed to wait for a worker; beyond this people are told the bot is busy.
+    queue_size: int = 16
+    #: Analyses (automatic, ``/mood`` and the context menu together) per user per minute.
+    analyze_per_minute: int = 6
+    #: ``/speak`` uses per user per minute.
+    speak_per_minute: int = 3
+    #: Seconds to wait for in-flight work when shutting down before closing anyway.
+    shutdown_timeout_s: float = 30.0
+    #: Level for discord.py's log handler: DEBUG, INFO, WARNING or ERROR.
+    log_level: int = logging.INFO
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload limit in bytes."""
+        return int(self.max_upload_mb * _MEBIBYTE)
+
+    @property
+    def capacity(self) -> int:
+        """Jobs accepted at once: the ones running plus the ones waiting."""
+        return self.workers + self.queue_size
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        """Read the settings from ``environ`` (usually ``os.environ`` after loading ``.env``).
+
+        Raises
+        ------
+        ConfigError
+            The token is missing or a number is malformed or out of range.
+        """
+        token = environ.get("DISCORD_TOKEN", "").strip()
+        if not token:
+            raise ConfigError(
+                "DISCORD_TOKEN is not set: put the bot token in .env or the environment "
+                "(see docs/discord-setup.md)."
+            )
+        guild = environ.get("MOODBOT_DEV_GUILD_ID", "").strip()
+        level_name = environ.get("MOODBOT_LOG_LEVEL", "INFO").strip().upper()
+        level = logging.getLevelName(level_name)
+        if not isinstance(level, int):
+            raise ConfigError(f"MOODBOT_LOG_LEVEL={level_name!r} is not DEBUG, INFO, WARNING or ERROR.")
+        return cls(
+            discord_token=token,
+            dev_guild_id=_number(environ, "MOODBOT_DEV_GUILD_ID", int, 1) if guild else None,
+            db_path=Path(environ.get("MOODBOT_DB_PATH") or cls.db_path).expanduser(),
+            max_upload_mb=_number(environ, "MOODBOT_MAX_UPLOAD_MB", float, 0.001, cls.max_upload_mb),
+            max_audio_s=_number(environ, "MOODBOT_MAX_AUDIO_S", float, 1.0, cls.max_audio_s),
+            workers=_number(environ, "MOODBOT_WORKERS", int, 1, cls.workers),
+            queue_size=_number(environ, "MOODBOT_QUEUE_SIZE", int, 0, cls.queue_size),
+            analyze_per_minute=_number(
+                environ, "MOODBOT_ANALYZE_PER_MINUTE", int, 1, cls.analyze_per_minute
+            ),
+            speak_per_minute=_number(environ, "MOODBOT_SPEAK_PER_MINUTE", int, 1, cls.speak_per_minute),
+            shutdown_timeout_s=_number(
+                environ, "MOODBOT_SHUTDOWN_TIMEOUT_S", float, 0.0, cls.shutdown_timeout_s
+            ),
+            log_level=level,
+        )
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    kind: type[int] | type[float],
+    minimum: float,
+    default: float | None = None,
+) -> int | float:
+    """Parse ``environ[name]`` as ``kind`` no smaller than ``minimum``; blank means ``default``."""
+    raw = environ.get(name, "").strip()
+    if not raw and default is not None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}.")
+    return value

@@ -1,0 +1,212 @@
+"""Hearing: analyse voice messages and audio uploads, automatically, with ``/mood`` or the context menu.
+
+Every path does the cheap checks first (is it audio, is it small enough, is the person on cooldown, is
+there room in the worker pool) so a refusal costs no download; then it downloads into memory (audio is
+never written to disk), runs the recogniser and the chart on a worker thread, and answers. Automatic
+analysis replies to the message without pinging anyone; an accepted message always gets an answer,
+the mood or the reason there is none.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import operator
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.exts.errors import explain
+from bot.store import DEFAULTS, GuildSettings
+from bot.worker import Reservation
+from emotion_core.audio import AudioLimits
+from emotion_core.errors import AudioError, AudioTooLargeError
+
+if TYPE_CHECKING:
+    from bot.app import MoodBot
+    from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
+
+log = logging.getLogger(__name__)
+
+#: File name endings accepted as audio when Discord sends no audio content type.
+AUDIO_SUFFIXES = frozenset({".ogg", ".opus", ".wav", ".mp3", ".m4a", ".webm", ".flac"})
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def is_audio(attachment: discord.Attachment) -> bool:
+    """Whether an attachment is a voice message or an audio file, by flag, content type or name."""
+    if attachment.is_voice_message():
+        return True
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    return content_type.startswith("audio/") or PurePath(attachment.filename).suffix.lower() in (
+        AUDIO_SUFFIXES
+    )
+
+
+def first_audio(message: discord.Message) -> discord.Attachment | None:
+    """The message's first audio attachment (a voice message has exactly one), if any."""
+    return next((a for a in message.attachments if is_audio(a)), None)
+
+
+def check_size(attachment: discord.Attachment, limit_bytes: int) -> None:
+    """Refuse an attachment over the limit from its declared size, before downloading a byte."""
+    if attachment.size > limit_bytes:
+        raise AudioTooLargeError(
+            f"That file is {attachment.size / 2**20:.1f} MB; I can listen to files up to "
+            f"{limit_bytes / 2**20:.0f} MB.",
+            size_bytes=attachment.size,
+            limit_bytes=limit_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the worker hands back: the recogniser's result and, for longer clips, the chart PNG."""
+
+    result: EmotionResult
+    timeline_png: bytes | None
+
+
+def analyse(recognizer: EmotionRecognizer, data: bytes, limits: AudioLimits) -> Analysis:
+    """Decode, recognise and draw the chart; blocking, so it runs on a worker thread."""
+    result = recognizer.analyze(data, limits=limits)
+    return Analysis(result, render.timeline_png(result) if render.wants_timeline(result) else None)
+
+
+def embed_reply(analysis: Analysis) -> tuple[discord.Embed, list[discord.File]]:
+    """The embed and its attachments (the chart, when there is one) for one analysis."""
+    png = analysis.timeline_png
+    embed = render.mood_embed(analysis.result, timeline_attached=png is not None)
+    files = [] if png is None else [discord.File(io.BytesIO(png), filename=render.TIMELINE_FILENAME)]
+    return embed, files
+
+
+class Analyze(commands.Cog):
+    """Listens for audio in new messages and provides ``/mood`` and the "Analyze mood" context menu."""
+
+    def __init__(self, bot: MoodBot) -> None:
+        self.bot = bot
+        self.limits = AudioLimits(
+            max_bytes=bot.config.max_upload_bytes, max_duration_s=bot.config.max_audio_s
+        )
+        # One bucket per user shared by all three paths, so the context menu is no way around it.
+        self._cooldowns = commands.CooldownMapping.from_cooldown(
+            bot.config.analyze_per_minute, 60.0, operator.attrgetter("id")
+        )
+        self._context_menu = app_commands.ContextMenu(
+            name="Analyze mood", callback=self.analyze_message
+        )
+        bot.tree.add_command(self._context_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._context_menu.name, type=self._context_menu.type)
+
+    # -- automatic analysis -----------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Analyse the first audio attachment of a new message, if the guild's settings allow."""
+        if message.author.bot:
+            return
+        attachment = first_audio(message)
+        if attachment is None:
+            return
+        settings = await self._settings(message.guild.id if message.guild else None)
+        parent_id = getattr(message.channel, "parent_id", None)
+        if not settings.auto_analyze or not settings.allows(message.channel.id, parent_id):
+            return
+        try:
+            job = self._admit(message.author, attachment)
+        except Exception as error:
+            await self._send_error(message, error)
+            return
+        with job:
+            try:
+                async with message.channel.typing():
+                    analysis = await self._analyse(job, attachment)
+                await self._reply(message, analysis, settings)
+            except Exception as error:
+                await self._send_error(message, error)
+
+    async def _reply(
+        self, message: discord.Message, analysis: Analysis, settings: GuildSettings
+    ) -> None:
+        if settings.reply_style == "reaction":
+            await message.add_reaction(render.reaction_emoji(analysis.result))
+            return
+        embed, files = embed_reply(analysis)
+        await message.channel.send(
+            embed=embed,
+            files=files,
+            reference=message.to_reference(fail_if_not_exists=False),
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def _send_error(self, message: discord.Message, error: Exception) -> None:
+        try:
+            await message.channel.send(
+                explain(error),
+                reference=message.to_reference(fail_if_not_exists=False),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as failure:
+            log.warning("Could not answer message %s in %s: %s", message.id, message.channel, failure)
+
+    # -- on request -------------------------------------------------------------------------------
+
+    @app_commands.command(name="mood")
+    @app_commands.describe(clip="A voice recording or audio file: ogg, opus, wav, mp3, m4a, webm or flac")
+    async def mood(self, interaction: discord.Interaction, clip: discord.Attachment) -> None:
+        """Hear the mood in an audio clip."""
+        await self._answer(interaction, clip)
+
+    async def analyze_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Hear the mood in an earlier message's voice message or audio file."""
+        attachment = first_audio(message)
+        if attachment is None:
+            raise AudioError("That message has no voice message or audio file.")
+        await self._answer(interaction, attachment)
+
+    async def _answer(self, interaction: discord.Interaction, attachment: discord.Attachment) -> None:
+        """Defer (the clip can take longer than Discord's 3 s), analyse, and follow up with the card."""
+        if not is_audio(attachment):
+            raise AudioError(f"{attachment.filename} doesn't look like audio; send a voice message or "
+                             f"an ogg, opus, wav, mp3, m4a, webm or flac file.")
+        settings = await self._settings(interaction.guild_id)
+        with self._admit(interaction.user, attachment) as job:
+            await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)
+            embed, files = embed_reply(await self._analyse(job, attachment))
+            await interaction.followup.send(
+                embed=embed, files=files, ephemeral=settings.ephemeral, allowed_mentions=NO_MENTIONS
+            )
+
+    # -- shared steps -----------------------------------------------------------------------------
+
+    async def _settings(self, guild_id: int | None) -> GuildSettings:
+        return DEFAULTS if guild_id is None else await self.bot.store.get(guild_id)
+
+    def _admit(self, user: discord.abc.User, attachment: discord.Attachment) -> Reservation:
+        """Size, cooldown and capacity checks, cheapest first; raises the error to answer with."""
+        check_size(attachment, self.bot.config.max_upload_bytes)
+        bucket = self._cooldowns.get_bucket(user)
+        retry_after = bucket.update_rate_limit()
+        if retry_after:
+            raise app_commands.CommandOnCooldown(bucket, retry_after)
+        return self.bot.pool.reserve()
+
+    async def _analyse(self, job: Reservation, attachment: discord.Attachment) -> Analysis:
+        data = await attachment.read()
+        return await job.run(analyse, self.bot.recognizer, data, self.limits)
+
+
+async def setup(bot: MoodBot) -> None:
+    await bot.add_cog(Analyze(bot))

@@ -1,0 +1,75 @@
+"""The one place where errors become answers.
+
+Known errors become a short sentence for the person who asked: the emotion core's errors already carry
+a message fit to show (``str(error)``), and the bot adds its own few (busy, cooldown, permissions).
+Anything else is a bug: it is logged with its traceback and the person gets a generic apology rather
+than silence. Slash commands reach :func:`explain` through the command tree's ``on_error``; the
+automatic voice-message handler calls it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.worker import PoolBusyError
+from emotion_core.errors import EmotionCoreError
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again later."
+
+
+def explain(error: BaseException) -> str:
+    """The short answer for ``error``; unexpected errors are logged here with their traceback."""
+    if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)):
+        error = error.__cause__ or error
+    if isinstance(error, (EmotionCoreError, PoolBusyError)):
+        return str(error)
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.MissingPermissions):
+        return "Only members with the Manage Server permission can change MoodBot's settings."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, discord.Forbidden):
+        log.warning("Missing a Discord permission: %s", error)
+        return "I'm missing a permission in this channel (I need to send messages and attach files)."
+    log.error("Unexpected error", exc_info=error)
+    return UNEXPECTED
+
+
+class ErrorHandler(commands.Cog):
+    """Installs :meth:`on_app_command_error` as the command tree's error handler while loaded."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self._previous_handler = bot.tree.on_error
+        bot.tree.on_error = self.on_app_command_error
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.on_error = self._previous_handler
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Answer the person privately, as a follow-up when the command had already deferred."""
+        text = explain(error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+        except discord.HTTPException as failure:
+            log.warning("Could not send an error answer for /%s: %s", interaction.command, failure)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(ErrorHandler(bot))

@@ -1,0 +1,145 @@
+"""Turn an :class:`~emotion_core.recognizer.infer.EmotionResult` into what Discord shows: pure functions.
+
+A reply should read at a glance: the mood with its emoji and confidence as the title, the runner-up
+moods as text bars (they line up in a code block on every client), how much audio was heard, and for
+longer clips a small chart of the mood over time. Nothing here talks to Discord or the models, so the
+layout is tested without either. :func:`timeline_png` costs tens of milliseconds of CPU: call it on a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import discord
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from emotion_core.labels import EMOTIONS, Emotion
+
+if TYPE_CHECKING:
+    from emotion_core.recognizer.infer import EmotionResult
+
+#: Clips at least this long get a mood-over-time chart; shorter ones have one or two windows.
+TIMELINE_MIN_DURATION_S = 4.0
+TIMELINE_FILENAME = "mood-timeline.png"
+#: Characters in a confidence bar.
+BAR_WIDTH = 12
+#: Runner-up moods listed under the winner.
+RUNNERS_UP = 3
+NO_SPEECH_EMOJI = "\N{SPEAKER WITH CANCELLATION STROKE}"
+
+#: One colour per emotion, used by the embed's side stripe and the chart alike.
+COLOURS: dict[Emotion, int] = {
+    Emotion.NEUTRAL: 0x99AAB5,
+    Emotion.HAPPY: 0xF1C40F,
+    Emotion.SAD: 0x3498DB,
+    Emotion.ANGRY: 0xE74C3C,
+    Emotion.FEARFUL: 0x9B59B6,
+    Emotion.DISGUSTED: 0x2ECC71,
+    Emotion.SURPRISED: 0xE67E22,
+}
+NO_SPEECH_COLOUR = 0x4F545C
+
+
+def bar(probability: float, *, width: int = BAR_WIDTH) -> str:
+    """A text bar such as ``█████░░░░░░░`` for a probability in [0, 1]."""
+    filled = round(min(max(probability, 0.0), 1.0) * width)
+    return "\N{FULL BLOCK}" * filled + "\N{LIGHT SHADE}" * (width - filled)
+
+
+def runners_up(result: EmotionResult, *, count: int = RUNNERS_UP) -> str:
+    """The next ``count`` moods after the winner as aligned bars, e.g. ``sad      ███░░░  23%``."""
+    ranked = result.ranked()[1 : count + 1]
+    width = max((len(emotion.value) for emotion, _ in ranked), default=0)
+    return "\n".join(
+        f"{emotion.value:<{width}} {bar(probability)} {probability:>4.0%}"
+        for emotion, probability in ranked
+    )
+
+
+def duration_text(result: EmotionResult) -> str:
+    """How much audio was heard, saying so when only the beginning of a long clip was analysed."""
+    if result.truncated:
+        return (
+            f"Analysed the first {result.duration_s:.0f} s of a {result.original_duration_s:.0f} s clip"
+        )
+    return f"Analysed {result.duration_s:.1f} s of audio"
+
+
+def wants_timeline(result: EmotionResult) -> bool:
+    """Whether the clip is long enough, and has enough windows, for a mood-over-time chart."""
+    return (
+        not result.no_speech
+        and result.duration_s >= TIMELINE_MIN_DURATION_S
+        and len(result.timeline) >= 2
+    )
+
+
+def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> discord.Embed:
+    """The reply card for one analysed clip.
+
+    Parameters
+    ----------
+    result : EmotionResult
+        What the recogniser heard.
+    timeline_attached : bool
+        Whether the reply carries :data:`TIMELINE_FILENAME`; the embed then shows it as its image.
+    """
+    if result.no_speech or result.label is None:
+        embed = discord.Embed(
+            title=f"{NO_SPEECH_EMOJI} No speech found",
+            description="I couldn't hear anyone speaking in this clip.",
+            colour=NO_SPEECH_COLOUR,
+        )
+        embed.set_footer(text=duration_text(result))
+        return embed
+    embed = discord.Embed(
+        title=f"{result.label.emoji} {result.label.value.capitalize()}",
+        description=f"**{result.confidence:.0%}** confident",
+        colour=COLOURS[result.label],
+    )
+    others = runners_up(result)
+    if others:
+        embed.add_field(name="Runner-up moods", value=f"```\n{others}\n```", inline=False)
+    embed.set_footer(text=duration_text(result))
+    if timeline_attached:
+        embed.set_image(url=f"attachment://{TIMELINE_FILENAME}")
+    return embed
+
+
+def reaction_emoji(result: EmotionResult) -> str:
+    """The single emoji a reaction-only reply adds to the message."""
+    if result.no_speech or result.label is None:
+        return NO_SPEECH_EMOJI
+    return result.label.emoji
+
+
+def timeline_png(result: EmotionResult) -> bytes:
+    """A small PNG (600×180 px) of each mood's probability over time, stacked, winner colours on top.
+
+    Uses matplotlib's object API on the Agg canvas, not pyplot, so it holds no global figure state and
+    can run on any worker thread.
+    """
+    times = [(point.start_s + point.end_s) / 2 for point in result.timeline]
+    stacks = [[point.probabilities.get(emotion, 0.0) for point in result.timeline] for emotion in EMOTIONS]
+    figure = Figure(figsize=(6.0, 1.8), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.07, 0.24, 0.74, 0.70))
+    axes.stackplot(
+        times,
+        stacks,
+        labels=[emotion.value for emotion in EMOTIONS],
+        colors=[f"#{COLOURS[emotion]:06x}" for emotion in EMOTIONS],
+        alpha=0.9,
+    )
+    axes.set_xlim(result.timeline[0].start_s, result.timeline[-1].end_s)
+    axes.set_ylim(0.0, 1.0)
+    axes.set_yticks([0.0, 0.5, 1.0], labels=["0", "50%", "100%"], fontsize=7)
+    axes.tick_params(axis="x", labelsize=7)
+    axes.set_xlabel("seconds", fontsize=7, labelpad=1)
+    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

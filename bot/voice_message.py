@@ -1,0 +1,84 @@
+"""Send synthesised speech as a Discord voice message (the playable bubble with a waveform).
+
+discord.py 2.7 can read voice messages but has no API to send one. The request is an ordinary message
+upload with three extras that Discord requires: the message flag ``IS_VOICE_MESSAGE`` (8192), the
+attachment's ``duration_secs`` and base64 ``waveform`` (at most 256 one-byte amplitudes), and the file
+part's content type ``audio/ogg`` (Discord ignores duration and waveform otherwise). Such a message may
+have no text. We build it with ``discord.http.handle_message_parameters`` and send it through the
+interaction's follow-up webhook route, the same route ``Interaction.followup.send`` uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import discord
+from discord.http import MultipartParameters, handle_message_parameters
+from discord.webhook.async_ import async_context
+
+#: Discord draws at most this many waveform points.
+MAX_WAVEFORM_POINTS = 256
+VOICE_MESSAGE_FILENAME = "voice-message.ogg"
+
+
+class VoiceMessageFile(discord.File):
+    """An Ogg/Opus upload that describes itself as a voice message in the attachments payload."""
+
+    def __init__(self, ogg: bytes, *, duration_s: float, waveform: bytes) -> None:
+        if len(waveform) > MAX_WAVEFORM_POINTS:
+            raise ValueError(f"a voice-message waveform has at most {MAX_WAVEFORM_POINTS} points")
+        super().__init__(io.BytesIO(ogg), filename=VOICE_MESSAGE_FILENAME)
+        self.duration_s = duration_s
+        self.waveform = waveform
+
+    def to_dict(self, index: int) -> dict[str, Any]:
+        payload = super().to_dict(index)
+        payload["duration_secs"] = round(self.duration_s, 2)
+        payload["waveform"] = base64.b64encode(self.waveform).decode("ascii")
+        return payload
+
+
+def voice_message_parameters(ogg: bytes, *, duration_s: float, waveform: bytes) -> MultipartParameters:
+    """The multipart request for a voice message: flag 8192, no content, no mentions, ``audio/ogg``."""
+    params = handle_message_parameters(
+        file=VoiceMessageFile(ogg, duration_s=duration_s, waveform=waveform),
+        flags=discord.MessageFlags(voice=True),
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    for part in params.multipart:
+        if part["name"].startswith("files["):
+            part["content_type"] = "audio/ogg"
+    return params
+
+
+async def send_voice_followup(
+    interaction: discord.Interaction, ogg: bytes, *, duration_s: float, waveform: bytes
+) -> discord.Message:
+    """Answer a deferred interaction with a voice message; raises ``discord.HTTPException`` if refused.
+
+    Parameters
+    ----------
+    ogg : bytes
+        Ogg/Opus audio at 48 kHz, as Discord's own clients record.
+    duration_s : float
+        Length of the audio in seconds, shown on the bubble.
+    waveform : bytes
+        Up to 256 amplitudes (0–255) drawn on the bubble.
+    """
+    webhook = interaction.followup
+    adapter = async_context.get()
+    with voice_message_parameters(ogg, duration_s=duration_s, waveform=waveform) as params:
+        data = await adapter.execute_webhook(
+            webhook.id,
+            webhook.token,
+            session=webhook.session,
+            proxy=webhook.proxy,
+            proxy_auth=webhook.proxy_auth,
+            payload=params.payload,
+            multipart=params.multipart,
+            files=params.files,
+            wait=True,
+        )
+    return discord.Message(state=interaction._state, channel=interaction.channel, data=data)

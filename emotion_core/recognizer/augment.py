@@ -1,0 +1,104 @@
+"""Training augmentation that imitates what Discord and real rooms do to a voice.
+
+Every training clip is used as stored (already Opus at 32 kbit/s, see the corpora README) and in two
+degraded copies, made once and cached with the features:
+
+- ``discord``: a fresh Opus encode at 48 kHz and a voice-message bit rate (12–32 kbit/s), with a
+  random gain, as a voice message posted from a phone would arrive.
+- ``room``: a small speed change (pitch and tempo together, as in Kaldi's speed perturbation),
+  optional synthetic reverb, additive noise at a random SNR, then the same Opus encode.
+
+Pitch and tempo changes stay within ±6 %, well inside one speaker's natural variation, so the label
+still holds (emotion shifts F0 and rate by 10–50 %; see Banse & Scherer 1996).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.signal
+import soxr
+
+from emotion_core.audio import opus_roundtrip
+
+VARIANTS = ("clean", "discord", "room")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Ranges that the random degradations are drawn from (uniformly unless said)."""
+
+    opus_bitrates_kbps: tuple[int, ...] = (12, 16, 24, 32)
+    gain_db: tuple[float, float] = (-18.0, 3.0)
+    speed: tuple[float, float] = (0.94, 1.06)
+    reverb_probability: float = 0.4
+    rt60_s: tuple[float, float] = (0.15, 0.6)
+    snr_db: tuple[float, float] = (5.0, 30.0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _gain(samples: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
+    out = samples * np.float32(10 ** (rng.uniform(*config.gain_db) / 20))
+    return np.clip(out, -1.0, 1.0)
+
+
+def _speed(samples: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster: resample and reinterpret at the original rate."""
+    return soxr.resample(samples, sample_rate, sample_rate / factor).astype(np.float32)
+
+
+def _reverb(samples: np.ndarray, sample_rate: int, rt60_s: float, rng: np.random.Generator):
+    """Convolve with an exponentially decaying noise tail, a standard synthetic room response."""
+    n = int(rt60_s * sample_rate)
+    t = np.arange(n) / sample_rate
+    rir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s)  # -60 dB at rt60
+    rir[0] = 1.0 + abs(rir[0])  # a direct path that dominates the early part
+    rir /= np.sqrt(np.sum(rir**2))
+    wet = scipy.signal.fftconvolve(samples, rir)[: samples.size]
+    return wet.astype(np.float32)
+
+
+def _coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """White, pink or brown noise: spectrum slope 0, -3 or -6 dB per octave."""
+    exponent = rng.choice([0.0, 0.5, 1.0])
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.maximum(np.fft.rfftfreq(n), 1.0 / n)
+    noise = np.fft.irfft(spectrum / freqs**exponent, n)
+    return (noise / (np.std(noise) + 1e-12)).astype(np.float32)
+
+
+def _add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    power = np.mean(samples**2) + 1e-12
+    noise = _coloured_noise(samples.size, rng) * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))
+    return samples + noise
+
+
+def _normalise_peak(samples: np.ndarray) -> np.ndarray:
+    peak = np.max(np.abs(samples)) if samples.size else 0.0
+    return (samples / peak * 0.9).astype(np.float32) if peak > 0.9 else samples
+
+
+def make_variant(
+    samples: np.ndarray,
+    sample_rate: int,
+    variant: str,
+    *,
+    rng: np.random.Generator,
+    config: AugmentConfig = AugmentConfig(),
+) -> np.ndarray:
+    """One degraded copy of ``samples`` (float32 mono) as named in :data:`VARIANTS`."""
+    if variant == "clean":
+        return samples
+    if variant == "room":
+        samples = _speed(samples, sample_rate, rng.uniform(*config.speed))
+        if rng.random() < config.reverb_probability:
+            samples = _reverb(samples, sample_rate, rng.uniform(*config.rt60_s), rng)
+        samples = _normalise_peak(_add_noise(samples, rng.uniform(*config.snr_db), rng))
+    elif variant != "discord":
+        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+    samples = _gain(samples, rng, config)
+    bitrate = int(rng.choice(config.opus_bitrates_kbps))
+    return opus_roundtrip(samples, sample_rate, bitrate_kbps=bitrate)

@@ -1,0 +1,96 @@
+"""The one frozen configuration saved with every recogniser and read back by its loader.
+
+``config.json`` beside the weights holds the features, the architecture, the label order and the
+timeline settings, so a model folder fully describes how to rebuild and feed its network: training and
+serving cannot drift, and no code is ever loaded from a model folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from emotion_core.errors import ModelError
+from emotion_core.features import FeatureConfig
+from emotion_core.labels import EMOTIONS, Emotion
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig:
+    """Network shape.
+
+    ``tdnn`` is MoodBot's recogniser: dilated 1-D convolutions over log-mel frames with residual
+    connections, attentive statistics pooling (so any length works) and a small classifier.
+    ``seed_dense`` is the seed tutorial's network (MFCC means -> Dense 256 -> 128 -> classes, with
+    dropout), kept as the baseline every evaluation compares against.
+    """
+
+    kind: Literal["tdnn", "seed_dense"] = "tdnn"
+    channels: int = 128
+    dilations: tuple[int, ...] = (1, 2, 3, 4)
+    embedding: int = 128
+    dropout: float = 0.3
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    """Sliding windows for the mood over time of long clips (seconds)."""
+
+    window_s: float = 3.0
+    hop_s: float = 1.5
+    min_clip_s: float = 6.0  # shorter clips get one overall prediction and no timeline
+
+
+@dataclass(frozen=True)
+class RecognizerConfig:
+    """Everything needed to rebuild a recogniser and compute its input."""
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    architecture: ArchitectureConfig = field(default_factory=ArchitectureConfig)
+    labels: tuple[Emotion, ...] = EMOTIONS
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["labels"] = [label.value for label in self.labels]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RecognizerConfig:
+        """Rebuild from :meth:`to_dict` output; unknown or missing keys raise :class:`ModelError`."""
+        try:
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ModelError(
+                    f"model format {data.get('format_version')!r} is not supported "
+                    f"(this MoodBot reads format {FORMAT_VERSION})"
+                )
+            arch = dict(data["architecture"])
+            arch["dilations"] = tuple(arch["dilations"])
+            return cls(
+                features=FeatureConfig(**data["features"]),
+                architecture=ArchitectureConfig(**arch),
+                labels=tuple(Emotion(name) for name in data["labels"]),
+                timeline=TimelineConfig(**data["timeline"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError(f"invalid recogniser config: {error}") from error
+
+    def save(self, folder: Path) -> None:
+        (folder / CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> RecognizerConfig:
+        path = folder / CONFIG_FILE
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError as error:
+            raise ModelError(f"no recogniser at {folder}: {CONFIG_FILE} is missing") from error
+        except json.JSONDecodeError as error:
+            raise ModelError(f"{path} is not valid JSON: {error}") from error

@@ -1,0 +1,299 @@
+"""Loading Tacotron 2 and WaveGlow checkpoints in NVIDIA's published formats, without running their code.
+
+Formats understood:
+
+* NVIDIA/tacotron2 ``tacotron2_statedict.pt``: ``{'state_dict': ..., 'optimizer': ..., ...}``;
+* NVIDIA/waveglow ``waveglow_256channels_universal_v5.pt``: ``{'model': <pickled glow.WaveGlow>}``,
+  with the fused ``cond_layer`` or the older per-layer ``cond_layers``, weight-normalised or not;
+* DeepLearningExamples (torch hub): ``{'state_dict': {'module.<name>': ...}, 'config': {...}}``;
+* this project's own files (:func:`save_checkpoint`): ``{'state_dict': ..., 'config': {...}}``.
+
+Plain state dicts are read with ``torch.load(weights_only=True)``. A pickled WaveGlow module would
+normally need NVIDIA's ``glow`` module importable and would run whatever the pickle names; instead
+:func:`read_pickled_module` unpickles it with an allow-list: tensors, ordered dicts and inert stand-ins
+for the ``glow.*`` and ``torch.nn.*`` classes, which only record their ``__dict__``. Any other global
+(``os.system``, ``builtins.eval``, ...) is refused with :class:`~emotion_core.errors.CheckpointError`.
+The state dict is then rebuilt from the modules' ``_parameters``, ``_buffers`` and ``_modules``.
+
+All floating tensors are cast to float32 (fp16 checkpoints are common; CPU inference wants fp32), and
+every load is strict: a missing or unexpected key is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pickle
+import types
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from emotion_core.errors import CheckpointError
+from emotion_core.synth.tacotron2 import Tacotron2, Tacotron2Config
+from emotion_core.synth.waveglow import WaveGlow, WaveGlowConfig
+
+logger = logging.getLogger(__name__)
+
+#: Globals a pickled WaveGlow legitimately needs, and nothing else.
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    ("collections", "OrderedDict"): OrderedDict,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
+    ("torch", "Size"): torch.Size,
+}
+
+#: Modules whose classes are replaced by inert stand-ins: NVIDIA's model code and torch's layers.
+_STAND_IN_MODULES = ("glow", "glow_old", "torch.nn.modules.", "torch.nn.utils.weight_norm")
+
+
+class PickledObject:
+    """Inert stand-in for a pickled class instance: it records the pickled state and does nothing.
+
+    ``pickled_class`` names the class it replaces (e.g. ``"glow.WaveGlow"``); ``state`` is what the
+    pickle would have set as the instance ``__dict__``.
+    """
+
+    pickled_class: ClassVar[str] = ""
+    state: Any
+
+    def __new__(cls, *args: object, **kwargs: object) -> PickledObject:
+        # Real modules are rebuilt with no constructor arguments; anything else is not a module pickle.
+        if args or kwargs:
+            raise pickle.UnpicklingError(f"{cls.pickled_class} called with arguments")
+        return super().__new__(cls)
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only allow-listed globals and stands in for module classes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stand_ins: dict[str, type[PickledObject]] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = _ALLOWED_GLOBALS.get((module, name))
+        if allowed is not None:
+            return allowed
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        if any(module == prefix or module.startswith(prefix) for prefix in _STAND_IN_MODULES):
+            qualified = f"{module}.{name}"
+            if qualified not in self._stand_ins:
+                self._stand_ins[qualified] = type(
+                    name, (PickledObject,), {"pickled_class": qualified, "__module__": __name__}
+                )
+            return self._stand_ins[qualified]
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a checkpoint")
+
+
+def _restricted_load(file: Any, **kwargs: Any) -> Any:
+    return _RestrictedUnpickler(file, **kwargs).load()
+
+
+#: Passed to ``torch.load`` as ``pickle_module`` so its storage handling wraps our unpickler.
+_RESTRICTED_PICKLE = types.ModuleType("emotion_core_restricted_pickle")
+_RESTRICTED_PICKLE.Unpickler = _RestrictedUnpickler  # type: ignore[attr-defined]
+_RESTRICTED_PICKLE.load = _restricted_load  # type: ignore[attr-defined]
+
+
+def read_checkpoint(path: str | Path) -> Any:
+    """``torch.load`` with ``weights_only=True`` onto the CPU, errors as :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"Could not read checkpoint {path}: {e}") from e
+
+
+def read_pickled_module(path: str | Path) -> Any:
+    """Unpickle a checkpoint that contains pickled modules, with :class:`PickledObject` stand-ins.
+
+    Raises
+    ------
+    CheckpointError
+        If the file is unreadable or names any global outside the allow-list.
+    """
+    try:
+        return torch.load(
+            Path(path), map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False
+        )
+    except Exception as e:
+        raise CheckpointError(f"Refused or could not read checkpoint {path}: {e}") from e
+
+
+def module_tree(root: PickledObject) -> tuple[dict[str, Tensor], dict[str, dict[str, Any]]]:
+    """The state dict and the plain attributes of a pickled module tree.
+
+    Returns
+    -------
+    state_dict : dict
+        ``"WN.0.start.weight_g" → tensor`` for every parameter and persistent buffer, as
+        ``nn.Module.state_dict`` would name them.
+    attributes : dict
+        Module path (``""`` for the root) → its int/float/str/bool/tuple attributes, e.g.
+        ``{"": {"n_flows": 12, ...}, "upsample": {"stride": (256,), ...}}``.
+    """
+    state_dict: dict[str, Tensor] = {}
+    attributes: dict[str, dict[str, Any]] = {}
+
+    def visit(node: Any, path: str) -> None:
+        if not isinstance(node, PickledObject) or not isinstance(node.state, dict):
+            raise CheckpointError(f"Checkpoint module {path or 'root'} has an unexpected layout.")
+        state = node.state
+        prefix = f"{path}." if path else ""
+        skipped = state.get("_non_persistent_buffers_set") or set()
+        for group in ("_parameters", "_buffers"):
+            for name, tensor in (state.get(group) or {}).items():
+                if tensor is not None and name not in skipped:
+                    state_dict[prefix + name] = tensor
+        attributes[path] = {
+            key: value
+            for key, value in state.items()
+            if not key.startswith("_") and isinstance(value, (int, float, str, bool, tuple))
+        }
+        for name, child in (state.get("_modules") or {}).items():
+            if child is not None:
+                visit(child, prefix + name)
+
+    visit(root, "")
+    return state_dict, attributes
+
+
+def unwrap_state_dict(state_dict: Mapping[str, Any]) -> dict[str, Tensor]:
+    """Drop DistributedDataParallel's ``module.`` prefix and cast floating tensors to float32."""
+    out: dict[str, Tensor] = {}
+    for key, value in state_dict.items():
+        if not isinstance(value, Tensor):
+            raise CheckpointError(f"State dict entry {key!r} is not a tensor.")
+        name = key[len("module.") :] if key.startswith("module.") else key
+        out[name] = value.float() if value.is_floating_point() else value
+    return out
+
+
+def fold_weight_norm(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Replace each weight-normalised pair ``<p>.weight_g``/``<p>.weight_v`` by ``<p>.weight``.
+
+    ``weight = g · v / ‖v‖`` with the norm over all dimensions but the first (``dim=0``, the only
+    setting NVIDIA used), exactly what ``torch.nn.utils.remove_weight_norm`` computes.
+    """
+    out = {key: value for key, value in state_dict.items() if not key.endswith(("weight_g", "weight_v"))}
+    for key in state_dict:
+        if key.endswith(".weight_g"):
+            prefix = key[: -len("weight_g")]
+            g, v = state_dict[key], state_dict.get(prefix + "weight_v")
+            if v is None:
+                raise CheckpointError(f"Checkpoint has {key} but no {prefix}weight_v.")
+            out[prefix + "weight"] = torch._weight_norm(v, g, 0)
+    return out
+
+
+def _load_strict(model: nn.Module, state_dict: Mapping[str, Tensor], path: Path) -> None:
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"Checkpoint {path} does not match the model: {e}") from e
+
+
+def _state_and_config(checkpoint: Any, path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+    if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("state_dict"), Mapping):
+        config = checkpoint.get("config")
+        return checkpoint["state_dict"], config if isinstance(config, Mapping) else None
+    if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("model"), Mapping):
+        return checkpoint["model"], None
+    if isinstance(checkpoint, Mapping) and checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
+        return checkpoint, None
+    raise CheckpointError(f"Checkpoint {path} holds no state dict.")
+
+
+def load_tacotron2(path: str | Path) -> Tacotron2:
+    """Load a Tacotron 2 checkpoint (NVIDIA, DeepLearningExamples or ours) into an eval-mode CPU model.
+
+    Sizes come from the checkpoint's ``config`` when it has one, otherwise from its tensor shapes.
+
+    Raises
+    ------
+    CheckpointError
+        If the file is missing, unreadable, or its tensors do not fit a Tacotron 2 exactly.
+    """
+    path = Path(path)
+    raw_state, raw_config = _state_and_config(read_checkpoint(path), path)
+    state_dict = unwrap_state_dict(raw_state)
+    try:
+        config = Tacotron2Config.from_state_dict(state_dict)
+        if raw_config is not None:
+            config = Tacotron2Config.from_mapping(raw_config, base=config)
+        model = Tacotron2(config)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise CheckpointError(f"Checkpoint {path} is not a Tacotron 2 model: {e!r}") from e
+    _load_strict(model, state_dict, path)
+    logger.info("Loaded Tacotron 2 from %s: %s", path, config)
+    return model.eval()
+
+
+def load_waveglow(path: str | Path) -> WaveGlow:
+    """Load a WaveGlow checkpoint (a pickled ``glow.WaveGlow``, DeepLearningExamples or ours) into an
+    eval-mode CPU model, folding weight normalisation.
+
+    Raises
+    ------
+    CheckpointError
+        If the file is missing, unreadable, names a global outside the allow-list, or its tensors do not
+        fit a WaveGlow exactly.
+    """
+    path = Path(path)
+    try:
+        checkpoint = read_checkpoint(path)
+        pickled = None
+    except CheckpointError as e:
+        if not isinstance(e.__cause__, pickle.UnpicklingError):
+            raise
+        # weights_only refuses pickled modules; read them again with the stand-in unpickler.
+        checkpoint = read_pickled_module(path)
+        pickled = checkpoint.get("model") if isinstance(checkpoint, Mapping) else None
+        if not isinstance(pickled, PickledObject):
+            raise CheckpointError(f"Checkpoint {path} holds no pickled WaveGlow under 'model'.") from e
+
+    config_values: Mapping[str, Any] | None
+    stride = 256
+    if pickled is not None:
+        raw_state, attributes = module_tree(pickled)
+        stride = int(attributes.get("upsample", {}).get("stride", (stride,))[0])
+        config_values = None
+    else:
+        raw_state, config_values = _state_and_config(checkpoint, path)
+    state_dict = fold_weight_norm(unwrap_state_dict(raw_state))
+    try:
+        config = WaveGlowConfig.from_state_dict(state_dict, upsample_stride=stride)
+        if config_values is not None:
+            config = WaveGlowConfig.from_mapping(config_values, base=config)
+        model = WaveGlow(config)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise CheckpointError(f"Checkpoint {path} is not a WaveGlow model: {e!r}") from e
+    _load_strict(model, state_dict, path)
+    logger.info("Loaded WaveGlow from %s: %s", path, config)
+    return model.eval()
+
+
+def save_checkpoint(model: Tacotron2 | WaveGlow, path: str | Path) -> None:
+    """Save ``{'state_dict', 'config'}`` (DeepLearningExamples' layout, no ``module.`` prefix): readable
+    with ``weights_only=True`` and carrying its own sizes, e.g. to convert a pickled WaveGlow once."""
+    config = dataclasses.asdict(model.config)
+    if isinstance(model, WaveGlow):
+        config["WN_config"] = {
+            key: config.pop(key) for key in ("n_layers", "n_channels", "kernel_size")
+        }
+        config.pop("cond_layout")
+    torch.save({"state_dict": model.state_dict(), "config": config}, Path(path))

@@ -1,0 +1,295 @@
+"""Text to emotional speech: a voice, then the emotion renderer, then loudness, as one typed result.
+
+    text -> check -> voice.synthesize -> neutral samples --(gain to -16 LUFS)--> prosody.render
+         -> peak limiter -> Speech (which says which voice ran) -> Ogg/Opus or WAV
+
+A *voice* is anything with ``name``, ``sample_rate`` and ``synthesize(text) -> (samples, rate)``:
+Tacotron 2 + a vocoder (``emotion_core.synth.neural``) when its weights are present, else the
+offline eSpeak NG voice. Every voice produces neutral speech and the same :class:`ProsodyRenderer`
+adds the emotion afterwards, so an emotion-conditioned voice can later be plugged in by giving it
+its own renderer (or a table of neutral rules).
+
+Loudness: the gain to ``TARGET_LUFS`` is measured on the voice's neutral output and applied to the
+rendered speech, so the emotion's energy offset (louder anger, quieter sadness) survives; a
+look-ahead limiter keeps peaks under -1 dBFS. ``Speech.samples`` are therefore already normalised,
+and ``to_ogg``/``to_wav``/``save`` write them as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from emotion_core import hub
+from emotion_core.errors import CheckpointError, ModelError, SynthesisError, TextError
+from emotion_core.labels import Emotion
+from emotion_core.synth import output
+from emotion_core.synth.prosody import ProsodyRenderer, check_intensity
+
+logger = logging.getLogger(__name__)
+
+#: Longest text one ``speak`` call accepts (characters, after whitespace is collapsed); what /speak
+#: enforces. About 20 s of speech, and Tacotron 2's attention stays reliable up to about this
+#: length.
+MAX_TEXT_CHARS = 300
+
+VoiceName = Literal["auto", "tacotron2", "espeak"]
+VocoderName = Literal["waveglow", "hifigan", "griffinlim"]
+
+#: File extensions ``Speech.save`` understands, and the format each writes.
+_FORMATS: dict[str, Literal["ogg", "wav"]] = {".ogg": "ogg", ".opus": "ogg", ".wav": "wav"}
+
+
+class Voice(Protocol):
+    """Anything that turns text into neutral speech."""
+
+    name: str
+    sample_rate: int
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        """Return ``(samples, sample_rate)``: float32 mono in [-1, 1]."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Speech:
+    """Synthesised, emotion-rendered, loudness-normalised speech and how it was made.
+
+    Attributes
+    ----------
+    samples : np.ndarray, shape (n_samples,), float32
+        Mono speech at ``sample_rate``, normalised (neutral at -16 LUFS, peaks under -1 dBFS);
+        read-only.
+    sample_rate : int
+        Hz (22050 for both eSpeak NG and Tacotron 2).
+    text : str
+        The text as spoken (whitespace collapsed).
+    emotion : Emotion
+    intensity : float
+        0-1.
+    voice : str
+        Which voice ran, for people: e.g. ``"eSpeak NG en-us (offline voice)"``.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    text: str
+    emotion: Emotion
+    intensity: float
+    voice: str
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"samples must be mono, shape (n,), not {samples.shape}")
+        samples.flags.writeable = False
+        object.__setattr__(self, "samples", samples)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.samples.size / self.sample_rate
+
+    def to_ogg(self) -> bytes:
+        """Ogg/Opus, 48 kHz mono: a Discord voice message's format."""
+        return output.encode(self.samples, self.sample_rate, fmt="ogg")
+
+    def to_wav(self) -> bytes:
+        """16-bit PCM WAV at ``sample_rate``."""
+        return output.encode(self.samples, self.sample_rate, fmt="wav")
+
+    def save(self, path: str | Path) -> Path:
+        """Write to ``path``: ``.ogg``/``.opus`` as Ogg/Opus, ``.wav`` as WAV; ``ValueError``
+        else."""
+        path = Path(path)
+        fmt = _FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"Cannot tell the format of {path.name!r}: use .ogg, .opus or .wav.")
+        data = self.to_ogg() if fmt == "ogg" else self.to_wav()
+        path.write_bytes(data)
+        return path
+
+    def waveform(self, points: int = output.MAX_WAVEFORM_POINTS) -> bytes:
+        """Discord's voice-message waveform: up to ``points`` (max 256) one-byte amplitudes."""
+        return output.waveform(self.samples, points=points)
+
+
+def clean_text(text: str) -> str:
+    """Check the text to speak and collapse its whitespace; raise :class:`TextError` when unusable.
+
+    Control and format characters (zero-width spaces, bidi marks) are dropped, whitespace runs
+    become one space. Empty text and text over ``MAX_TEXT_CHARS`` are refused with a message for
+    people.
+    """
+    if not isinstance(text, str):
+        raise TextError(f"The text to speak must be a string, not {type(text).__name__}.")
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or not unicodedata.category(ch).startswith("C")
+    )
+    cleaned = re.sub(r" +", " ", "".join(kept)).strip()
+    if not cleaned:
+        raise TextError("There is no text to speak.")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise TextError(
+            f"The text is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}."
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise TextError("The text has nothing pronounceable (no letters or digits).")
+    return cleaned
+
+
+class Synthesizer:
+    """Speaks text with an emotion; one per process, shared by threads.
+
+    Parameters
+    ----------
+    voice : Voice
+        Produces neutral speech.
+    renderer : ProsodyRenderer, optional
+        Adds the emotion; the literature-based table by default.
+    target_lufs : float
+        Loudness of neutral output.
+    """
+
+    def __init__(
+        self,
+        voice: Voice,
+        *,
+        renderer: ProsodyRenderer | None = None,
+        target_lufs: float = output.TARGET_LUFS,
+    ) -> None:
+        self.voice = voice
+        self.renderer = renderer or ProsodyRenderer()
+        self.target_lufs = target_lufs
+        # Neural models are not re-entrant; eSpeak has its own process-wide lock as well.
+        self._lock = threading.Lock()
+
+    @property
+    def voice_name(self) -> str:
+        """Which voice this synthesiser speaks with, for people."""
+        return self.voice.name
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        models_dir: Path | None = None,
+        *,
+        voice: VoiceName = "auto",
+        vocoder: VocoderName = "waveglow",
+    ) -> Synthesizer:
+        """Build the best available synthesiser.
+
+        Parameters
+        ----------
+        models_dir : Path, optional
+            The models folder (``$MOODBOT_MODELS_DIR``, default ``models/``); TTS checkpoints are
+            read from its ``tts/`` subfolder under the file names in ``emotion_core.hub``.
+        voice : {"auto", "tacotron2", "espeak"}
+            ``"auto"`` uses Tacotron 2 + ``vocoder`` when their weights are present and load, else
+            the offline voice (logged at INFO); ``"tacotron2"`` raises :class:`CheckpointError`
+            instead of falling back; ``"espeak"`` always uses the offline voice.
+        vocoder : {"waveglow", "hifigan", "griffinlim"}
+            Turns Tacotron 2's mel spectrogram into audio (Griffin-Lim needs no weights).
+        """
+        from emotion_core.synth.espeak import EspeakVoice
+
+        if voice not in ("auto", "tacotron2", "espeak"):
+            raise ValueError(f"voice must be 'auto', 'tacotron2' or 'espeak', not {voice!r}")
+        if vocoder not in ("waveglow", "hifigan", "griffinlim"):
+            raise ValueError(
+                f"vocoder must be 'waveglow', 'hifigan' or 'griffinlim', not {vocoder!r}"
+            )
+        if voice == "espeak":
+            return cls(EspeakVoice())
+        try:
+            neural = _load_neural(models_dir, vocoder)
+        except (ModelError, ImportError) as e:
+            if voice == "tacotron2":
+                if isinstance(e, ModelError):
+                    raise
+                raise CheckpointError(f"Tacotron 2 cannot run here: {e}") from e
+            # Absent weights are the normal offline set-up; weights that fail to load are a problem.
+            present = hub.path_of("tacotron2", models_dir=models_dir).is_file()
+            logger.log(
+                logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e
+            )
+            return cls(EspeakVoice())
+        return cls(neural)
+
+    def speak(
+        self, text: str, emotion: Emotion = Emotion.NEUTRAL, *, intensity: float = 0.5
+    ) -> Speech:
+        """Speak ``text`` with ``emotion`` at ``intensity`` (0 neutral, 1 full-blown).
+
+        Thread-safe. Raises :class:`TextError` for empty or over-long text, ``ValueError`` for an
+        intensity outside [0, 1], :class:`SynthesisError` when the voice fails.
+        """
+        cleaned = clean_text(text)
+        emotion = Emotion(emotion)
+        check_intensity(intensity)
+        with self._lock:
+            samples, sample_rate = self.voice.synthesize(cleaned)
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1 or samples.size == 0 or not np.all(np.isfinite(samples)):
+            raise SynthesisError(f"{self.voice.name} produced no usable audio.")
+        gain = output.loudness_gain(samples, sample_rate, target_lufs=self.target_lufs)
+        rendered = self.renderer.render(samples, sample_rate, emotion, intensity=intensity)
+        normalised = output.normalize(rendered, sample_rate, gain=gain)
+        logger.debug(
+            "Spoke %d chars as %s (%.2f) with %s: %.2f s",
+            len(cleaned),
+            emotion.value,
+            intensity,
+            self.voice.name,
+            normalised.size / sample_rate,
+        )
+        return Speech(
+            samples=normalised,
+            sample_rate=sample_rate,
+            text=cleaned,
+            emotion=emotion,
+            intensity=float(intensity),
+            voice=self.voice.name,
+        )
+
+
+def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
+    """Tacotron 2 + ``vocoder`` from ``models_dir/tts``; :class:`CheckpointError` if weights are
+    absent.
+
+    The neural modules (and torch) are imported only here, so the offline voice never loads them.
+    """
+    tacotron2_path = hub.path_of("tacotron2", models_dir=models_dir)
+    if not tacotron2_path.is_file():
+        raise CheckpointError(
+            f"No Tacotron 2 checkpoint at {tacotron2_path} "
+            "(get it with: moodbot models download tacotron2)."
+        )
+    vocoder_path: Path | None = None
+    if vocoder == "waveglow":
+        vocoder_path = hub.path_of("waveglow", models_dir=models_dir)
+        if not vocoder_path.is_file():
+            raise CheckpointError(
+                f"No WaveGlow checkpoint at {vocoder_path} "
+                "(get it with: moodbot models download waveglow, or choose another vocoder)."
+            )
+
+    from emotion_core.synth import vocoders
+    from emotion_core.synth.neural import NeuralTTS
+
+    if vocoder == "waveglow":
+        voc = vocoders.WaveGlowVocoder.from_checkpoint(vocoder_path)
+    elif vocoder == "hifigan":
+        voc = vocoders.HifiGanVocoder.from_pretrained()
+    else:
+        voc = vocoders.GriffinLimVocoder()
+    return NeuralTTS.from_checkpoints(tacotron2_path, vocoder=voc)
