@@ -114,6 +114,8 @@ class SettingsStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodbot-db")
         self._cache: dict[int, GuildSettings] = {}
         self._closed = False
+        # Read-modify-write of one guild's row must not interleave with another command's.
+        self._writing = asyncio.Lock()
         self._connection: sqlite3.Connection = self._executor.submit(self._open, str(path)).result()
 
     # -- public API -------------------------------------------------------------------------------
@@ -136,31 +138,29 @@ class SettingsStore:
         """Change some of a guild's settings (``None`` keeps one) and return the result."""
         if reply_style is not None and reply_style not in REPLY_STYLES:
             raise ValueError(f"reply_style must be one of {REPLY_STYLES}, not {reply_style!r}")
-        current = await self.get(guild_id)
         changes = {
             "auto_analyze": auto_analyze,
             "reply_style": reply_style,
             "ephemeral": ephemeral,
         }
-        new = dataclasses.replace(current, **{k: v for k, v in changes.items() if v is not None})
-        await self._call(self._save, guild_id, new)
-        self._cache[guild_id] = new
+        async with self._writing:
+            current = await self.get(guild_id)
+            new = dataclasses.replace(current, **{k: v for k, v in changes.items() if v is not None})
+            await self._call(self._save, guild_id, new)
+            self._cache[guild_id] = new
         return new
 
     async def add_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
         """Allow automatic analysis in ``channel_id`` (which limits it to the allowed channels)."""
-        await self._call(self._execute, INSERT_CHANNEL, guild_id=guild_id, channel_id=channel_id)
-        return await self._reload(guild_id)
+        return await self._write(guild_id, INSERT_CHANNEL, channel_id=channel_id)
 
     async def remove_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
         """Stop allowing ``channel_id``; when none are left every channel is allowed again."""
-        await self._call(self._execute, DELETE_CHANNEL, guild_id=guild_id, channel_id=channel_id)
-        return await self._reload(guild_id)
+        return await self._write(guild_id, DELETE_CHANNEL, channel_id=channel_id)
 
     async def clear_channels(self, guild_id: int) -> GuildSettings:
         """Allow automatic analysis in every channel again."""
-        await self._call(self._execute, DELETE_CHANNELS, guild_id=guild_id)
-        return await self._reload(guild_id)
+        return await self._write(guild_id, DELETE_CHANNELS)
 
     async def close(self) -> None:
         """Close the database (again is harmless); later reads and writes fail."""
@@ -176,9 +176,11 @@ class SettingsStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
 
-    async def _reload(self, guild_id: int) -> GuildSettings:
-        self._cache.pop(guild_id, None)
-        return await self.get(guild_id)
+    async def _write(self, guild_id: int, statement: str, **parameters: object) -> GuildSettings:
+        async with self._writing:
+            await self._call(self._execute, statement, guild_id=guild_id, **parameters)
+            self._cache.pop(guild_id, None)
+            return await self.get(guild_id)
 
     def _open(self, path: str) -> sqlite3.Connection:
         if self.path is not None:

@@ -1,5 +1,4 @@
-"""Registry of downloadable models and verified downloads over HTTP(S), with the standard library
-only.
+"""Registry of downloadable models, and verified HTTP(S) downloads with the standard library only.
 
 A download streams to ``<file>.part`` beside its destination, checks the size and SHA-256 it was
 promised, and only then renames the file into place (``os.replace``: atomic on one file system), so

@@ -1,19 +1,23 @@
 """Is anyone speaking? A cheap voice-activity check run before the recogniser.
 
-Silence, hiss, hum or a test tone must be answered "I hear no speech", not given a random emotion. The
-check uses four well-understood features on 25 ms frames, all relative to the clip itself so that it
+Silence, hiss, hum or a test tone must be answered "I hear no speech", not given a random emotion.
+The check uses four well-understood features on 25 ms frames, all relative to the clip itself, so it
 does not depend on the recording level:
 
-1. **Energy above the clip's noise floor.** The floor is a low percentile of the frame energies; a frame
-   can be speech only if it is well above it, and above an absolute silence level. Stationary sounds
-   (white or pink noise, mains hum, a steady tone) at any level never rise above their own floor.
-2. **Spectral flatness** (geometric over arithmetic mean of the power spectrum, 80 Hz--4 kHz). Noise is
-   flat; voiced speech has harmonics and formants, so noise bursts are not speech.
+1. **Energy above the clip's noise floor** (80 Hz--4 kHz, smoothed over 50 ms). The floor is a low
+   percentile of the frame energies; a speech frame is well above it, and above an absolute silence
+   level. Stationary sounds (white or pink noise, mains hum, a steady tone) at any level never rise
+   above their own floor.
+2. **Spectral flatness** (geometric over arithmetic mean of the power spectrum). Noise is flat;
+   voiced speech has harmonics and formants, so noise bursts are not speech.
 3. **Peak concentration**: the share of a frame's power within two bins of its strongest bin. A pure
    tone puts nearly all its power there; a voice spreads it over many harmonics.
-4. **Syllabic modulation.** Speech switches on and off at the syllable rate; the share of the energy
-   envelope's modulation power between 2 and 8 Hz is high for speech and low for a steady sound that
-   merely starts and stops.
+4. **Syllabic modulation.** Speech switches on and off at the syllable rate: its energy envelope
+   swings by several dB at 2--8 Hz, while a steady sound that merely starts and stops does not.
+
+Limits: the check is relative, so in a clip that is otherwise silence a breath or a rustle can count
+as speech (19 of the 1440 RAVDESS lead-ins, the 0.5 s before the actor speaks, did); a beeping tone
+pattern can pass the modulation test, though its frames are not counted as speech.
 
 About 3 ms for 10 s of 16 kHz audio on one core (see ``benchmarks/bench_audio.py``).
 """
@@ -31,8 +35,8 @@ logger = logging.getLogger(__name__)
 
 FRAME_S = 0.025  # analysis frame length (s)
 HOP_S = 0.010  # frame step (s); the energy envelope is sampled at 1 / HOP_S = 100 Hz
-SILENCE_DBFS = -70.0  # frames quieter than this (RMS, dB re full scale) are silence whatever the clip
-SMOOTH_FRAMES = 5  # frames (of HOP_S) the band energy is averaged over (50 ms: shorter than a syllable)
+SILENCE_DBFS = -70.0  # frames quieter than this (RMS, dB re full scale) are silence in any clip
+SMOOTH_FRAMES = 5  # frames the band energy is averaged over (50 ms, shorter than a syllable)
 NOISE_FLOOR_PERCENTILE = 10.0  # percentile of frame energies taken as the clip's noise floor
 SPEECH_MARGIN_DB = 6.0  # a speech frame is at least this far above the noise floor (dB)
 SPECTRUM_BAND_HZ = (80.0, 4000.0)  # band of the spectral features (Hz), where speech has its power
@@ -40,7 +44,7 @@ MAX_FLATNESS = 0.35  # flatter frames are noise-like (white noise is about 0.56)
 MAX_PEAK_CONCENTRATION = 0.99  # frames with more of their power at one peak are tonal
 PEAK_HALF_WIDTH_BINS = 2  # bins either side of the peak counted as the peak (Hann main lobe)
 MODULATION_BAND_HZ = (2.0, 8.0)  # syllable rate (Hz)
-MIN_SYLLABIC_DEPTH_DB = 1.0  # speech's energy envelope swings at least this much (RMS, dB) at syllable rate
+MIN_SYLLABIC_DEPTH_DB = 1.0  # speech's envelope swings at least this much at 2-8 Hz (RMS, dB)
 MIN_SPEECH_S = 0.2  # less speech than this (s) is not enough to call a clip speech
 
 
@@ -69,7 +73,7 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     Parameters
     ----------
     samples : np.ndarray
-        Mono audio, shape ``(n,)``, finite, nominally in [-1, 1] (levels are read as dB re full scale).
+        Mono audio, shape ``(n,)``, finite, nominally in [-1, 1] (levels are dB re full scale).
     sample_rate : int
         Sample rate in Hz; at least 8 kHz so that the 80 Hz--4 kHz band exists.
 
@@ -93,8 +97,8 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     lo, hi = (round(f * frame / sample_rate) for f in SPECTRUM_BAND_HZ)
     # scipy keeps float32 (numpy would compute in float64 at twice the cost).
     power = np.abs(scipy.fft.rfft(frames * window, axis=1)[:, lo:hi]).astype(np.float64) ** 2
-    # Mean square of the band-passed frame (Parseval, one-sided, corrected for the window): DC offset,
-    # rumble and hiss above the band do not count as loudness.
+    # Mean square of the band-passed frame (Parseval, one-sided, corrected for the window): DC
+    # offset, rumble and hiss above the band do not count as loudness.
     band_energy = 2 * power.sum(axis=1) / (frame * np.sum(window**2))
     # Smoothing over a few frames evens out the beat of periodic sounds (mains hum against the frame
     # step) and the jitter of noise, and keeps syllables.
@@ -116,10 +120,12 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     speech[loud] = (flatness < MAX_FLATNESS) & (concentration < MAX_PEAK_CONCENTRATION)
 
     speech_duration_s = float(speech.sum()) * hop / sample_rate
-    has_speech = speech_duration_s >= MIN_SPEECH_S and (
-        _syllabic_depth_db(np.maximum(energy_db, max(floor_db, SILENCE_DBFS)), loud)
-        >= MIN_SYLLABIC_DEPTH_DB
-    )
+    depth_db = _syllabic_depth_db(np.maximum(energy_db, max(floor_db, SILENCE_DBFS)), loud)
+    has_speech = speech_duration_s >= MIN_SPEECH_S and depth_db >= MIN_SYLLABIC_DEPTH_DB
+    logger.debug(
+        "%d of %d frames speech (%.2f s); floor %.0f dBFS; syllabic depth %.1f dB",
+        speech.sum(), speech.size, speech_duration_s, floor_db, depth_db,
+    )  # fmt: skip
     return SpeechActivity(
         speech_ratio=float(speech.mean()),
         speech_duration_s=speech_duration_s,
@@ -128,11 +134,11 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
 
 
 def _syllabic_depth_db(envelope_db: np.ndarray, loud: np.ndarray) -> float:
-    """RMS (dB) of the energy envelope's ``MODULATION_BAND_HZ`` part, from the first to the last loud frame.
+    """RMS (dB) of the energy envelope's ``MODULATION_BAND_HZ`` part, first to last loud frame.
 
-    ``envelope_db`` has shape ``(n_frames,)`` at ``1 / HOP_S`` Hz, clipped from below at the noise floor;
-    ``loud`` is the boolean mask of frames above it. Silence around the sound is left out so that a
-    sound starting and stopping once does not count as modulation.
+    ``envelope_db`` has shape ``(n_frames,)`` at ``1 / HOP_S`` Hz, clipped from below at the noise
+    floor; ``loud`` is the boolean mask of frames well above it. Silence around the sound is left
+    out, so that a sound starting and stopping once does not count as modulation.
     """
     where = np.flatnonzero(loud)
     if where.size == 0:

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.voice_message import MAX_WAVEFORM_POINTS, send_voice_followup
 from emotion_core.labels import Emotion
-from emotion_core.synth.pipeline import MAX_TEXT_CHARS
+from emotion_core.synth.pipeline import MAX_TEXT_CHARS, clean_text
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
@@ -78,6 +78,8 @@ class Speak(commands.Cog):
         intensity: app_commands.Range[float, 0.0, 1.0] = 0.5,
     ) -> None:
         """Say something out loud with an emotion."""
+        # Discord enforces the length too, but check before deferring so the refusal is private.
+        text = clean_text(text)
         mood = Emotion.parse(emotion)
         bucket = self._cooldowns.get_bucket(interaction.user)
         retry_after = bucket.update_rate_limit()

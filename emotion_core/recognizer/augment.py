@@ -3,8 +3,8 @@
 Every training clip is used as stored (already Opus at 32 kbit/s, see the corpora README) and in two
 degraded copies, made once and cached with the features:
 
-- ``discord``: a fresh Opus encode at 48 kHz and a voice-message bit rate (12–32 kbit/s), with a
-  random gain, as a voice message posted from a phone would arrive.
+- ``discord``: a random gain and a fresh Opus encode at 48 kHz and a voice-message bit rate
+  (12–32 kbit/s), as a voice message posted from a phone would arrive.
 - ``room``: a small speed change (pitch and tempo together, as in Kaldi's speed perturbation),
   optional synthetic reverb, additive noise at a random SNR, then the same Opus encode.
 
@@ -81,7 +81,7 @@ def _normalise_peak(samples: np.ndarray) -> np.ndarray:
     return (samples / peak * 0.9).astype(np.float32) if peak > 0.9 else samples
 
 
-def make_variant(
+def degrade(
     samples: np.ndarray,
     sample_rate: int,
     variant: str,
@@ -89,7 +89,10 @@ def make_variant(
     rng: np.random.Generator,
     config: AugmentConfig = AugmentConfig(),
 ) -> np.ndarray:
-    """One degraded copy of ``samples`` (float32 mono) as named in :data:`VARIANTS`."""
+    """The part of a variant before the codec: gain for ``discord``; speed, reverb, noise for ``room``.
+
+    The Opus encode that follows is done by :func:`opus_roundtrip_many`, many clips per encoder run.
+    """
     if variant == "clean":
         return samples
     if variant == "room":
@@ -99,6 +102,26 @@ def make_variant(
         samples = _normalise_peak(_add_noise(samples, rng.uniform(*config.snr_db), rng))
     elif variant != "discord":
         raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
-    samples = _gain(samples, rng, config)
-    bitrate = int(rng.choice(config.opus_bitrates_kbps))
-    return opus_roundtrip(samples, sample_rate, bitrate_kbps=bitrate)
+    return _gain(samples, rng, config)
+
+
+#: Silence between clips that share one encoder run, longer than Opus's look-ahead and pre-skip.
+_GAP_S = 0.25
+
+
+def opus_roundtrip_many(
+    clips: list[np.ndarray], sample_rate: int, *, bitrate_kbps: int
+) -> list[np.ndarray]:
+    """:func:`~emotion_core.audio.opus_roundtrip` of several clips in one encoder run.
+
+    Starting the encoder costs more than coding a short clip, so clips are joined with gaps of
+    silence, coded once and cut apart again; each comes back with its own length.
+    """
+    gap = np.zeros(int(_GAP_S * sample_rate), dtype=np.float32)
+    pieces, offsets, position = [], [], 0
+    for clip in clips:
+        pieces += [clip.astype(np.float32), gap]
+        offsets.append(position)
+        position += clip.size + gap.size
+    coded = opus_roundtrip(np.concatenate(pieces), sample_rate, bitrate_kbps=bitrate_kbps)
+    return [coded[o : o + c.size] for o, c in zip(offsets, clips, strict=True)]

@@ -24,7 +24,12 @@ from emotion_core.audio import AudioLimits, decode
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig, log_mel, mfcc_mean, trim_silence
 from emotion_core.paths import PROJECT_ROOT
-from emotion_core.recognizer.augment import VARIANTS, AugmentConfig, make_variant
+from emotion_core.recognizer.augment import (
+    VARIANTS,
+    AugmentConfig,
+    degrade,
+    opus_roundtrip_many,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +107,29 @@ class FeatureTable:
         )
 
 
-def _featurise(job: tuple[int, str, str, FeatureConfig, AugmentConfig, int]):
-    index, path, corpus, features, augment, seed = job
-    samples = decode(path, sample_rate=features.sample_rate, limits=_CORPUS_LIMITS).samples
-    rng = np.random.default_rng([seed, zlib.crc32(corpus.encode()), index])
-    mels, mfccs = [], []
-    for variant in VARIANTS:
-        audio = trim_silence(make_variant(samples, features.sample_rate, variant, rng=rng), features)
-        mels.append(log_mel(audio, features).astype(np.float16))
-        mfccs.append(mfcc_mean(audio, features))
-    return mels, mfccs
+def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
+    """Features of a chunk of clips in every variant; one Opus run per variant and chunk."""
+    chunk, paths, corpus, features, augment, seed = job
+    rng = np.random.default_rng([seed, zlib.crc32(corpus.encode()), chunk])
+    rate = features.sample_rate
+    clean = [decode(p, sample_rate=rate, limits=_CORPUS_LIMITS).samples for p in paths]
+    audio = {"clean": clean}
+    for variant in VARIANTS[1:]:
+        degraded = [degrade(x, rate, variant, rng=rng, config=augment) for x in clean]
+        bitrate = int(rng.choice(augment.opus_bitrates_kbps))
+        audio[variant] = opus_roundtrip_many(degraded, rate, bitrate_kbps=bitrate)
+    results = []
+    for i in range(len(paths)):
+        trimmed = [trim_silence(audio[v][i], features) for v in VARIANTS]
+        results.append(
+            ([log_mel(x, features).astype(np.float16) for x in trimmed],
+             [mfcc_mean(x, features) for x in trimmed])
+        )
+    return results
+
+
+#: Clips per worker job, and so per Opus encoder run.
+_CHUNK = 24
 
 
 def cache_dir() -> Path:
@@ -154,16 +172,15 @@ def build_features(
             ]
             tables.append(FeatureTable(subset, mels, mfcc))
             continue
-        jobs = [(i, str(c.path), corpus, features, augment, seed) for i, c in enumerate(subset)]
+        jobs = [
+            (k, [str(c.path) for c in subset[start : start + _CHUNK]], corpus, features, augment, seed)
+            for k, start in enumerate(range(0, len(subset), _CHUNK))
+        ]
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(
-                tqdm(
-                    pool.map(_featurise, jobs, chunksize=16),
-                    total=len(jobs),
-                    desc=f"features {corpus}",
-                    unit="clip",
-                )
+            chunks = tqdm(
+                pool.map(_featurise, jobs), total=len(jobs), desc=f"features {corpus}", unit="chunk"
             )
+            results = [result for chunk in chunks for result in chunk]
         mels = [[result[0][v] for result in results] for v in range(len(VARIANTS))]
         mfcc = np.array([[result[1][v] for result in results] for v in range(len(VARIANTS))])
         if use_cache:

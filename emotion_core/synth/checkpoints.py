@@ -1,4 +1,5 @@
-"""Loading Tacotron 2 and WaveGlow checkpoints in NVIDIA's published formats, without running their code.
+"""Loading Tacotron 2 and WaveGlow checkpoints in NVIDIA's published formats, without running their
+code.
 
 Formats understood:
 
@@ -10,12 +11,16 @@ Formats understood:
 
 Plain state dicts are read with ``torch.load(weights_only=True)``. A pickled WaveGlow module would
 normally need NVIDIA's ``glow`` module importable and would run whatever the pickle names; instead
-:func:`read_pickled_module` unpickles it with an allow-list: tensors, ordered dicts and inert stand-ins
-for the ``glow.*`` and ``torch.nn.*`` classes, which only record their ``__dict__``. Any other global
-(``os.system``, ``builtins.eval``, ...) is refused with :class:`~emotion_core.errors.CheckpointError`.
+:func:`read_pickled_module` unpickles it with an allow-list: tensors, ordered dicts and inert
+stand-ins
+for the ``glow.*`` and ``torch.nn.*`` classes, which only record their ``__dict__``. Any other
+global
+(``os.system``, ``builtins.eval``, ...) is refused with
+:class:`~emotion_core.errors.CheckpointError`.
 The state dict is then rebuilt from the modules' ``_parameters``, ``_buffers`` and ``_modules``.
 
-All floating tensors are cast to float32 (fp16 checkpoints are common; CPU inference wants fp32), and
+All floating tensors are cast to float32 (fp16 checkpoints are common; CPU inference wants fp32),
+and
 every load is strict: a missing or unexpected key is an error, never silently ignored.
 """
 
@@ -25,6 +30,7 @@ import dataclasses
 import logging
 import pickle
 import types
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +50,9 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): OrderedDict,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
+    # Protocol-2 pickles (torch.save's default) spell builtins the Python 2 way.
+    ("__builtin__", "set"): set,
+    ("__builtin__", "frozenset"): frozenset,
     ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
@@ -65,7 +74,8 @@ class PickledObject:
     state: Any
 
     def __new__(cls, *args: object, **kwargs: object) -> PickledObject:
-        # Real modules are rebuilt with no constructor arguments; anything else is not a module pickle.
+        # Real modules are rebuilt with no constructor arguments; anything else is not a module
+        # pickle.
         if args or kwargs:
             raise pickle.UnpicklingError(f"{cls.pickled_class} called with arguments")
         return super().__new__(cls)
@@ -108,7 +118,8 @@ _RESTRICTED_PICKLE.load = _restricted_load  # type: ignore[attr-defined]
 
 
 def read_checkpoint(path: str | Path) -> Any:
-    """``torch.load`` with ``weights_only=True`` onto the CPU, errors as :class:`CheckpointError`."""
+    """``torch.load`` with ``weights_only=True`` onto the CPU, errors as
+    :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"Checkpoint {path} does not exist.")
@@ -127,9 +138,13 @@ def read_pickled_module(path: str | Path) -> Any:
         If the file is unreadable or names any global outside the allow-list.
     """
     try:
-        return torch.load(
-            Path(path), map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False
-        )
+        with warnings.catch_warnings():
+            # Legacy-format files carry class source to compare with; stand-ins have none, by
+            # design.
+            warnings.filterwarnings("ignore", message="Couldn't retrieve source code")
+            return torch.load(
+                Path(path), map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False
+            )
     except Exception as e:
         raise CheckpointError(f"Refused or could not read checkpoint {path}: {e}") from e
 
@@ -189,7 +204,11 @@ def fold_weight_norm(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     ``weight = g · v / ‖v‖`` with the norm over all dimensions but the first (``dim=0``, the only
     setting NVIDIA used), exactly what ``torch.nn.utils.remove_weight_norm`` computes.
     """
-    out = {key: value for key, value in state_dict.items() if not key.endswith(("weight_g", "weight_v"))}
+    out = {
+        key: value
+        for key, value in state_dict.items()
+        if not key.endswith(("weight_g", "weight_v"))
+    }
     for key in state_dict:
         if key.endswith(".weight_g"):
             prefix = key[: -len("weight_g")]
@@ -207,19 +226,26 @@ def _load_strict(model: nn.Module, state_dict: Mapping[str, Tensor], path: Path)
         raise CheckpointError(f"Checkpoint {path} does not match the model: {e}") from e
 
 
-def _state_and_config(checkpoint: Any, path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+def _state_and_config(
+    checkpoint: Any, path: Path
+) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
     if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("state_dict"), Mapping):
         config = checkpoint.get("config")
         return checkpoint["state_dict"], config if isinstance(config, Mapping) else None
     if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("model"), Mapping):
         return checkpoint["model"], None
-    if isinstance(checkpoint, Mapping) and checkpoint and all(isinstance(v, Tensor) for v in checkpoint.values()):
+    if (
+        isinstance(checkpoint, Mapping)
+        and checkpoint
+        and all(isinstance(v, Tensor) for v in checkpoint.values())
+    ):
         return checkpoint, None
     raise CheckpointError(f"Checkpoint {path} holds no state dict.")
 
 
 def load_tacotron2(path: str | Path) -> Tacotron2:
-    """Load a Tacotron 2 checkpoint (NVIDIA, DeepLearningExamples or ours) into an eval-mode CPU model.
+    """Load a Tacotron 2 checkpoint (NVIDIA, DeepLearningExamples or ours) into an eval-mode CPU
+    model.
 
     Sizes come from the checkpoint's ``config`` when it has one, otherwise from its tensor shapes.
 
@@ -244,13 +270,15 @@ def load_tacotron2(path: str | Path) -> Tacotron2:
 
 
 def load_waveglow(path: str | Path) -> WaveGlow:
-    """Load a WaveGlow checkpoint (a pickled ``glow.WaveGlow``, DeepLearningExamples or ours) into an
+    """Load a WaveGlow checkpoint (a pickled ``glow.WaveGlow``, DeepLearningExamples or ours) into
+    an
     eval-mode CPU model, folding weight normalisation.
 
     Raises
     ------
     CheckpointError
-        If the file is missing, unreadable, names a global outside the allow-list, or its tensors do not
+        If the file is missing, unreadable, names a global outside the allow-list, or its tensors do
+        not
         fit a WaveGlow exactly.
     """
     path = Path(path)
@@ -264,7 +292,9 @@ def load_waveglow(path: str | Path) -> WaveGlow:
         checkpoint = read_pickled_module(path)
         pickled = checkpoint.get("model") if isinstance(checkpoint, Mapping) else None
         if not isinstance(pickled, PickledObject):
-            raise CheckpointError(f"Checkpoint {path} holds no pickled WaveGlow under 'model'.") from e
+            raise CheckpointError(
+                f"Checkpoint {path} holds no pickled WaveGlow under 'model'."
+            ) from e
 
     config_values: Mapping[str, Any] | None
     stride = 256
@@ -288,8 +318,10 @@ def load_waveglow(path: str | Path) -> WaveGlow:
 
 
 def save_checkpoint(model: Tacotron2 | WaveGlow, path: str | Path) -> None:
-    """Save ``{'state_dict', 'config'}`` (DeepLearningExamples' layout, no ``module.`` prefix): readable
-    with ``weights_only=True`` and carrying its own sizes, e.g. to convert a pickled WaveGlow once."""
+    """Save ``{'state_dict', 'config'}`` (DeepLearningExamples' layout, no ``module.`` prefix):
+    readable
+    with ``weights_only=True`` and carrying its own sizes, e.g. to convert a pickled WaveGlow
+    once."""
     config = dataclasses.asdict(model.config)
     if isinstance(model, WaveGlow):
         config["WN_config"] = {

@@ -1,6 +1,7 @@
 """Removes WaveGlow's bias: the faint hiss a trained model adds to everything, even silence.
 
-The bias spectrum is WaveGlow's output for an all-zero mel with no noise (sigma 0). It depends only on
+The bias spectrum is WaveGlow's output for an all-zero mel with no noise (sigma 0). It depends only
+on
 the weights, so it is computed once when the denoiser is built and kept as a buffer; denoising then
 subtracts ``strength × bias`` from each frame's STFT magnitude and resynthesises with the original
 phase.
@@ -32,13 +33,20 @@ class Denoiser(nn.Module):
     bias_spec: Tensor
 
     def __init__(
-        self, waveglow: WaveGlow, *, n_fft: int = 1024, hop_length: int = 256, win_length: int = 1024
+        self,
+        waveglow: WaveGlow,
+        *,
+        n_fft: int = 1024,
+        hop_length: int = 256,
+        win_length: int = 1024,
     ) -> None:
         super().__init__()
         self.n_fft, self.hop_length, self.win_length = n_fft, hop_length, win_length
         weight = waveglow.upsample.weight
         silence = torch.zeros(
-            (1, waveglow.config.n_mel_channels, BIAS_FRAMES), dtype=weight.dtype, device=weight.device
+            (1, waveglow.config.n_mel_channels, BIAS_FRAMES),
+            dtype=weight.dtype,
+            device=weight.device,
         )
         # sigma=0 makes the noise irrelevant; a private generator keeps the global RNG untouched.
         generator = torch.Generator(device=weight.device).manual_seed(0)
@@ -59,5 +67,9 @@ class Denoiser(nn.Module):
         magnitude, phase = self._stft(audio.float())
         magnitude = torch.clamp(magnitude - self.bias_spec * strength, min=0.0)
         return istft_from_magnitude_phase(
-            magnitude, phase, n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length
+            magnitude,
+            phase,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            win_length=self.win_length,
         )

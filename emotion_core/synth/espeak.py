@@ -1,5 +1,4 @@
-"""The offline voice: eSpeak NG called through ctypes, so speech works with no neural weights at
-all.
+"""The offline voice: eSpeak NG through ctypes, so speech works without any neural weights.
 
 ``espeakng-loader`` ships libespeak-ng 1.52 and its ``espeak-ng-data`` inside the wheel, so nothing
 is installed system-wide. The library is driven in synchronous mode (``AUDIO_OUTPUT_SYNCHRONOUS``):
@@ -114,10 +113,9 @@ class EspeakVoice:
     Parameters
     ----------
     voice : str
-        An eSpeak NG voice name such as ``"en-us"`` or ``"en"`` (British) (see ``espeak-ng --voices``).
+        An eSpeak NG voice name such as ``"en-us"`` or ``"en"`` (British English).
     rate_wpm : int
-        Speaking rate in words per minute, 80-450. Emotion changes the rate later, in the prosody
-        stage.
+        Speaking rate in words per minute, 80-450. Emotion changes it later, in the prosody stage.
     pitch : int
         Base pitch on eSpeak's 0-100 scale (50 is its default).
     """

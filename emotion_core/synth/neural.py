@@ -21,6 +21,9 @@ from emotion_core.synth.vocoders import Vocoder
 
 logger = logging.getLogger(__name__)
 
+_DEFAULT_OPTIONS = Tacotron2Options()
+_DEFAULT_TEXT_OPTIONS = TextOptions()
+
 
 class NeuralTTS:
     """Tacotron 2 paired with a vocoder.
@@ -41,8 +44,8 @@ class NeuralTTS:
         self,
         tacotron2: Tacotron2,
         vocoder: Vocoder,
-        options: Tacotron2Options = Tacotron2Options(),
-        text_options: TextOptions = TextOptions(),
+        options: Tacotron2Options = _DEFAULT_OPTIONS,
+        text_options: TextOptions = _DEFAULT_TEXT_OPTIONS,
     ) -> None:
         if vocoder.sample_rate != tacotron2.config.sampling_rate:
             raise ValueError(
@@ -60,8 +63,8 @@ class NeuralTTS:
         tacotron2_path: str | Path,
         *,
         vocoder: Vocoder,
-        options: Tacotron2Options = Tacotron2Options(),
-        text_options: TextOptions = TextOptions(),
+        options: Tacotron2Options = _DEFAULT_OPTIONS,
+        text_options: TextOptions = _DEFAULT_TEXT_OPTIONS,
     ) -> NeuralTTS:
         """Load Tacotron 2 from ``tacotron2_path`` (any format of
         :func:`~emotion_core.synth.checkpoints.load_tacotron2`) and pair it with ``vocoder``.
@@ -110,7 +113,9 @@ class NeuralTTS:
             except (RuntimeError, ValueError) as e:
                 raise SynthesisError(f"Speech synthesis failed on {chunk.text!r}: {e}") from e
             if output.reached_max_decoder_steps:
-                logger.warning("Chunk %r never emitted a stop token; its audio was cut off", chunk.text)
+                logger.warning(
+                    "Chunk %r never emitted a stop token; its audio was cut off", chunk.text
+                )
             pieces.append(audio)
             if index < len(chunks) - 1:
                 pieces.append(np.zeros(round(chunk.pause_after_s * self.sample_rate), np.float32))

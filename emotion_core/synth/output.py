@@ -1,5 +1,4 @@
-"""Synthesised speech out: loudness normalisation, peak limiting, file encoding and Discord's
-waveform.
+"""Synthesised speech out: loudness normalisation, peak limiting and Discord's waveform.
 
 Loudness is measured as ITU-R BS.1770-4 integrated loudness (K-weighting: a +4 dB high shelf above
 about 1.5 kHz and a 38 Hz high-pass, 400 ms blocks with 75 % overlap, gated at -70 LUFS absolute and
@@ -8,20 +7,16 @@ single gain brings speech to ``TARGET_LUFS`` (-16 LUFS, the usual target for spo
 and voice messages); a look-ahead peak limiter then keeps every sample under ``PEAK_CEILING_DBFS``
 so a loud emotion never clips.
 
-Files are Ogg/Opus at 48 kHz mono (what Discord voice messages carry; Opus accepts only
-8/12/16/24/48 kHz, so speech is resampled first) or 16-bit PCM WAV at the speech's own rate.
+Encoding to Ogg/Opus 48 kHz or WAV is :func:`emotion_core.audio.encode`'s job (see
+``Speech.to_ogg``); this module only prepares the samples it is given.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-from typing import Literal
 
 import numpy as np
-
-from emotion_core.errors import SynthesisError
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +24,6 @@ logger = logging.getLogger(__name__)
 TARGET_LUFS = -16.0
 #: No output sample exceeds this (dBFS); 1 dB of headroom covers Opus's inter-sample overshoot.
 PEAK_CEILING_DBFS = -1.0
-#: Opus's native rate and the only one Discord voice messages use (Hz).
-OPUS_SAMPLE_RATE = 48_000
 #: Discord voice-message waveform: at most this many one-byte amplitude points.
 MAX_WAVEFORM_POINTS = 256
 #: Loudness given to digital silence, below BS.1770's absolute gate (LUFS).
@@ -151,46 +144,6 @@ def normalize(
     if gain is None:
         gain = loudness_gain(samples, sample_rate, target_lufs=target_lufs)
     return limit_peaks(np.asarray(samples) * gain, sample_rate, ceiling_dbfs=ceiling_dbfs)
-
-
-def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
-    """Polyphase resampling (scipy's Kaiser-windowed FIR) to ``target_rate``; float32 out."""
-    from scipy.signal import resample_poly
-
-    if sample_rate == target_rate:
-        return np.asarray(samples, dtype=np.float32)
-    g = math.gcd(int(sample_rate), int(target_rate))
-    y = resample_poly(np.asarray(samples, dtype=np.float64), target_rate // g, sample_rate // g)
-    return y.astype(np.float32)
-
-
-def encode(samples: np.ndarray, sample_rate: int, *, fmt: Literal["ogg", "wav"] = "ogg") -> bytes:
-    """Encode mono float samples as Ogg/Opus 48 kHz (``"ogg"``) or 16-bit PCM WAV at
-    ``sample_rate``.
-
-    Samples are written as given (normalise first); values beyond [-1, 1] are clipped by the
-    encoder.
-    """
-    import soundfile
-
-    x = np.asarray(samples, dtype=np.float32)
-    buffer = io.BytesIO()
-    try:
-        if fmt == "ogg":
-            soundfile.write(
-                buffer,
-                resample(x, sample_rate, OPUS_SAMPLE_RATE),
-                OPUS_SAMPLE_RATE,
-                format="OGG",
-                subtype="OPUS",
-            )
-        elif fmt == "wav":
-            soundfile.write(buffer, x, sample_rate, format="WAV", subtype="PCM_16")
-        else:
-            raise ValueError(f"fmt must be 'ogg' or 'wav', not {fmt!r}")
-    except (RuntimeError, soundfile.LibsndfileError) as e:
-        raise SynthesisError(f"Could not encode speech as {fmt}: {e}") from e
-    return buffer.getvalue()
 
 
 def waveform(samples: np.ndarray, *, points: int = MAX_WAVEFORM_POINTS) -> bytes:

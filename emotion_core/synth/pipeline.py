@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from emotion_core import hub
+from emotion_core import audio, hub
 from emotion_core.errors import CheckpointError, ModelError, SynthesisError, TextError
 from emotion_core.labels import Emotion
 from emotion_core.synth import output
@@ -98,12 +98,12 @@ class Speech:
         return self.samples.size / self.sample_rate
 
     def to_ogg(self) -> bytes:
-        """Ogg/Opus, 48 kHz mono: a Discord voice message's format."""
-        return output.encode(self.samples, self.sample_rate, fmt="ogg")
+        """Ogg/Opus, 48 kHz mono (about 32 kbit/s): a Discord voice message's format."""
+        return audio.encode(self.samples, self.sample_rate, fmt="ogg")
 
     def to_wav(self) -> bytes:
         """16-bit PCM WAV at ``sample_rate``."""
-        return output.encode(self.samples, self.sample_rate, fmt="wav")
+        return audio.encode(self.samples, self.sample_rate, fmt="wav")
 
     def save(self, path: str | Path) -> Path:
         """Write to ``path``: ``.ogg``/``.opus`` as Ogg/Opus, ``.wav`` as WAV; ``ValueError``
@@ -287,9 +287,9 @@ def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
     from emotion_core.synth.neural import NeuralTTS
 
     if vocoder == "waveglow":
-        voc = vocoders.WaveGlowVocoder.from_checkpoint(vocoder_path)
+        voc = vocoders.load_waveglow_vocoder(vocoder_path)
     elif vocoder == "hifigan":
-        voc = vocoders.HifiGanVocoder.from_pretrained()
+        voc = vocoders.load_hifigan_vocoder()
     else:
         voc = vocoders.GriffinLimVocoder()
     return NeuralTTS.from_checkpoints(tacotron2_path, vocoder=voc)

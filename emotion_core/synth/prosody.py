@@ -8,12 +8,10 @@ aperiodicity), the parameters are changed, and it is resynthesised:
 
 - **F0 level**: voiced F0 shifted by ``f0_shift_st`` semitones (the median moves by exactly that).
 - **F0 range**: log-F0 excursions around the utterance median scaled by ``f0_range_scale``.
-- **Speaking rate**: the frame sequence resynthesised at a shorter or longer frame period (``rate``
-> 1
-  is faster), which changes duration without changing pitch.
+- **Speaking rate**: the frame sequence resynthesised at a shorter or longer frame period
+  (``rate`` > 1 is faster), which changes duration without changing pitch.
 - **Energy**: a gain of ``energy_db``. The pipeline normalises loudness from the *neutral* voice's
-level,
-  so this difference survives into the output file.
+  level, so this difference survives into the output file.
 - **Voice quality**: ``tilt_db_per_octave`` tilts the spectral envelope above 1 kHz (positive: more
   high-frequency energy, the "tense"/"blaring" effortful voice; negative: lax, dull);
   ``breathiness`` mixes aperiodicity into the bands above 500 Hz; ``jitter`` perturbs F0 frame to
@@ -24,21 +22,22 @@ additive quantities (semitones, dB, breathiness, jitter) scale linearly, multipl
 scale, rate) geometrically, so intensity 0 is exactly neutral and 0.5 is "half as far" on a log
 scale.
 
-Directions follow the literature cited on each rule; magnitudes are ours, set by ear on the offline
-voice and kept moderate because WORLD resynthesis degrades beyond about ±7 semitones and ±30 % rate.
+Directions follow the literature cited on each rule (which gives directions and rough degrees such
+as "much higher", not numbers that transfer between voices); the magnitudes are ours, chosen to be
+clearly measurable yet moderate, because WORLD resynthesis degrades beyond about ±7 semitones and
+±30 % rate.
 
 References
 ----------
 - Murray, I. R. & Arnott, J. L. (1993). Toward the simulation of emotion in synthetic speech: a
-review
-  of the literature on human vocal emotion. JASA 93(2), 1097-1108 (Table I: rate, pitch average,
-  pitch range, intensity, voice quality, pitch changes, articulation for anger, happiness, sadness,
-  fear and disgust).
+  review of the literature on human vocal emotion. JASA 93(2), 1097-1108 (Table I: rate, pitch
+  average, pitch range, intensity, voice quality, pitch changes and articulation for anger,
+  happiness, sadness, fear and disgust).
 - Banse, R. & Scherer, K. R. (1996). Acoustic profiles in vocal emotion expression. JPSP 70(3),
   614-636.
 - Scherer, K. R. (2003). Vocal communication of emotion: a review of research paradigms. Speech
-  Communication 40, 227-256 (Table 6: intensity, F0 mean, F0 variability/range, high-frequency
-  energy and speech rate for stress, anger, fear, sadness, joy, boredom).
+  Communication 40, 227-256 (its summary of intensity, F0 mean, F0 variability/range,
+  high-frequency energy and speech rate for stress, anger, fear, sadness, joy and boredom).
 - Cahn, J. E. (1990). The generation of affect in synthesized speech. Journal of the American Voice
   I/O Society 8, 1-19 (the only classic source with parameter settings for "surprised").
 - Schröder, M. (2001). Emotional speech synthesis: a review. Proc. Eurospeech 2001, 561-564 (reviews

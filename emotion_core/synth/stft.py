@@ -1,7 +1,9 @@
 """NVIDIA's mel-spectrogram settings and the short-time Fourier transforms built on them.
 
-Tacotron 2, WaveGlow and the HiFi-GAN V1 weights all use the same features: 22050 Hz audio, a 1024-point
-STFT with a periodic Hann window and hop 256 on reflect-padded audio, the STFT *magnitude* (not power)
+Tacotron 2, WaveGlow and the HiFi-GAN V1 weights all use the same features: 22050 Hz audio, a
+1024-point
+STFT with a periodic Hann window and hop 256 on reflect-padded audio, the STFT *magnitude* (not
+power)
 projected on librosa's Slaney-normalised 80-band mel filterbank from 0 to 8000 Hz, then
 ``log(clamp(mel, 1e-5))``.
 """
@@ -37,7 +39,8 @@ NVIDIA_MEL = MelConfig()
 
 @lru_cache(maxsize=8)
 def mel_filterbank(config: MelConfig = NVIDIA_MEL) -> np.ndarray:
-    """The mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32 (computed once per config)."""
+    """The mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32 (computed once per
+    config)."""
     import librosa  # heavy import; only callers that need mels pay for it
 
     basis = librosa.filters.mel(

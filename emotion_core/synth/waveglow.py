@@ -1,4 +1,5 @@
-"""WaveGlow (Prenger et al., 2019): a flow that turns Gaussian noise into audio, conditioned on a mel
+"""WaveGlow (Prenger et al., 2019): a flow that turns Gaussian noise into audio, conditioned on a
+mel
 spectrogram, run here in its inverse (synthesis) direction only.
 
 Module and parameter names match NVIDIA's releases (``NVIDIA/waveglow`` ``glow.py`` and
@@ -42,7 +43,8 @@ class WaveGlowConfig:
         ``"fused"``: one ``cond_layer`` per coupling network (NVIDIA/waveglow after 2019);
         ``"per_layer"``: ``cond_layers.<i>`` (older releases, DeepLearningExamples).
     upsample_kernel_size, upsample_stride : int
-        The transposed convolution that stretches mel frames to samples; the stride is the hop length.
+        The transposed convolution that stretches mel frames to samples; the stride is the hop
+        length.
     sampling_rate : int
         Audio rate in Hz; checkpoints do not record it, NVIDIA's models are 22050 Hz.
     """
@@ -74,7 +76,11 @@ class WaveGlowConfig:
 
     @classmethod
     def from_state_dict(
-        cls, state_dict: Mapping[str, Tensor], *, upsample_stride: int = 256, sampling_rate: int = 22050
+        cls,
+        state_dict: Mapping[str, Tensor],
+        *,
+        upsample_stride: int = 256,
+        sampling_rate: int = 22050,
     ) -> WaveGlowConfig:
         """Infer the sizes from tensor shapes (weight-normalised or plain weights both work).
 
@@ -83,7 +89,11 @@ class WaveGlowConfig:
         """
 
         def weight(prefix: str) -> Tensor:
-            return state_dict[prefix + ".weight"] if prefix + ".weight" in state_dict else state_dict[prefix + ".weight_v"]
+            return (
+                state_dict[prefix + ".weight"]
+                if prefix + ".weight" in state_dict
+                else state_dict[prefix + ".weight_v"]
+            )
 
         def indices(pattern: str) -> set[int]:
             regex = re.compile(pattern)
@@ -156,7 +166,8 @@ class Invertible1x1Conv(nn.Module):
         self.conv = nn.Conv1d(channels, channels, kernel_size=1, bias=False)
 
     def inverse(self, z: Tensor) -> Tensor:
-        """Undo the mixing: ``(B, channels, T/G)`` → same shape. The inverse is computed in fp32 from
+        """Undo the mixing: ``(B, channels, T/G)`` → same shape. The inverse is computed in fp32
+        from
         the current weight on every call (a c×c matrix, negligible), so it can never go stale."""
         w_inverse = torch.linalg.inv(self.conv.weight.squeeze(-1).float()).to(z.dtype)
         return F.conv1d(z, w_inverse.unsqueeze(-1))
@@ -247,14 +258,17 @@ class WaveGlow(nn.Module):
         """``(B, n_mels, F)`` → ``(B, n_mels·G, F·hop/G)``: upsample to samples, then fold G samples
         of every band into channels, band-major, to match the grouped audio."""
         spect = self.upsample(mel)
-        # The transposed convolution overhangs by kernel - stride samples; NVIDIA drops them at the end.
+        # The transposed convolution overhangs by kernel - stride samples; NVIDIA drops them at the
+        # end.
         spect = spect[:, :, : -(self.upsample.kernel_size[0] - self.upsample.stride[0])]
         group = self.config.n_group
         spect = spect.unfold(2, group, group).permute(0, 2, 1, 3)
         return spect.reshape(spect.shape[0], spect.shape[1], -1).permute(0, 2, 1)
 
     @torch.no_grad()
-    def infer(self, mel: Tensor, sigma: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    def infer(
+        self, mel: Tensor, sigma: float = 1.0, generator: torch.Generator | None = None
+    ) -> Tensor:
         """Synthesise audio.
 
         Parameters
@@ -265,7 +279,8 @@ class WaveGlow(nn.Module):
             Noise standard deviation.
         generator : torch.Generator or None
             Source of the noise; ``None`` uses torch's global generator. Noise is drawn in NVIDIA's
-            order (the remaining channels first, then each early block), so one seed gives the same z.
+            order (the remaining channels first, then each early block), so one seed gives the same
+            z.
 
         Returns
         -------

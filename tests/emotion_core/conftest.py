@@ -1,20 +1,21 @@
-"""Shared test material for the emotion core: synthetic speech and real encoded audio, made on the spot.
+"""Shared test material for the emotion core: synthetic speech and real encoded audio, made here.
 
-Nothing here reads a stored file except :func:`corpus_dir`, which skips where the corpora are absent.
-Everything is deterministic (seeded), so a failing test fails the same way twice.
+Nothing here reads a stored file except the ``corpus_dir`` fixture, which skips where the corpora
+are absent. Everything is deterministic (seeded), so a failing test fails the same way twice.
 
-Plain functions (import them, e.g. ``from tests.emotion_core.conftest import speechlike``):
+Plain functions (tests anywhere can ``from tests.emotion_core.conftest import speechlike``):
 
-- :func:`speechlike` -- a speech-like signal: a harmonic source with vibrato and a syllable-rate envelope.
-- :func:`make_encoded_audio` -- that signal (or any samples) encoded as a real file in one of
-  :data:`ENCODED_FORMATS`, returned as bytes.
+- :func:`speechlike` -- a speech-like signal: a harmonic source with vibrato and a syllable-rate
+  envelope, which the voice-activity detector accepts as speech.
+- :func:`make_encoded_audio` -- that signal (or given samples) encoded as a real file in one of
+  :data:`ENCODED_FORMATS` (Ogg/Opus, Ogg/Vorbis, WAV in each bit depth, FLAC, MP3, M4A/AAC,
+  WebM/Opus), returned as bytes.
 
-Fixtures:
+Fixtures (they reach only ``tests/emotion_core``; move them to ``tests/conftest.py`` to share):
 
-- ``encoded_audio`` -- the factory :func:`make_encoded_audio`, cached for the session.
-- ``corpus_dir`` -- the corpora folder (``MOODBOT_CORPORA_DIR`` or ``../shared/corpora``), or a skip.
-
-Fixtures in this file reach only ``tests/emotion_core``; tests elsewhere import the plain functions.
+- ``encoded_audio`` -- :func:`make_encoded_audio`, cached for the session.
+- ``corpus_dir`` -- the corpora folder (``MOODBOT_CORPORA_DIR`` or ``../shared/corpora``), or a
+  skip.
 """
 
 from __future__ import annotations
@@ -46,14 +47,14 @@ _SOUNDFILE_FORMATS: dict[str, tuple[str, str]] = {
     "flac": ("FLAC", "PCM_16"),
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
-#: Format name -> ffmpeg output arguments, for the formats only ffmpeg writes (what phones and browsers send).
+#: Format name -> ffmpeg output arguments, for what only ffmpeg writes (phones, browsers).
 _FFMPEG_FORMATS: dict[str, list[str]] = {
     "m4a-aac": ["-c:a", "aac", "-b:a", "64k", "-f", "ipod"],
     "webm-opus": ["-c:a", "libopus", "-b:a", "32k", "-f", "webm"],
 }
 #: Every format :func:`make_encoded_audio` can write.
 ENCODED_FORMATS: tuple[str, ...] = (*_SOUNDFILE_FORMATS, *_FFMPEG_FORMATS)
-#: Sample rate of the Opus and MP3 encoders' input where the caller's rate is not one they take (Hz).
+#: Rate of the file (Hz) where the codec does not take the caller's rate.
 _CODEC_RATE_HZ = 48000
 
 
@@ -62,10 +63,10 @@ def speechlike(
 ) -> np.ndarray:
     """A deterministic signal with the features a voice-activity detector looks for in speech.
 
-    A harmonic source (harmonics up to 4 kHz, falling at 6 dB/octave, shaped by two formant peaks that
-    move from syllable to syllable) with 5.5 Hz vibrato and a slow pitch drift, gated by a syllable
-    envelope: raised-cosine syllables of 120--300 ms, short gaps and an occasional longer pause, about
-    four syllables a second.
+    A harmonic source (harmonics up to 4 kHz, falling at 6 dB/octave, shaped by two formant peaks
+    that move from syllable to syllable) with 5.5 Hz vibrato and a slow pitch drift, gated by a
+    syllable envelope: raised-cosine syllables of 120--300 ms, short gaps and an occasional longer
+    pause, about four syllables a second.
 
     Parameters
     ----------
@@ -122,13 +123,13 @@ def make_encoded_audio(
     fmt : str
         One of :data:`ENCODED_FORMATS`.
     duration_s : float
-        Length in seconds of the default signal, :func:`speechlike`; ignored when ``samples`` is given.
+        Length (s) of the default signal, :func:`speechlike`; ignored when ``samples`` is given.
     sample_rate : int
-        Sample rate of the signal in Hz, and of the file where the codec takes it (Opus takes 8, 12, 16,
-        24 or 48 kHz, MP3 up to 48 kHz; otherwise the file is written at 48 kHz).
+        Sample rate of the signal in Hz, and of the file where the codec takes it (Opus takes 8,
+        12, 16, 24 or 48 kHz, MP3 up to 48 kHz; otherwise the file is written at 48 kHz).
     channels : int
-        Channel count of the file; every channel carries the same signal, scaled by ``1, 0.5, 0.25, ...``,
-        so a decoder's average is known.
+        Channel count of the file; channel ``c`` carries the signal times ``0.5 ** c``, so the
+        average of the channels is known (0.75 of the signal for two).
     samples : np.ndarray, optional
         float32, shape ``(n,)``, the signal to encode instead of :func:`speechlike`.
     """
@@ -146,7 +147,8 @@ def make_encoded_audio(
         sf.write(buffer, audio, rate, format=container, subtype=subtype)
         return buffer.getvalue()
     if fmt in _FFMPEG_FORMATS:
-        # Through a file, not a pipe: the MP4 muxer seeks back to write its index at the end, as phones do.
+        # Through a file, not a pipe: the MP4 muxer seeks back to put its index at the end, as
+        # phones do, which is the case a decoder reading from a pipe gets wrong.
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "out"
             command = [
@@ -161,7 +163,7 @@ def make_encoded_audio(
 
 @pytest.fixture(scope="session")
 def encoded_audio() -> Callable[..., bytes]:
-    """:func:`make_encoded_audio`, cached for the session (same arguments, same bytes, encoded once).
+    """:func:`make_encoded_audio`, cached for the session: same arguments, same bytes, encoded once.
 
     The cache keys on the arguments, so pass ``samples`` only to the plain function.
     """

@@ -1,7 +1,10 @@
-"""Text cleaners: small named steps that turn written English into what Tacotron 2 was trained to read.
+"""Text cleaners: small named steps that turn written English into what Tacotron 2 was trained to
+read.
 
-The LJSpeech models were trained on lower-case ASCII with numbers and common abbreviations written out,
-so :func:`english_cleaners` composes the steps below in that spirit. Each step is a plain ``str → str``
+The LJSpeech models were trained on lower-case ASCII with numbers and common abbreviations written
+out,
+so :func:`english_cleaners` composes the steps below in that spirit. Each step is a plain ``str →
+str``
 function that can be tested and reused on its own. ARPAbet passages in curly braces are not cleaned
 here: :mod:`emotion_core.synth.text.sequence` keeps them apart before calling the cleaners.
 """
@@ -58,8 +61,16 @@ _TRANSLITERATIONS = {
 _KEEP = frozenset("£€")
 
 #: Symbols spoken as words when they are left over after the numbers were expanded.
-_SYMBOL_WORDS = {"&": " and ", "%": " percent ", "$": " dollars ", "£": " pounds ", "€": " euros ",
-                 "@": " at ", "+": " plus ", "=": " equals "}
+_SYMBOL_WORDS = {
+    "&": " and ",
+    "%": " percent ",
+    "$": " dollars ",
+    "£": " pounds ",
+    "€": " euros ",
+    "@": " at ",
+    "+": " plus ",
+    "=": " equals ",
+}
 
 _ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"\b{abbreviation}\.", re.IGNORECASE), expansion)

@@ -1,6 +1,7 @@
 """The text front end in one call: raw text → checked, cleaned, chunked symbol-id sequences.
 
-This is the public boundary for text: it enforces the length limit on what a person typed, and refuses
+This is the public boundary for text: it enforces the length limit on what a person typed, and
+refuses
 text from which nothing pronounceable remains, with a :class:`~emotion_core.errors.TextError` whose
 message can be shown as is.
 """
@@ -24,7 +25,8 @@ class TextOptions:
         Longest input accepted, in characters of the raw text (about a minute of speech at 1000).
     max_chunk_chars : int
         Longest chunk of cleaned text given to the decoder at once. LJSpeech is read at about 15
-        characters per second, so 140 characters is about 9 s, inside the default 1000-frame (11.6 s)
+        characters per second, so 140 characters is about 9 s, inside the default 1000-frame (11.6
+        s)
         decoder limit.
     sentence_pause_s, clause_pause_s : float
         Silence inserted after a chunk that ends a sentence, or a clause, in seconds.

@@ -1,9 +1,12 @@
-"""Numbers in English text spelled out as words, because Tacotron 2 only knows letters and punctuation.
+"""Numbers in English text spelled out as words, because Tacotron 2 only knows letters and
+punctuation.
 
 Each kind of number (currency, percentage, decimal, ordinal, year, plain integer) has its own small
-function and its own pattern; :func:`expand_numbers` applies them in an order where the more specific
+function and its own pattern; :func:`expand_numbers` applies them in an order where the more
+specific
 patterns go first, so that ``$3.50`` is read as money before ``3.50`` could be read as a decimal.
-Readings follow what the LJSpeech-trained models heard in training: ``1984`` is "nineteen eighty-four",
+Readings follow what the LJSpeech-trained models heard in training: ``1984`` is "nineteen
+eighty-four",
 ``$3.50`` is "three dollars, fifty cents".
 """
 
@@ -82,7 +85,8 @@ def cardinal(n: int) -> str:
 
 
 def ordinal(n: int) -> str:
-    """Words for an ordinal: ``ordinal(23)`` → "twenty-third", ``ordinal(100)`` → "one hundredth"."""
+    """Words for an ordinal: ``ordinal(23)`` → "twenty-third", ``ordinal(100)`` → "one
+    hundredth"."""
     words = cardinal(n)
     head, sep, last = words.rpartition(" ")
     stem, hyphen, unit = last.rpartition("-")
@@ -117,7 +121,8 @@ def decimal(integer_part: str, fraction_part: str) -> str:
 def money(symbol: str, amount: str) -> str:
     """Words for an amount of money: ("$", "3.50") → "three dollars, fifty cents".
 
-    A fraction with one digit counts tens of the subunit ("$2.5" is two dollars fifty); more than two
+    A fraction with one digit counts tens of the subunit ("$2.5" is two dollars fifty); more than
+    two
     fractional digits are read as a decimal number of units.
     """
     unit, units, subunit, subunits = _CURRENCIES[symbol]

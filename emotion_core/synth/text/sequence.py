@@ -1,6 +1,7 @@
 """Cleaned text ↔ symbol ids, with ARPAbet passages in curly braces passed straight to the model.
 
-``"Say {HH AH0 L OW1} now"`` becomes the ids of ``say `` (letters), then the phones ``@HH @AH0 @L @OW1``,
+``"Say {HH AH0 L OW1} now"`` becomes the ids of ``say `` (letters), then the phones ``@HH @AH0 @L
+@OW1``,
 then `` now``. A passage in braces is validated against CMUdict's phone set, so a typo is reported
 instead of being silently dropped.
 """
@@ -58,7 +59,9 @@ def clean_text(text: str) -> str:
             # Cleaning trims, so put back the spaces that separated this piece from a passage.
             lead = " " if piece[:1].isspace() else ""
             trail = " " if piece[-1:].isspace() else ""
-            cleaned.append(lead + english_cleaners(piece.replace("{", " ").replace("}", " ")) + trail)
+            cleaned.append(
+                lead + english_cleaners(piece.replace("{", " ").replace("}", " ")) + trail
+            )
     return " ".join("".join(cleaned).split())
 
 
@@ -67,7 +70,9 @@ def cleaned_text_to_sequence(text: str) -> list[int]:
     ids: list[int] = []
     for index, piece in enumerate(ARPABET_RE.split(text)):
         if index % 2:
-            ids.extend(SYMBOL_TO_ID[ARPABET_PREFIX + phone] for phone in normalize_arpabet(piece).split())
+            ids.extend(
+                SYMBOL_TO_ID[ARPABET_PREFIX + phone] for phone in normalize_arpabet(piece).split()
+            )
         else:
             ids.extend(SYMBOL_TO_ID[char] for char in piece if char in SYMBOL_TO_ID and char != PAD)
     return ids

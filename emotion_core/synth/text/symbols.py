@@ -1,7 +1,10 @@
-"""The symbol inventory of NVIDIA's released Tacotron 2 models, in the order their embedding rows use.
+"""The symbol inventory of NVIDIA's released Tacotron 2 models, in the order their embedding rows
+use.
 
-A published checkpoint's embedding table has one row per symbol (148 rows), so the order below is part of
-the model: padding, the hyphen, punctuation, ASCII letters, then the 84 ARPAbet phones of CMUdict, each
+A published checkpoint's embedding table has one row per symbol (148 rows), so the order below is
+part of
+the model: padding, the hyphen, punctuation, ASCII letters, then the 84 ARPAbet phones of CMUdict,
+each
 prefixed with ``@`` so that a phone such as ``@B`` cannot be confused with the letter ``B``.
 """
 

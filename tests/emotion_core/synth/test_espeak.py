@@ -1,4 +1,4 @@
-"""The offline voice: eSpeak NG through ctypes says a sentence, and threads do not mix their audio."""
+"""The offline voice: eSpeak NG through ctypes speaks, and threads do not mix their audio."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_threads_do_not_mix_their_audio(voice: EspeakVoice) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda t: voice.synthesize(t)[0], texts))
         list(pool.map(lambda t: other.synthesize(t), texts))
-    for got, want in zip(results, expected):
+    for got, want in zip(results, expected, strict=True):
         assert got.size == pytest.approx(want.size, rel=0.01)
 
 

@@ -1,0 +1,109 @@
+"""Real-time factor and memory of the offline voice, with and without emotion rendering.
+
+Stages timed per sentence (median over repeats, after one warm-up call):
+
+- ``espeak``: eSpeak NG synthesis alone (text -> 22050 Hz PCM).
+- ``espeak + emotion``: plus WORLD analysis, rule application and resynthesis (angry, intensity 1).
+- ``speak() neutral`` / ``speak() emotional``: the whole ``Synthesizer.speak`` (text checks, voice,
+  rendering, loudness measurement, limiter); neutral skips WORLD.
+- ``+ to_ogg``: speak() emotional plus Ogg/Opus 48 kHz encoding.
+
+RTF = compute time / duration of the audio produced (below 1 is faster than real time). Peak
+memory is the largest traced Python/numpy allocation during one stage (``tracemalloc``), and the
+process's peak resident set size at the end.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_offline_voice.py [--repeats 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+
+from emotion_core.labels import Emotion
+from emotion_core.synth.espeak import EspeakVoice
+from emotion_core.synth.pipeline import Synthesizer
+from emotion_core.synth.prosody import ProsodyRenderer
+
+SENTENCES = (
+    "Hello there.",
+    "The quick brown fox jumps over the lazy dog.",
+    "I cannot believe you did that again, after everything we talked about yesterday evening, and "
+    "after you promised me that it would never happen again.",
+)
+
+
+def _time(fn: Callable[[], float], repeats: int) -> tuple[float, float, int]:
+    """(median seconds, audio seconds, peak traced bytes) of ``fn``, which returns audio seconds."""
+    audio_s = fn()  # warm-up: library loading, first-call caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(times), audio_s, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    voice = EspeakVoice()
+    renderer = ProsodyRenderer()
+    synth = Synthesizer(voice)
+
+    def espeak(text: str) -> float:
+        samples, rate = voice.synthesize(text)
+        return samples.size / rate
+
+    def espeak_emotion(text: str) -> float:
+        samples, rate = voice.synthesize(text)
+        rendered = renderer.render(samples, rate, Emotion.ANGRY, intensity=1.0)
+        return rendered.size / rate
+
+    def speak(text: str, emotion: Emotion) -> float:
+        return synth.speak(text, emotion, intensity=1.0).duration_s
+
+    def speak_ogg(text: str) -> float:
+        speech = synth.speak(text, Emotion.ANGRY, intensity=1.0)
+        speech.to_ogg()
+        return speech.duration_s
+
+    stages: dict[str, Callable[[str], float]] = {
+        "espeak": espeak,
+        "espeak + emotion": espeak_emotion,
+        "speak() neutral": lambda t: speak(t, Emotion.NEUTRAL),
+        "speak() emotional": lambda t: speak(t, Emotion.ANGRY),
+        "+ to_ogg": speak_ogg,
+    }
+
+    print(
+        f"{'stage':<20} {'chars':>5} {'audio s':>8} {'compute ms':>11} {'RTF':>7} {'peak MiB':>9}"
+    )
+    for name, stage in stages.items():
+        rtfs = []
+        for text in SENTENCES:
+            seconds, audio_s, peak = _time(lambda: stage(text), args.repeats)  # noqa: B023
+            rtfs.append(seconds / audio_s)
+            print(
+                f"{name:<20} {len(text):>5} {audio_s:>8.2f} {seconds * 1e3:>11.1f} "
+                f"{seconds / audio_s:>7.4f} {peak / 2**20:>9.1f}"
+            )
+        print(f"{name:<20} {'mean RTF':>26} {'':>11} {np.mean(rtfs):>7.4f}")
+    max_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS: {max_rss_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

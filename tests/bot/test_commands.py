@@ -1,0 +1,285 @@
+"""Slash commands and the context menu, through discord.py's command tree.
+
+Interactions are built from INTERACTION_CREATE payloads and handed to the bot's ``ConnectionState``
+exactly as the gateway would; assertions are on the interaction callback (``defer``, immediate answers)
+and the follow-up webhook requests that reach the fake Discord API.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from bot.store import SettingsStore
+from emotion_core.synth.pipeline import MAX_TEXT_CHARS
+from tests.bot import fakes
+from tests.bot.fakes import APPLICATION_ID, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
+
+CALLBACK = r"/interactions/\d+/[^/]+/callback"
+FOLLOWUP = rf"/webhooks/{APPLICATION_ID}/[^/]+"
+DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: the "thinking" answer
+MESSAGE = 4  # CHANNEL_MESSAGE_WITH_SOURCE
+EPHEMERAL = 64
+VOICE = 8192
+
+
+def pings_nobody(allowed_mentions: dict[str, Any]) -> bool:
+    return allowed_mentions["parse"] == [] and not allowed_mentions.get("replied_user", False)
+
+
+def invoke(bot, ids, data: dict[str, Any], **kwargs: Any) -> None:
+    bot._connection.parse_interaction_create(fakes.interaction_payload(next(ids), data, **kwargs))
+
+
+def hosted_attachment(discord_api, ids, data: bytes, filename: str, content_type: str, **kwargs) -> dict:
+    attachment = fakes.attachment_payload(
+        next(ids), filename, size=len(data), content_type=content_type, **kwargs
+    )
+    discord_api.host(attachment["url"], data)
+    return attachment
+
+
+def mood_data(attachment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "1",
+        "name": "mood",
+        "type": 1,
+        "guild_id": str(GUILD_ID),
+        "options": [{"name": "clip", "type": 11, "value": attachment["id"]}],
+        "resolved": {"attachments": {attachment["id"]: attachment}},
+    }
+
+
+def settings_data(*path: str, options: list[dict[str, Any]] | None = None, resolved=None) -> dict:
+    """``/moodbot <path...>`` with ``options`` on the innermost subcommand."""
+    inner: list[dict[str, Any]] = options or []
+    for index, name in enumerate(reversed(path)):
+        kind = 1 if index == 0 else 2
+        inner = [{"name": name, "type": kind, "options": inner}]
+    data = {"id": "3", "name": "moodbot", "type": 1, "guild_id": str(GUILD_ID), "options": inner}
+    if resolved:
+        data["resolved"] = resolved
+    return data
+
+
+def speak_data(text: str, emotion: str, intensity: float | None = None) -> dict[str, Any]:
+    options = [
+        {"name": "text", "type": 3, "value": text},
+        {"name": "emotion", "type": 3, "value": emotion},
+    ]
+    if intensity is not None:
+        options.append({"name": "intensity", "type": 10, "value": intensity})
+    return {"id": "2", "name": "speak", "type": 1, "guild_id": str(GUILD_ID), "options": options}
+
+
+async def test_setup_hook_syncs_the_commands_to_the_dev_guild(bot, discord_api):
+    (sync,) = discord_api.sent("PUT", rf"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands")
+    commands = {c["name"]: c for c in sync.payload}
+    assert set(commands) == {"mood", "speak", "moodbot", "Analyze mood"}
+    assert commands["Analyze mood"]["type"] == 3
+    assert str(commands["moodbot"]["default_member_permissions"]) == "32"  # Manage Server
+    assert commands["moodbot"]["contexts"] == [0]  # servers only
+    speak = {o["name"]: o for o in commands["speak"]["options"]}
+    assert [c["value"] for c in speak["emotion"]["choices"]] == [
+        "neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"
+    ]
+    assert (speak["intensity"]["min_value"], speak["intensity"]["max_value"]) == (0.0, 1.0)
+    assert speak["text"]["max_length"] == MAX_TEXT_CHARS
+    assert all(o["description"] for c in commands.values() for o in c.get("options", []))
+
+
+async def test_mood_defers_then_follows_up_with_the_card(bot, discord_api, ids, clips):
+    attachment = hosted_attachment(discord_api, ids, clips("ogg-opus", duration_s=6.0), "a.ogg", "audio/ogg")
+    invoke(bot, ids, mood_data(attachment))
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert callback.payload["type"] == DEFERRED
+    assert not callback.payload.get("data", {}).get("flags", 0) & EPHEMERAL
+    (followup,) = discord_api.sent("POST", FOLLOWUP)
+    assert followup.params["wait"] == 1
+    (embed,) = followup.payload["embeds"]
+    assert "confident" in embed["description"]
+    assert pings_nobody(followup.payload["allowed_mentions"])
+    assert [f.filename for f in followup.files] == ["mood-timeline.png"]
+
+
+async def test_mood_answers_privately_when_the_guild_asks(bot, discord_api, ids, clips):
+    await bot.store.update(GUILD_ID, ephemeral=True)
+    attachment = hosted_attachment(discord_api, ids, clips(), "a.ogg", "audio/ogg")
+    invoke(bot, ids, mood_data(attachment))
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert callback.payload["data"]["flags"] & EPHEMERAL
+    (followup,) = discord_api.sent("POST", FOLLOWUP)
+    assert followup.payload["flags"] & EPHEMERAL
+
+
+async def test_mood_refuses_a_non_audio_file_at_once(bot, discord_api, ids):
+    attachment = hosted_attachment(discord_api, ids, b"\x89PNG....", "cat.png", "image/png")
+    invoke(bot, ids, mood_data(attachment))
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert callback.payload["type"] == MESSAGE
+    assert callback.payload["data"]["flags"] & EPHEMERAL
+    assert "doesn't look like audio" in callback.payload["data"]["content"]
+    assert discord_api.downloads == []
+
+
+async def test_context_menu_analyses_an_earlier_voice_message(bot, discord_api, ids, clips):
+    attachment = hosted_attachment(
+        discord_api, ids, clips(), "voice-message.ogg", "audio/ogg", duration_secs=3.0, waveform=b"\x10" * 64
+    )
+    target = fakes.message_payload(next(ids), attachments=[attachment], flags=VOICE)
+    data = {
+        "id": "4",
+        "name": "Analyze mood",
+        "type": 3,
+        "guild_id": str(GUILD_ID),
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+    invoke(bot, ids, data)
+    await fakes.settle(bot)
+
+    assert discord_api.sent("POST", CALLBACK)[0].payload["type"] == DEFERRED
+    (followup,) = discord_api.sent("POST", FOLLOWUP)
+    assert "confident" in followup.payload["embeds"][0]["description"]
+
+
+async def test_context_menu_on_a_message_without_audio(bot, discord_api, ids):
+    target = fakes.message_payload(next(ids), content="just text")
+    data = {
+        "id": "4",
+        "name": "Analyze mood",
+        "type": 3,
+        "guild_id": str(GUILD_ID),
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+    invoke(bot, ids, data)
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert "no voice message or audio file" in callback.payload["data"]["content"]
+
+
+async def test_speak_posts_a_voice_message(bot, discord_api, ids):
+    invoke(bot, ids, speak_data("What a lovely day @everyone", "happy", 0.8))
+    await fakes.settle(bot)
+
+    assert discord_api.sent("POST", CALLBACK)[0].payload["type"] == DEFERRED
+    (followup,) = discord_api.sent("POST", FOLLOWUP)
+    body = followup.payload
+    assert body["flags"] == VOICE
+    assert "content" not in body
+    assert pings_nobody(body["allowed_mentions"])
+    (described,) = body["attachments"]
+    assert described["duration_secs"] > 0.5
+    waveform = base64.b64decode(described["waveform"])
+    assert 0 < len(waveform) <= 256
+    (upload,) = followup.files
+    assert upload.content_type == "audio/ogg"
+    assert upload.data.startswith(b"OggS") and b"OpusHead" in upload.data[:64]
+
+
+async def test_speak_falls_back_to_an_attachment_when_discord_refuses(bot, discord_api, ids):
+    discord_api.fail_next("POST", FOLLOWUP, 400, 50173, "Cannot send voice messages in this channel")
+    invoke(bot, ids, speak_data("Oh no", "sad"))
+    await fakes.settle(bot)
+
+    refused, fallback = discord_api.sent("POST", FOLLOWUP)
+    assert refused.payload["flags"] == VOICE
+    assert not fallback.payload.get("flags", 0) & VOICE
+    assert "Sad" in fallback.payload["content"] and "eSpeak" in fallback.payload["content"]
+    assert pings_nobody(fallback.payload["allowed_mentions"])
+    assert [f.filename for f in fallback.files] == ["moodbot-sad.ogg"]
+
+
+async def test_speak_sends_an_attachment_without_the_voice_message_permission(bot, discord_api, ids):
+    import discord
+
+    without_voice = discord.Permissions(int(fakes.BOT_PERMISSIONS))
+    without_voice.send_voice_messages = False
+    invoke(bot, ids, speak_data("Hello", "neutral"), app_permissions=str(without_voice.value))
+    await fakes.settle(bot)
+
+    (followup,) = discord_api.sent("POST", FOLLOWUP)
+    assert followup.payload["content"].startswith("\N{NEUTRAL FACE} Neutral")
+    assert followup.files[0].filename == "moodbot-neutral.ogg"
+
+
+async def test_speak_refuses_text_over_the_limit(bot, discord_api, ids):
+    invoke(bot, ids, speak_data("a" * (MAX_TEXT_CHARS + 1), "angry"))
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert callback.payload["type"] == MESSAGE
+    assert callback.payload["data"]["flags"] & EPHEMERAL
+    assert discord_api.sent("POST", FOLLOWUP) == []
+
+
+@pytest.mark.parametrize("config_overrides", [{"speak_per_minute": 1}])
+async def test_speak_cooldown(bot, discord_api, ids):
+    invoke(bot, ids, speak_data("One", "happy"))
+    await fakes.settle(bot)
+    invoke(bot, ids, speak_data("Two", "happy"))
+    await fakes.settle(bot)
+
+    first, second = discord_api.sent("POST", CALLBACK)
+    assert first.payload["type"] == DEFERRED
+    assert "Slow down" in second.payload["data"]["content"]
+
+
+async def test_settings_need_manage_server(bot, discord_api, ids):
+    invoke(bot, ids, settings_data("auto", options=[{"name": "enabled", "type": 5, "value": False}]))
+    await fakes.settle(bot)
+
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert "Manage Server" in callback.payload["data"]["content"]
+    assert callback.payload["data"]["flags"] & EPHEMERAL
+    assert (await bot.store.get(GUILD_ID)).auto_analyze is True
+
+
+async def test_settings_change_and_survive_a_restart(bot, discord_api, ids, tmp_path):
+    admin = {"user": fakes.OWNER, "permissions": fakes.ADMIN_PERMISSIONS}
+    invoke(bot, ids, settings_data("auto", options=[{"name": "enabled", "type": 5, "value": False}]), **admin)
+    invoke(bot, ids, settings_data("style", options=[{"name": "style", "type": 3, "value": "reaction"}]), **admin)
+    channel = fakes.channel_payload(OTHER_CHANNEL_ID, "memes") | {"permissions": fakes.ADMIN_PERMISSIONS}
+    invoke(
+        bot,
+        ids,
+        settings_data(
+            "channels", "add",
+            options=[{"name": "channel", "type": 7, "value": str(OTHER_CHANNEL_ID)}],
+            resolved={"channels": {str(OTHER_CHANNEL_ID): channel}},
+        ),
+        **admin,
+    )
+    await fakes.settle(bot)
+    invoke(bot, ids, settings_data("show"), **admin)
+    await fakes.settle(bot)
+
+    callbacks = discord_api.sent("POST", CALLBACK)
+    assert len(callbacks) == 4
+    shown = callbacks[-1].payload["data"]
+    assert shown["flags"] & EPHEMERAL
+    fields = {f["name"]: f["value"] for f in shown["embeds"][0]["fields"]}
+    assert fields["Automatic analysis"] == "off"
+    assert fields["Reply style"] == "reaction"
+    assert fields["Analysed channels"] == f"<#{OTHER_CHANNEL_ID}>"
+
+    await bot.close()
+    reopened = SettingsStore(tmp_path / "moodbot.sqlite3")
+    try:
+        settings = await reopened.get(GUILD_ID)
+    finally:
+        await reopened.close()
+    assert settings.auto_analyze is False
+    assert settings.reply_style == "reaction"
+    assert settings.allowed_channel_ids == {OTHER_CHANNEL_ID}
+    assert settings.allows(OTHER_CHANNEL_ID) and not settings.allows(CHANNEL_ID)
