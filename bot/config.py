@@ -110,7 +110,8 @@ def _number(
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}.") from None
+        noun = "whole number" if kind is int else "number"
+        raise ConfigError(f"{name}={raw!r} is not a {noun}.") from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}.")
     return value

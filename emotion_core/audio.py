@@ -49,7 +49,10 @@ SNIFF_BYTES = 512  # leading bytes looked at to tell the sender what an unreadab
 #: other files or URLs (playlists, concat lists), so an upload cannot make ffmpeg read our files.
 FFMPEG_DEMUXERS = "ogg,matroska,webm,mov,mp4,m4a,mp3,aac,wav,flac"
 _MIB = 1024 * 1024
+OPUS_DECODE_RATES_HZ = (8000, 12000, 16000, 24000, 48000)  # the rates libopus decodes at
 _LIBSNDFILE_UNRECOGNISED = 1  # SF_ERR_UNRECOGNISED_FORMAT
+_SFC_SET_ORIGINAL_SAMPLERATE = 0x1500  # libsndfile command: for Ogg/Opus, the decoding rate
+_SF_TRUE = 1
 _FFMPEG_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _NOT_AUDIO_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "it looks like a JPEG image"),
@@ -170,7 +173,7 @@ def decode(
         raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
     data = _load(source, limits)
     try:
-        decoded = _read_soundfile(data, limits)
+        decoded = _read_soundfile(data, sample_rate, limits)
         logger.debug("decoded with libsndfile at %d Hz", decoded.sample_rate)
     except _Unreadable as sf_error:
         logger.debug("libsndfile could not read the input (%s); trying ffmpeg", sf_error.reason)
@@ -261,8 +264,9 @@ def opus_roundtrip(samples: np.ndarray, sample_rate: int, *, bitrate_kbps: int =
     if samples.size == 0:
         return samples
     ogg = _encode_opus(_resample(samples, sample_rate, OPUS_SAMPLE_RATE), bitrate_kbps)
-    decoded, decoded_rate = sf.read(io.BytesIO(ogg), dtype="float32")
-    out = _resample(decoded, decoded_rate, sample_rate)[: samples.size]
+    limits = AudioLimits(max_duration_s=samples.size / sample_rate + 1.0, min_duration_s=0.0)
+    decoded = _read_soundfile(ogg, sample_rate, limits)
+    out = _resample(decoded.samples, decoded.sample_rate, sample_rate)[: samples.size]
     out = np.pad(out, (0, samples.size - out.size))
     return np.clip(out, -1.0, 1.0, out=out)
 
@@ -302,29 +306,50 @@ def _check_size(size: int, limits: AudioLimits) -> None:
         raise AudioError("This file is empty.")
 
 
-def _read_soundfile(data: bytes | Path, limits: AudioLimits) -> _Decoded:
-    """Read with libsndfile, at the file's own rate, only up to ``limits.max_duration_s``."""
+def _read_soundfile(data: bytes | Path, sample_rate: int, limits: AudioLimits) -> _Decoded:
+    """Read with libsndfile, only up to ``limits.max_duration_s``.
+
+    The result is at the file's own rate, except Ogg/Opus, which is decoded at the Opus rate
+    nearest above ``sample_rate`` (see :func:`_set_opus_decode_rate`).
+    """
     try:
         with sf.SoundFile(io.BytesIO(data) if isinstance(data, bytes) else data) as f:
             _check_header(f.samplerate, f.channels)
-            max_frames = math.ceil(limits.max_duration_s * f.samplerate)
+            rate = _set_opus_decode_rate(f, sample_rate)
+            max_frames = math.ceil(limits.max_duration_s * rate)
             audio = f.read(max_frames + 1, dtype="float32", always_2d=True)  # (frames, channels)
-            rate, header_frames = f.samplerate, f.frames
+            header_frames = f.frames * rate // f.samplerate  # soundfile counts at the header's rate
     except sf.LibsndfileError as e:
         recognised = e.code != _LIBSNDFILE_UNRECOGNISED
         raise _Unreadable(e.error_string.rstrip("."), recognised=recognised) from e
-    except (
-        RuntimeError,
-        ValueError,
-    ) as e:  # soundfile's own checks (odd headers, bad frame counts)
+    except (RuntimeError, ValueError) as e:  # soundfile's own checks (odd headers, frame counts)
         raise _Unreadable(str(e)) from e
     if audio.shape[0] == 0:
-        # A stream cut short (a truncated Vorbis file) can read as nothing here; ffmpeg may do better.
+        # A stream cut short (a truncated Vorbis file) can read as nothing here; ffmpeg may not.
         raise _Unreadable("it seems to be cut short")
     mono = audio[:, 0] if audio.shape[1] == 1 else audio.mean(axis=1, dtype=np.float32)
     truncated = mono.size > max_frames
     original_frames = max(header_frames, mono.size) if truncated else mono.size
     return _Decoded(mono[:max_frames], rate, original_frames / rate, truncated)
+
+
+def _set_opus_decode_rate(f: sf.SoundFile, sample_rate: int) -> int:
+    """Have libopus decode an Ogg/Opus file at the Opus rate nearest above ``sample_rate``.
+
+    libsndfile decodes Opus at the rate in the file's header, 48 kHz for Discord voice messages;
+    asking libopus for 16 kHz directly cut the decoding time of those by a third (and came out
+    better aligned with the original than 48 kHz plus soxr). soundfile has no call for
+    ``SFC_SET_ORIGINAL_SAMPLERATE``, so this uses its private ``_snd``/``_ffi`` handles; where they
+    are missing, or for any other format, the file decodes at its header's rate. Must run before
+    the first read. Returns the rate the file now decodes at, in Hz.
+    """
+    rate = next((r for r in OPUS_DECODE_RATES_HZ if r >= sample_rate), OPUS_SAMPLE_RATE)
+    snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
+    if (f.format, f.subtype) != ("OGG", "OPUS") or rate >= f.samplerate or snd is None or not ffi:
+        return f.samplerate
+    value = ffi.new("int *", rate)
+    done = snd.sf_command(f._file, _SFC_SET_ORIGINAL_SAMPLERATE, value, ffi.sizeof("int"))
+    return rate if done == _SF_TRUE else f.samplerate
 
 
 def _check_header(sample_rate: int, channels: int) -> None:

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 import librosa
 import numpy as np
 
-#: Floor added before the log (power units) so digital silence gives a finite value.
-LOG_FLOOR = 1e-6
+#: Absolute floor (power units) for all-zero input, where the relative floor below is zero too.
+LOG_FLOOR = 1e-12
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class FeatureConfig:
     trim_db : float
         Leading and trailing audio quieter than this many dB below the peak is cut before features,
         so corpus clips (with a second of silence on each side) and voice messages look alike.
+    dynamic_range_db : float
+        Mel energies more than this far below the clip's loudest are raised to that floor. A floor
+        relative to the clip (not an absolute one) keeps the features independent of gain.
     """
 
     sample_rate: int = 16000
@@ -47,6 +50,7 @@ class FeatureConfig:
     fmax_hz: float = 8000.0
     n_mfcc: int = 40
     trim_db: float = 35.0
+    dynamic_range_db: float = 80.0
 
     @property
     def frame_rate(self) -> float:
@@ -75,9 +79,9 @@ def trim_silence(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
 def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Log-mel energies with the clip's overall level removed.
 
-    Subtracting the clip's mean log energy makes the features independent of recording gain (a
-    quiet phone and a loud headset give the same input) while keeping the spectral shape and the
-    loudness contour over time, which carry the emotion.
+    A floor relative to the clip's peak and subtracting the clip's mean log energy make the
+    features independent of recording gain (a quiet phone and a loud headset give the same input)
+    while keeping the spectral shape and the loudness contour over time, which carry the emotion.
 
     Parameters
     ----------
@@ -98,7 +102,8 @@ def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
         fmax=config.fmax_hz,
         power=2.0,
     )
-    logmel = np.log(mel + LOG_FLOOR).T
+    floor = max(float(mel.max()) * 10 ** (-config.dynamic_range_db / 10), LOG_FLOOR)
+    logmel = np.log(np.maximum(mel, floor)).T
     logmel -= logmel.mean()
     return logmel.astype(np.float32)
 

@@ -166,11 +166,6 @@ def download(
         len(expected_sha) != 64 or any(c not in "0123456789abcdef" for c in expected_sha)
     ):
         raise DownloadError(f"{sha256!r} is not a SHA-256 hex digest (64 hex digits).")
-    if expected_sha is None and not allow_unverified:
-        raise DownloadError(
-            f"{name} has no published SHA-256, so its download cannot be verified; pass a digest "
-            "you trust (--sha256) or accept it unverified (--allow-unverified)."
-        )
     source = url or info.url
     if urllib.parse.urlsplit(source).scheme not in ("http", "https"):
         raise DownloadError(f"Only http(s) URLs can be downloaded, not {source!r}.")
@@ -181,6 +176,11 @@ def download(
             logger.info("%s is already at %s", name, dest)
             return dest
         logger.warning("%s at %s does not match its checksum; downloading it again", name, dest)
+    if expected_sha is None and not allow_unverified:
+        raise DownloadError(
+            f"{name} has no published SHA-256, so its download cannot be verified; pass a digest "
+            "you trust (--sha256) or accept it unverified (--allow-unverified)."
+        )
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")

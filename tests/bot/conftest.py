@@ -24,7 +24,7 @@ from tests.emotion_core.conftest import make_encoded_audio
 @pytest.fixture(scope="session")
 def recognizer() -> EmotionRecognizer:
     """The shipped recogniser, warmed once so the first test does not pay for compilation."""
-    model = EmotionRecognizer.from_pretrained(__import__("os").environ.get("DEVSER"))  # DEVTEMP
+    model = EmotionRecognizer.from_pretrained()
     model.analyze(make_encoded_audio("ogg-opus", duration_s=8.0, sample_rate=48000))
     return model
 

@@ -150,6 +150,11 @@ def test_unknown_checksum_needs_explicit_consent(registry: dict, tmp_path: Path)
     assert _Handler.requests == []  # refused before any traffic
     path = hub.download("no-sha", models_dir=tmp_path, allow_unverified=True, progress=False)
     assert path.read_bytes() == PAYLOAD
+    _Handler.requests.clear()
+    assert (
+        hub.download("no-sha", models_dir=tmp_path, progress=False) == path
+    )  # present: no consent
+    assert _Handler.requests == []
 
 
 def test_caller_supplied_checksum_is_enforced(registry: dict, tmp_path: Path) -> None:

@@ -1,0 +1,73 @@
+"""Process settings from the environment: defaults, validation, and a token that never shows."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError
+
+TOKEN = "MTIz.secret.token"
+
+
+def test_defaults_with_only_a_token():
+    config = Config.from_env({"DISCORD_TOKEN": f"  {TOKEN}\n"})
+    assert config.discord_token == TOKEN
+    assert config.dev_guild_id is None
+    assert config.db_path == Path("moodbot.sqlite3")
+    assert config.max_upload_bytes == 25 * 1024 * 1024
+    assert config.capacity == config.workers + config.queue_size
+    assert config.log_level == logging.INFO
+
+
+def test_every_setting_is_read():
+    config = Config.from_env(
+        {
+            "DISCORD_TOKEN": TOKEN,
+            "MOODBOT_DEV_GUILD_ID": "123",
+            "MOODBOT_DB_PATH": "/tmp/x.sqlite3",
+            "MOODBOT_MAX_UPLOAD_MB": "8",
+            "MOODBOT_MAX_AUDIO_S": "30",
+            "MOODBOT_WORKERS": "4",
+            "MOODBOT_QUEUE_SIZE": "0",
+            "MOODBOT_ANALYZE_PER_MINUTE": "2",
+            "MOODBOT_SPEAK_PER_MINUTE": "1",
+            "MOODBOT_SHUTDOWN_TIMEOUT_S": "5",
+            "MOODBOT_LOG_LEVEL": "debug",
+        }
+    )
+    assert (config.dev_guild_id, config.workers, config.queue_size) == (123, 4, 0)
+    assert (config.max_upload_mb, config.max_audio_s, config.shutdown_timeout_s) == (8.0, 30.0, 5.0)
+    assert (config.analyze_per_minute, config.speak_per_minute) == (2, 1)
+    assert config.db_path == Path("/tmp/x.sqlite3")
+    assert config.log_level == logging.DEBUG
+
+
+def test_the_example_env_file_lists_every_setting():
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    names = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
+    assert {"DISCORD_TOKEN", "MOODBOT_DEV_GUILD_ID", "MOODBOT_DB_PATH", "MOODBOT_MAX_UPLOAD_MB",
+            "MOODBOT_MAX_AUDIO_S", "MOODBOT_WORKERS", "MOODBOT_QUEUE_SIZE",
+            "MOODBOT_ANALYZE_PER_MINUTE", "MOODBOT_SPEAK_PER_MINUTE",
+            "MOODBOT_SHUTDOWN_TIMEOUT_S", "MOODBOT_LOG_LEVEL"} <= names
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "DISCORD_TOKEN is not set"),
+        ({"DISCORD_TOKEN": "  "}, "DISCORD_TOKEN is not set"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "two"}, "MOODBOT_WORKERS='two' is not a whole number"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "0"}, "at least 1"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_LOG_LEVEL": "LOUD"}, "MOODBOT_LOG_LEVEL"),
+    ],
+)
+def test_bad_settings_name_the_variable(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(environ)
+
+
+def test_the_token_stays_out_of_repr():
+    assert TOKEN not in repr(Config.from_env({"DISCORD_TOKEN": TOKEN}))

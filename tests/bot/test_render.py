@@ -1,0 +1,82 @@
+"""The reply card and chart, from real recogniser results and hand-made ones for the edge cases."""
+
+from __future__ import annotations
+
+from emotion_core.labels import Emotion
+from emotion_core.recognizer.infer import EmotionResult, TimelinePoint
+
+from bot import render
+
+PROBABILITIES = {
+    Emotion.HAPPY: 0.62,
+    Emotion.SURPRISED: 0.21,
+    Emotion.NEUTRAL: 0.10,
+    Emotion.SAD: 0.04,
+    Emotion.ANGRY: 0.02,
+    Emotion.FEARFUL: 0.01,
+    Emotion.DISGUSTED: 0.0,
+}
+
+
+def result(duration_s: float = 12.0, *, truncated: bool = False, original_s: float | None = None):
+    timeline = tuple(
+        TimelinePoint(start, start + 3.0, Emotion.HAPPY, 0.6, PROBABILITIES)
+        for start in range(0, int(duration_s) - 2, 2)
+    )
+    return EmotionResult(
+        label=Emotion.HAPPY,
+        confidence=0.62,
+        probabilities=PROBABILITIES,
+        timeline=timeline,
+        no_speech=False,
+        duration_s=duration_s,
+        original_duration_s=original_s or duration_s,
+        truncated=truncated,
+    )
+
+
+def test_bar_is_proportional_and_fixed_width():
+    assert render.bar(0.0) == "\N{LIGHT SHADE}" * render.BAR_WIDTH
+    assert render.bar(1.0) == "\N{FULL BLOCK}" * render.BAR_WIDTH
+    assert render.bar(0.5).count("\N{FULL BLOCK}") == render.BAR_WIDTH // 2
+    assert len(render.bar(1.7)) == render.BAR_WIDTH
+
+
+def test_embed_reads_at_a_glance():
+    embed = render.mood_embed(result(), timeline_attached=True)
+    assert embed.title == "\N{SMILING FACE WITH SMILING EYES} Happy"
+    assert embed.description == "**62%** confident"
+    assert embed.colour.value == render.COLOURS[Emotion.HAPPY]
+    lines = embed.fields[0].value.strip("`\n").splitlines()
+    assert [line.split()[0] for line in lines] == ["surprised", "neutral", "sad"]
+    assert lines[0].endswith("21%")
+    assert embed.footer.text == "Analysed 12.0 s of audio"
+    assert embed.image.url == "attachment://mood-timeline.png"
+
+
+def test_truncated_clip_says_only_the_start_was_heard():
+    embed = render.mood_embed(result(60.0, truncated=True, original_s=95.0))
+    assert embed.footer.text == "Analysed the first 60 s of a 95 s clip"
+    assert embed.image.url is None
+
+
+def test_no_speech():
+    silent = EmotionResult(None, 0.0, {}, (), True, 3.0, 3.0)
+    embed = render.mood_embed(silent)
+    assert "No speech found" in embed.title and not embed.fields
+    assert render.reaction_emoji(silent) == render.NO_SPEECH_EMOJI
+    assert not render.wants_timeline(silent)
+
+
+def test_timeline_only_for_longer_clips():
+    assert render.wants_timeline(result(12.0))
+    assert not render.wants_timeline(result(3.0))
+
+
+def test_timeline_png_from_a_real_result(recognizer, clips):
+    real = recognizer.analyze(clips("ogg-opus", duration_s=8.0))
+    assert render.wants_timeline(real)
+    png = render.timeline_png(real)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (600, 180)

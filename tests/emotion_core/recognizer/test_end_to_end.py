@@ -1,0 +1,105 @@
+"""A tiny but complete run: corpus folder -> train -> save -> load -> predict, and the model card.
+
+The corpus is made here: a SAVEE-named folder of speech-like clips, low-pitched for "neutral" and
+high-pitched for "angry", so the real pipeline (decoding, Opus augmentation, features, both networks,
+evaluation on a held-out speaker, card) runs in well under a minute.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emotion_core.errors import ModelError
+from emotion_core.labels import Emotion
+from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.infer import EmotionRecognizer
+from emotion_core.recognizer.train import TrainConfig, load_split, train
+from tests.emotion_core.conftest import speechlike
+
+PITCH_HZ = {"n": 100.0, "a": 260.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpora")
+    folder = root / "SAVEE" / "ALL"
+    folder.mkdir(parents=True)
+    for s, speaker in enumerate(("DC", "JE", "JK", "KL")):
+        for code, f0 in PITCH_HZ.items():
+            for i in range(1, 5):
+                audio = speechlike(1.2, 16000, seed=100 * s + i, f0_hz=f0 * (1 + 0.05 * s))
+                sf.write(folder / f"{speaker}_{code}{i:02d}.wav", audio, 16000)
+    config = TrainConfig(
+        corpora=("SAVEE",),
+        epochs=3,
+        baseline_epochs=3,
+        batch_size=8,
+        crop_frames=80,
+        architecture=ArchitectureConfig(channels=16, dilations=(1, 2), embedding=16),
+    )
+    out = tmp_path_factory.mktemp("model") / "ser"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        train(config, out, corpora_root=root, workers=1)
+    return out
+
+
+def test_artifact_folder_holds_model_baseline_and_card(trained):
+    for name in ("config.json", "model.weights.h5", "training.json", "model_card.json",
+                 "MODEL_CARD.md", "confusion.png", "baseline/config.json",
+                 "baseline/model.weights.h5"):
+        assert (trained / name).is_file(), name
+    card = json.loads((trained / "model_card.json").read_text())
+    results = card["evaluation"]["results"]["SAVEE"]
+    assert set(results) == {"clean", "discord-32k", "discord-12k"}
+    assert set(results["clean"]) == {"moodbot", "seed baseline"}
+    split = load_split(trained)
+    assert len(split.test) == 1 and not set(split.test) & set(split.train)
+
+
+def test_loaded_model_predicts_typed_results(trained):
+    recognizer = EmotionRecognizer.from_pretrained(trained)
+    assert recognizer.config == RecognizerConfig.load(trained)
+    result = recognizer.predict(speechlike(2.0, 16000, seed=7, f0_hz=260.0), 16000)
+    assert not result.no_speech
+    assert result.label in Emotion
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    assert result.ranked()[0] == (result.label, result.confidence)
+    assert result.timeline == ()  # short clip: no timeline
+
+
+def test_same_audio_at_another_rate_gives_nearly_the_same_answer(trained):
+    recognizer = EmotionRecognizer.from_pretrained(trained)
+    audio = speechlike(2.0, 16000, seed=3)
+    audio_48k = speechlike(2.0, 48000, seed=3)
+    p16 = recognizer.predict_proba(audio, 16000)
+    p48 = recognizer.predict_proba(audio_48k, 48000)
+    assert np.abs(p16 - p48).max() < 0.1
+
+
+def test_long_clip_gets_a_timeline_over_its_speech(trained):
+    recognizer = EmotionRecognizer.from_pretrained(trained)
+    audio = np.concatenate([speechlike(6.0, 16000, seed=1), np.zeros(6 * 16000, np.float32)])
+    result = recognizer.predict(audio, 16000)
+    assert result.timeline
+    assert all(p.end_s - p.start_s == pytest.approx(3.0) for p in result.timeline)
+    assert result.timeline[-1].end_s <= 9.0  # windows of pure silence are left out
+    assert result.duration_s == pytest.approx(12.0)
+
+
+def test_silence_is_reported_as_no_speech(trained):
+    result = EmotionRecognizer.from_pretrained(trained).predict(np.zeros(32000, np.float32), 16000)
+    assert result.no_speech and result.label is None and result.probabilities == {}
+
+
+def test_missing_or_broken_model_folder_is_a_model_error(tmp_path, trained):
+    with pytest.raises(ModelError, match="config.json is missing"):
+        EmotionRecognizer.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text((trained / "config.json").read_text())
+    with pytest.raises(ModelError, match="could not load weights"):
+        EmotionRecognizer.from_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="not valid JSON"):
+        EmotionRecognizer.from_pretrained(tmp_path)
