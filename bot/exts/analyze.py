@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import operator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import discord
+import numpy as np
 from discord import app_commands
 from discord.ext import commands
 
@@ -26,10 +28,12 @@ from bot.store import DEFAULTS, GuildSettings
 from bot.worker import Reservation
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
+from emotion_core.labels import Emotion
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
     from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
+    from emotion_core.synth.pipeline import Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,20 @@ def analyse(recognizer: EmotionRecognizer, data: bytes, limits: AudioLimits) -> 
     """Decode, recognise and draw the chart; blocking, so it runs on a worker thread."""
     result = recognizer.analyze(data, limits=limits)
     return Analysis(result, render.timeline_png(result) if render.wants_timeline(result) else None)
+
+
+def warm_up(recognizer: EmotionRecognizer, synthesizer: Synthesizer) -> None:
+    """Pay the one-off costs (JIT compilation, TensorFlow tracing, matplotlib's font cache) at start-up.
+
+    Otherwise the first person to send a voice message waits seconds for them, and the first chart
+    holds the GIL long enough to stall the event loop. Uses eight seconds of real synthesised speech
+    so the windowed (timeline) path runs too.
+    """
+    speech = synthesizer.speak("Warming up: how does this sound?", Emotion.NEUTRAL)
+    repeats = math.ceil(8.0 * speech.sample_rate / speech.samples.size)
+    result = recognizer.predict(np.tile(speech.samples, repeats), speech.sample_rate)
+    if render.wants_timeline(result):
+        render.timeline_png(result)
 
 
 def embed_reply(analysis: Analysis) -> tuple[discord.Embed, list[discord.File]]:

@@ -19,7 +19,7 @@ import soxr
 
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import ModelError
-from emotion_core.features import log_mel, mfcc_mean, trim_silence
+from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.recognizer.config import WEIGHTS_FILE, RecognizerConfig
@@ -172,12 +172,10 @@ class EmotionRecognizer:
         starts = list(range(0, samples.size - window + 1, hop))
         if starts[-1] + window < samples.size:
             starts.append(samples.size - window)  # the tail gets a full window ending at the end
-        windows = [samples[start : start + window] for start in starts]
-        speech = [detect_speech(w, self.sample_rate).has_speech for w in windows]
+        speech = [detect_speech(samples[s : s + window], self.sample_rate).has_speech for s in starts]
         if not any(speech):
             return result(None, 0.0, {}, (), True)
-        feats = np.stack([self._features(w) for w in windows])
-        probs = self._run(feats)
+        probs = self._run(self._window_features(samples, starts, window))
         timeline = tuple(
             TimelinePoint(
                 start / self.sample_rate,
@@ -190,6 +188,20 @@ class EmotionRecognizer:
         )
         overall = probs[np.array(speech)].mean(axis=0)
         return result(*self._top(overall), self._as_dict(overall), timeline, False)
+
+    def _window_features(self, samples: np.ndarray, starts: list[int], window: int) -> np.ndarray:
+        """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_mfcc)``).
+
+        The log-mel network's windows are slices of one STFT of the whole clip, each normalised on
+        its own, so overlapping windows cost no extra transform.
+        """
+        features = self.config.features
+        if self.config.architecture.kind != "tdnn":
+            return np.stack([self._features(samples[s : s + window]) for s in starts])
+        power = mel_power(samples, features)
+        frames = window // features.hop_length + 1
+        first = [s // features.hop_length for s in starts]
+        return np.stack([log_from_power(power[f : f + frames], features) for f in first])
 
     def _top(self, probs: np.ndarray) -> tuple[Emotion, float]:
         best = int(np.argmax(probs))

@@ -189,3 +189,9 @@ async def test_close_waits_for_work_in_flight(bot, discord_api, ids, clips):
     await bot.close()
     assert len(discord_api.sent("POST", REPLY)) == 1
     assert discord_api.closed
+
+
+def test_warm_up_runs_the_whole_path(recognizer, synthesizer):
+    from bot.exts.analyze import warm_up
+
+    warm_up(recognizer, synthesizer)

@@ -176,9 +176,7 @@ def _corpus_sample(corpus_dir: Path, per_corpus: int = 12) -> list[Path]:
 @pytest.mark.corpora
 def test_corpus_speech_is_speech(corpus_dir: Path) -> None:
     missed = [
-        p.name
-        for p in _corpus_sample(corpus_dir)
-        if not detect_speech(decode(p).samples, SR).has_speech
+        p.name for p in _corpus_sample(corpus_dir) if not detect_speech(decode(p).samples, SR).has_speech
     ]
     assert not missed
 
