@@ -64,8 +64,12 @@ class LagMeter:
 
 def voice_message(api: fakes.FakeDiscord, message_id: int, user_id: int, data: bytes, duration_s: float):
     attachment = fakes.attachment_payload(
-        message_id + 1, "voice-message.ogg", size=len(data), content_type="audio/ogg",
-        duration_secs=duration_s, waveform=bytes(64),
+        message_id + 1,
+        "voice-message.ogg",
+        size=len(data),
+        content_type="audio/ogg",
+        duration_secs=duration_s,
+        waveform=bytes(64),
     )
     api.host(attachment["url"], data)
     author = fakes.user_payload(user_id, f"user{user_id % 1000}")
@@ -148,9 +152,7 @@ async def main(args: argparse.Namespace) -> None:
             f"{row['busy']:>5} {row['seconds']:>8.2f} {row['p99_lag_ms']:>16.1f} {row['max_lag_ms']:>7.1f}"
         )
     print(f"\nSingle 10 s voice message, download excluded, {len(latencies)} runs")
-    print(
-        f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
-    )
+    print(f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
     load_1min = os.getloadavg()[0]
     print(f"\nLoad average during the run: {load_1min:.1f} on {os.cpu_count()} CPUs")
     print(

@@ -85,9 +85,7 @@ class Config:
             max_audio_s=_number(environ, "MOODBOT_MAX_AUDIO_S", float, 1.0, cls.max_audio_s),
             workers=_number(environ, "MOODBOT_WORKERS", int, 1, cls.workers),
             queue_size=_number(environ, "MOODBOT_QUEUE_SIZE", int, 0, cls.queue_size),
-            analyze_per_minute=_number(
-                environ, "MOODBOT_ANALYZE_PER_MINUTE", int, 1, cls.analyze_per_minute
-            ),
+            analyze_per_minute=_number(environ, "MOODBOT_ANALYZE_PER_MINUTE", int, 1, cls.analyze_per_minute),
             speak_per_minute=_number(environ, "MOODBOT_SPEAK_PER_MINUTE", int, 1, cls.speak_per_minute),
             shutdown_timeout_s=_number(
                 environ, "MOODBOT_SHUTDOWN_TIMEOUT_S", float, 0.0, cls.shutdown_timeout_s

@@ -54,27 +54,20 @@ def runners_up(result: EmotionResult, *, count: int = RUNNERS_UP) -> str:
     ranked = result.ranked()[1 : count + 1]
     width = max((len(emotion.value) for emotion, _ in ranked), default=0)
     return "\n".join(
-        f"{emotion.value:<{width}} {bar(probability)} {probability:>4.0%}"
-        for emotion, probability in ranked
+        f"{emotion.value:<{width}} {bar(probability)} {probability:>4.0%}" for emotion, probability in ranked
     )
 
 
 def duration_text(result: EmotionResult) -> str:
     """How much audio was heard, saying so when only the beginning of a long clip was analysed."""
     if result.truncated:
-        return (
-            f"Analysed the first {result.duration_s:.0f} s of a {result.original_duration_s:.0f} s clip"
-        )
+        return f"Analysed the first {result.duration_s:.0f} s of a {result.original_duration_s:.0f} s clip"
     return f"Analysed {result.duration_s:.1f} s of audio"
 
 
 def wants_timeline(result: EmotionResult) -> bool:
     """Whether the clip is long enough, and has enough windows, for a mood-over-time chart."""
-    return (
-        not result.no_speech
-        and result.duration_s >= TIMELINE_MIN_DURATION_S
-        and len(result.timeline) >= 2
-    )
+    return not result.no_speech and result.duration_s >= TIMELINE_MIN_DURATION_S and len(result.timeline) >= 2
 
 
 def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> discord.Embed:
@@ -117,7 +110,7 @@ def reaction_emoji(result: EmotionResult) -> str:
 
 
 def timeline_png(result: EmotionResult) -> bytes:
-    """A small PNG (600×180 px) of each mood's probability over time, stacked, winner colours on top.
+    """A small PNG (600×180 px) of every mood's probability over time, stacked, one colour per mood.
 
     Uses matplotlib's object API on the Agg canvas, not pyplot, so it holds no global figure state and
     can run on any worker thread.

@@ -77,9 +77,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 QUICK_CHECK = "PRAGMA quick_check"
 GET_VERSION = "PRAGMA user_version"
 SET_VERSION = "PRAGMA user_version = {version:d}"
-SELECT_SETTINGS = (
-    "SELECT auto_analyze, reply_style, ephemeral FROM guild_settings WHERE guild_id = :guild_id"
-)
+SELECT_SETTINGS = "SELECT auto_analyze, reply_style, ephemeral FROM guild_settings WHERE guild_id = :guild_id"
 UPSERT_SETTINGS = """
 INSERT INTO guild_settings (guild_id, auto_analyze, reply_style, ephemeral)
 VALUES (:guild_id, :auto_analyze, :reply_style, :ephemeral)
@@ -106,17 +104,17 @@ class SettingsStore:
     Parameters
     ----------
     path : Path
-        The database file, created with its folder when missing. ``":memory:"`` is allowed for tests.
+        The database file, created with its folder when missing.
     """
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path) if str(path) != ":memory:" else None
+        self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodbot-db")
         self._cache: dict[int, GuildSettings] = {}
         self._closed = False
         # Read-modify-write of one guild's row must not interleave with another command's.
         self._writing = asyncio.Lock()
-        self._connection: sqlite3.Connection = self._executor.submit(self._open, str(path)).result()
+        self._connection: sqlite3.Connection = self._executor.submit(self._open).result()
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -182,14 +180,11 @@ class SettingsStore:
             self._cache.pop(guild_id, None)
             return await self.get(guild_id)
 
-    def _open(self, path: str) -> sqlite3.Connection:
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return self._migrate(sqlite3.connect(path))
+            return self._migrate(sqlite3.connect(self.path))
         except sqlite3.DatabaseError as error:
-            if self.path is None:
-                raise
             aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
             self.path.replace(aside)
             log.warning(
@@ -199,7 +194,7 @@ class SettingsStore:
                 error,
                 aside,
             )
-            return self._migrate(sqlite3.connect(path))
+            return self._migrate(sqlite3.connect(self.path))
 
     def _migrate(self, connection: sqlite3.Connection) -> sqlite3.Connection:
         """Bring the schema up to :data:`SCHEMA_VERSION`, one migration per transaction."""

@@ -55,7 +55,7 @@ def voice_message_parameters(ogg: bytes, *, duration_s: float, waveform: bytes) 
 
 async def send_voice_followup(
     interaction: discord.Interaction, ogg: bytes, *, duration_s: float, waveform: bytes
-) -> discord.Message:
+) -> None:
     """Answer a deferred interaction with a voice message; raises ``discord.HTTPException`` if refused.
 
     Parameters
@@ -70,7 +70,7 @@ async def send_voice_followup(
     webhook = interaction.followup
     adapter = async_context.get()
     with voice_message_parameters(ogg, duration_s=duration_s, waveform=waveform) as params:
-        data = await adapter.execute_webhook(
+        await adapter.execute_webhook(
             webhook.id,
             webhook.token,
             session=webhook.session,
@@ -81,4 +81,3 @@ async def send_voice_followup(
             files=params.files,
             wait=True,
         )
-    return discord.Message(state=interaction._state, channel=interaction.channel, data=data)

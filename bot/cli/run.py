@@ -94,12 +94,11 @@ def _run(args: argparse.Namespace) -> int:
 def _build(config: Config, *, sync_global: bool) -> MoodBot:
     """Load the models and open the settings store (seconds, before the event loop starts)."""
     from bot.app import MoodBot
+    from bot.exts.analyze import warm_up
     from bot.store import SettingsStore
     from bot.worker import WorkerPool
     from emotion_core.recognizer.infer import EmotionRecognizer
     from emotion_core.synth.pipeline import Synthesizer
-
-    from bot.exts.analyze import warm_up
 
     log.info("Loading the models")
     recognizer = EmotionRecognizer.from_pretrained()

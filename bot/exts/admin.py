@@ -39,14 +39,10 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Admin(
-    commands.GroupCog, group_name="moodbot", group_description="MoodBot's settings for this server"
-):
+class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot's settings for this server"):
     """The ``/moodbot`` command group."""
 
-    channels = app_commands.Group(
-        name="channels", description="Limit automatic analysis to some channels"
-    )
+    channels = app_commands.Group(name="channels", description="Limit automatic analysis to some channels")
 
     def __init__(self, bot: MoodBot) -> None:
         self.bot = bot
@@ -70,45 +66,31 @@ class Admin(
     @app_commands.describe(enabled="Analyse voice messages and audio files as they are posted")
     async def auto(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn automatic analysis of new voice messages on or off."""
-        await self._show(
-            interaction, await self.bot.store.update(interaction.guild_id, auto_analyze=enabled)
-        )
+        await self._show(interaction, await self.bot.store.update(interaction.guild_id, auto_analyze=enabled))
 
     @app_commands.command(name="style")
     @app_commands.describe(style="embed: a card with the mood; reaction: only the mood emoji")
-    async def style(
-        self, interaction: discord.Interaction, style: Literal["embed", "reaction"]
-    ) -> None:
+    async def style(self, interaction: discord.Interaction, style: Literal["embed", "reaction"]) -> None:
         """Choose how MoodBot answers voice messages it analyses on its own."""
-        await self._show(
-            interaction, await self.bot.store.update(interaction.guild_id, reply_style=style)
-        )
+        await self._show(interaction, await self.bot.store.update(interaction.guild_id, reply_style=style))
 
     @app_commands.command(name="ephemeral")
     @app_commands.describe(enabled="Answer /mood and 'Analyze mood' so only the asker sees it")
     async def ephemeral(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Make answers to /mood and the context menu private or public."""
-        await self._show(
-            interaction, await self.bot.store.update(interaction.guild_id, ephemeral=enabled)
-        )
+        await self._show(interaction, await self.bot.store.update(interaction.guild_id, ephemeral=enabled))
 
     @channels.command(name="add")
     @app_commands.describe(channel="A channel where new voice messages are analysed")
     async def channels_add(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
         """Analyse voice messages automatically in this channel (and only the listed ones)."""
-        await self._show(
-            interaction, await self.bot.store.add_channel(interaction.guild_id, channel.id)
-        )
+        await self._show(interaction, await self.bot.store.add_channel(interaction.guild_id, channel.id))
 
     @channels.command(name="remove")
     @app_commands.describe(channel="A channel to take off the list")
-    async def channels_remove(
-        self, interaction: discord.Interaction, channel: AnalysedChannel
-    ) -> None:
+    async def channels_remove(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
         """Stop analysing voice messages automatically in this channel."""
-        await self._show(
-            interaction, await self.bot.store.remove_channel(interaction.guild_id, channel.id)
-        )
+        await self._show(interaction, await self.bot.store.remove_channel(interaction.guild_id, channel.id))
 
     @channels.command(name="clear")
     async def channels_clear(self, interaction: discord.Interaction) -> None:

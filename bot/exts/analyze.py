@@ -116,9 +116,7 @@ class Analyze(commands.Cog):
         self._cooldowns = commands.CooldownMapping.from_cooldown(
             bot.config.analyze_per_minute, 60.0, operator.attrgetter("id")
         )
-        self._context_menu = app_commands.ContextMenu(
-            name="Analyze mood", callback=self.analyze_message
-        )
+        self._context_menu = app_commands.ContextMenu(name="Analyze mood", callback=self.analyze_message)
         bot.tree.add_command(self._context_menu)
 
     async def cog_unload(self) -> None:
@@ -151,9 +149,7 @@ class Analyze(commands.Cog):
             except Exception as error:
                 await self._send_error(message, error)
 
-    async def _reply(
-        self, message: discord.Message, analysis: Analysis, settings: GuildSettings
-    ) -> None:
+    async def _reply(self, message: discord.Message, analysis: Analysis, settings: GuildSettings) -> None:
         if settings.reply_style == "reaction":
             await message.add_reaction(render.reaction_emoji(analysis.result))
             return
@@ -185,9 +181,7 @@ class Analyze(commands.Cog):
         """Hear the mood in an audio clip."""
         await self._answer(interaction, clip)
 
-    async def analyze_message(
-        self, interaction: discord.Interaction, message: discord.Message
-    ) -> None:
+    async def analyze_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Hear the mood in an earlier message's voice message or audio file."""
         attachment = first_audio(message)
         if attachment is None:
@@ -197,8 +191,10 @@ class Analyze(commands.Cog):
     async def _answer(self, interaction: discord.Interaction, attachment: discord.Attachment) -> None:
         """Defer (the clip can take longer than Discord's 3 s), analyse, and follow up with the card."""
         if not is_audio(attachment):
-            raise AudioError(f"{attachment.filename} doesn't look like audio; send a voice message or "
-                             f"an ogg, opus, wav, mp3, m4a, webm or flac file.")
+            raise AudioError(
+                f"{attachment.filename} doesn't look like audio; send a voice message or "
+                f"an ogg, opus, wav, mp3, m4a, webm or flac file."
+            )
         settings = await self._settings(interaction.guild_id)
         with self._admit(interaction.user, attachment) as job:
             await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)

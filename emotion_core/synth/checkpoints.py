@@ -12,16 +12,13 @@ Formats understood:
 Plain state dicts are read with ``torch.load(weights_only=True)``. A pickled WaveGlow module would
 normally need NVIDIA's ``glow`` module importable and would run whatever the pickle names; instead
 :func:`read_pickled_module` unpickles it with an allow-list: tensors, ordered dicts and inert
-stand-ins
-for the ``glow.*`` and ``torch.nn.*`` classes, which only record their ``__dict__``. Any other
-global
-(``os.system``, ``builtins.eval``, ...) is refused with
-:class:`~emotion_core.errors.CheckpointError`.
-The state dict is then rebuilt from the modules' ``_parameters``, ``_buffers`` and ``_modules``.
+stand-ins for the ``glow.*`` and ``torch.nn.*`` classes, which only record their ``__dict__``. Any
+other global (``os.system``, ``builtins.eval``, ...) is refused with
+:class:`~emotion_core.errors.CheckpointError`. The state dict is then rebuilt from the modules'
+``_parameters``, ``_buffers`` and ``_modules``.
 
 All floating tensors are cast to float32 (fp16 checkpoints are common; CPU inference wants fp32),
-and
-every load is strict: a missing or unexpected key is an error, never silently ignored.
+and every load is strict: a missing or unexpected key is an error, never silently ignored.
 """
 
 from __future__ import annotations
@@ -57,6 +54,9 @@ _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
     ("torch", "Size"): torch.Size,
+    # Modules pickled by torch < 1.2 (NVIDIA's 2018-19 WaveGlows) hold a `_backend` object that
+    # unpickles through this no-op, which torch keeps for exactly that purpose.
+    ("torch.nn.backends.thnn", "_get_thnn_function_backend"): lambda: None,
 }
 
 #: Modules whose classes are replaced by inert stand-ins: NVIDIA's model code and torch's layers.
@@ -158,8 +158,8 @@ def module_tree(root: PickledObject) -> tuple[dict[str, Tensor], dict[str, dict[
         ``"WN.0.start.weight_g" → tensor`` for every parameter and persistent buffer, as
         ``nn.Module.state_dict`` would name them.
     attributes : dict
-        Module path (``""`` for the root) → its int/float/str/bool/tuple attributes, e.g.
-        ``{"": {"n_flows": 12, ...}, "upsample": {"stride": (256,), ...}}``.
+        Module path (``""`` for the root) → its int/float/str/bool/tuple attributes, e.g. ``{"":
+        {"n_flows": 12, ...}, "upsample": {"stride": (256,), ...}}``.
     """
     state_dict: dict[str, Tensor] = {}
     attributes: dict[str, dict[str, Any]] = {}
@@ -204,11 +204,7 @@ def fold_weight_norm(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     ``weight = g · v / ‖v‖`` with the norm over all dimensions but the first (``dim=0``, the only
     setting NVIDIA used), exactly what ``torch.nn.utils.remove_weight_norm`` computes.
     """
-    out = {
-        key: value
-        for key, value in state_dict.items()
-        if not key.endswith(("weight_g", "weight_v"))
-    }
+    out = {key: value for key, value in state_dict.items() if not key.endswith(("weight_g", "weight_v"))}
     for key in state_dict:
         if key.endswith(".weight_g"):
             prefix = key[: -len("weight_g")]
@@ -226,9 +222,7 @@ def _load_strict(model: nn.Module, state_dict: Mapping[str, Tensor], path: Path)
         raise CheckpointError(f"Checkpoint {path} does not match the model: {e}") from e
 
 
-def _state_and_config(
-    checkpoint: Any, path: Path
-) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
+def _state_and_config(checkpoint: Any, path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
     if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("state_dict"), Mapping):
         config = checkpoint.get("config")
         return checkpoint["state_dict"], config if isinstance(config, Mapping) else None
@@ -271,15 +265,13 @@ def load_tacotron2(path: str | Path) -> Tacotron2:
 
 def load_waveglow(path: str | Path) -> WaveGlow:
     """Load a WaveGlow checkpoint (a pickled ``glow.WaveGlow``, DeepLearningExamples or ours) into
-    an
-    eval-mode CPU model, folding weight normalisation.
+    an eval-mode CPU model, folding weight normalisation.
 
     Raises
     ------
     CheckpointError
         If the file is missing, unreadable, names a global outside the allow-list, or its tensors do
-        not
-        fit a WaveGlow exactly.
+        not fit a WaveGlow exactly.
     """
     path = Path(path)
     try:
@@ -292,9 +284,7 @@ def load_waveglow(path: str | Path) -> WaveGlow:
         checkpoint = read_pickled_module(path)
         pickled = checkpoint.get("model") if isinstance(checkpoint, Mapping) else None
         if not isinstance(pickled, PickledObject):
-            raise CheckpointError(
-                f"Checkpoint {path} holds no pickled WaveGlow under 'model'."
-            ) from e
+            raise CheckpointError(f"Checkpoint {path} holds no pickled WaveGlow under 'model'.") from e
 
     config_values: Mapping[str, Any] | None
     stride = 256
@@ -319,13 +309,10 @@ def load_waveglow(path: str | Path) -> WaveGlow:
 
 def save_checkpoint(model: Tacotron2 | WaveGlow, path: str | Path) -> None:
     """Save ``{'state_dict', 'config'}`` (DeepLearningExamples' layout, no ``module.`` prefix):
-    readable
-    with ``weights_only=True`` and carrying its own sizes, e.g. to convert a pickled WaveGlow
-    once."""
+    readable with ``weights_only=True`` and carrying its own sizes, e.g. to convert a pickled
+    WaveGlow once."""
     config = dataclasses.asdict(model.config)
     if isinstance(model, WaveGlow):
-        config["WN_config"] = {
-            key: config.pop(key) for key in ("n_layers", "n_channels", "kernel_size")
-        }
+        config["WN_config"] = {key: config.pop(key) for key in ("n_layers", "n_channels", "kernel_size")}
         config.pop("cond_layout")
     torch.save({"state_dict": model.state_dict(), "config": config}, Path(path))

@@ -1,10 +1,9 @@
 """Removes WaveGlow's bias: the faint hiss a trained model adds to everything, even silence.
 
 The bias spectrum is WaveGlow's output for an all-zero mel with no noise (sigma 0). It depends only
-on
-the weights, so it is computed once when the denoiser is built and kept as a buffer; denoising then
-subtracts ``strength × bias`` from each frame's STFT magnitude and resynthesises with the original
-phase.
+on the weights, so it is computed once when the denoiser is built and kept as a buffer; denoising
+then subtracts ``strength × bias`` from each frame's STFT magnitude and resynthesises with the
+original phase.
 """
 
 from __future__ import annotations

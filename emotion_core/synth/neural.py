@@ -113,9 +113,7 @@ class NeuralTTS:
             except (RuntimeError, ValueError) as e:
                 raise SynthesisError(f"Speech synthesis failed on {chunk.text!r}: {e}") from e
             if output.reached_max_decoder_steps:
-                logger.warning(
-                    "Chunk %r never emitted a stop token; its audio was cut off", chunk.text
-                )
+                logger.warning("Chunk %r never emitted a stop token; its audio was cut off", chunk.text)
             pieces.append(audio)
             if index < len(chunks) - 1:
                 pieces.append(np.zeros(round(chunk.pause_after_s * self.sample_rate), np.float32))

@@ -1,11 +1,9 @@
 """NVIDIA's mel-spectrogram settings and the short-time Fourier transforms built on them.
 
 Tacotron 2, WaveGlow and the HiFi-GAN V1 weights all use the same features: 22050 Hz audio, a
-1024-point
-STFT with a periodic Hann window and hop 256 on reflect-padded audio, the STFT *magnitude* (not
-power)
-projected on librosa's Slaney-normalised 80-band mel filterbank from 0 to 8000 Hz, then
-``log(clamp(mel, 1e-5))``.
+1024-point STFT with a periodic Hann window and hop 256 on reflect-padded audio, the STFT
+*magnitude* (not power) projected on librosa's Slaney-normalised 80-band mel filterbank from 0 to
+8000 Hz, then ``log(clamp(mel, 1e-5))``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
 """Tacotron 2 (Shen et al., 2018): symbol ids → 80-band log-mel spectrogram, for inference on CPU.
 
 Module and parameter names match NVIDIA's releases (``NVIDIA/tacotron2`` and DeepLearningExamples),
-so
-their state dicts load strictly and the same weights give the same output as their code. The sizes
-come from the checkpoint (:meth:`Tacotron2Config.from_state_dict`) rather than from constants here.
+so their state dicts load strictly and the same weights give the same output as their code. The
+sizes come from the checkpoint (:meth:`Tacotron2Config.from_state_dict`) rather than from constants
+here.
 
 Shapes use B for batch, T_in for symbols, T_out for mel frames and n_mels for mel bands; mel values
-are
-NVIDIA's ``log(clamp(magnitude_mel, 1e-5))`` at 22050 Hz, hop 256, window 1024, fmax 8000 Hz.
+are NVIDIA's ``log(clamp(magnitude_mel, 1e-5))`` at 22050 Hz, hop 256, window 1024, fmax 8000 Hz.
 """
 
 from __future__ import annotations
@@ -33,8 +32,7 @@ class Tacotron2Config:
     """Architecture of a Tacotron 2 model; field names are NVIDIA's hparams names.
 
     Defaults are those of NVIDIA's ``hparams.py`` (the published LJSpeech model), but loaders build
-    the
-    config from the checkpoint, never from these defaults alone.
+    the config from the checkpoint, never from these defaults alone.
     """
 
     n_symbols: int = 148
@@ -57,9 +55,7 @@ class Tacotron2Config:
     sampling_rate: int = 22050
 
     @classmethod
-    def from_mapping(
-        cls, values: Mapping[str, object], *, base: Tacotron2Config
-    ) -> Tacotron2Config:
+    def from_mapping(cls, values: Mapping[str, object], *, base: Tacotron2Config) -> Tacotron2Config:
         """``base`` (usually inferred from the tensors) overridden by a config dict such as
         DeepLearningExamples' ``checkpoint['config']``; keys that are not architecture
         (``max_decoder_steps``, ``mask_padding``, ...) are ignored."""
@@ -74,15 +70,11 @@ class Tacotron2Config:
         """
 
         def count(prefix: str) -> int:
-            return len(
-                {key[len(prefix) :].split(".")[0] for key in state_dict if key.startswith(prefix)}
-            )
+            return len({key[len(prefix) :].split(".")[0] for key in state_dict if key.startswith(prefix)})
 
         embedding = state_dict["embedding.weight"]
         encoder_conv = state_dict["encoder.convolutions.0.0.conv.weight"]
-        location_conv = state_dict[
-            "decoder.attention_layer.location_layer.location_conv.conv.weight"
-        ]
+        location_conv = state_dict["decoder.attention_layer.location_layer.location_conv.conv.weight"]
         postnet_conv = state_dict["postnet.convolutions.0.0.conv.weight"]
         n_mel_channels = postnet_conv.shape[1]
         return cls(
@@ -97,9 +89,7 @@ class Tacotron2Config:
             decoder_rnn_dim=state_dict["decoder.decoder_rnn.weight_hh"].shape[1],
             prenet_dim=state_dict["decoder.prenet.layers.0.linear_layer.weight"].shape[0],
             attention_rnn_dim=state_dict["decoder.attention_rnn.weight_hh"].shape[1],
-            attention_dim=state_dict[
-                "decoder.attention_layer.query_layer.linear_layer.weight"
-            ].shape[0],
+            attention_dim=state_dict["decoder.attention_layer.query_layer.linear_layer.weight"].shape[0],
             attention_location_n_filters=location_conv.shape[0],
             attention_location_kernel_size=location_conv.shape[2],
             postnet_embedding_dim=postnet_conv.shape[0],
@@ -116,8 +106,7 @@ class Tacotron2Options:
     ----------
     max_decoder_steps : int
         Most mel frames one decoder run may produce (1000 frames = 11.6 s at 22050 Hz, hop 256)
-        before
-        it is stopped, for inputs whose stop gate never fires.
+        before it is stopped, for inputs whose stop gate never fires.
     gate_threshold : float
         The decoder stops at the first frame whose stop probability, ``sigmoid(gate)``, exceeds
         this.
@@ -172,9 +161,7 @@ class LinearNorm(nn.Module):
 class ConvNorm(nn.Module):
     """A 'same'-padded 1-d convolution held as ``conv`` (NVIDIA's parameter naming)."""
 
-    def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, *, bias: bool = True
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, bias: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv1d(
             in_channels, out_channels, kernel_size, padding=(kernel_size - 1) // 2, bias=bias
@@ -187,9 +174,7 @@ class ConvNorm(nn.Module):
 def _conv_bn(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
     """Convolution then batch norm, as ``Sequential`` so the names are ``<i>.0.conv`` and
     ``<i>.1``."""
-    return nn.Sequential(
-        ConvNorm(in_channels, out_channels, kernel_size), nn.BatchNorm1d(out_channels)
-    )
+    return nn.Sequential(ConvNorm(in_channels, out_channels, kernel_size), nn.BatchNorm1d(out_channels))
 
 
 class LocationLayer(nn.Module):
@@ -211,9 +196,7 @@ class Attention(nn.Module):
     def __init__(self, config: Tacotron2Config) -> None:
         super().__init__()
         self.query_layer = LinearNorm(config.attention_rnn_dim, config.attention_dim, bias=False)
-        self.memory_layer = LinearNorm(
-            config.encoder_embedding_dim, config.attention_dim, bias=False
-        )
+        self.memory_layer = LinearNorm(config.encoder_embedding_dim, config.attention_dim, bias=False)
         self.v = LinearNorm(config.attention_dim, 1, bias=False)
         self.location_layer = LocationLayer(
             config.attention_location_n_filters,
@@ -226,16 +209,13 @@ class Attention(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """Attend over the encoder output.
 
-        query ``(B, attention_rnn_dim)``, memory ``(B, T_in, encoder_dim)``, processed_memory
-        ``(B, T_in, attention_dim)``, weights_cat ``(B, 2, T_in)`` → context ``(B, encoder_dim)``
-        and
+        query ``(B, attention_rnn_dim)``, memory ``(B, T_in, encoder_dim)``, processed_memory ``(B,
+        T_in, attention_dim)``, weights_cat ``(B, 2, T_in)`` → context ``(B, encoder_dim)`` and
         weights ``(B, T_in)``.
         """
         energies = self.v(
             torch.tanh(
-                self.query_layer(query.unsqueeze(1))
-                + self.location_layer(weights_cat)
-                + processed_memory
+                self.query_layer(query.unsqueeze(1)) + self.location_layer(weights_cat) + processed_memory
             )
         ).squeeze(-1)
         weights = F.softmax(energies, dim=1)
@@ -265,8 +245,7 @@ class Encoder(nn.Module):
         super().__init__()
         dim = config.encoder_embedding_dim
         self.convolutions = nn.ModuleList(
-            _conv_bn(dim, dim, config.encoder_kernel_size)
-            for _ in range(config.encoder_n_convolutions)
+            _conv_bn(dim, dim, config.encoder_kernel_size) for _ in range(config.encoder_n_convolutions)
         )
         self.lstm = nn.LSTM(dim, dim // 2, 1, batch_first=True, bidirectional=True)
 
@@ -290,20 +269,15 @@ class Decoder(nn.Module):
         self.prenet = Prenet(frame_dim, [config.prenet_dim, config.prenet_dim])
         self.attention_rnn = nn.LSTMCell(config.prenet_dim + encoder_dim, config.attention_rnn_dim)
         self.attention_layer = Attention(config)
-        self.decoder_rnn = nn.LSTMCell(
-            config.attention_rnn_dim + encoder_dim, config.decoder_rnn_dim
-        )
+        self.decoder_rnn = nn.LSTMCell(config.attention_rnn_dim + encoder_dim, config.decoder_rnn_dim)
         self.linear_projection = LinearNorm(config.decoder_rnn_dim + encoder_dim, frame_dim)
         self.gate_layer = LinearNorm(config.decoder_rnn_dim + encoder_dim, 1)
 
-    def forward(
-        self, memory: Tensor, options: Tacotron2Options
-    ) -> tuple[Tensor, Tensor, Tensor, bool]:
+    def forward(self, memory: Tensor, options: Tacotron2Options) -> tuple[Tensor, Tensor, Tensor, bool]:
         """Decode until the gate fires or ``options.max_decoder_steps``.
 
         memory ``(1, T_in, encoder_dim)`` → frames ``(1, n_mels, T_out)``, gate logits ``(1,
-        T_out)``,
-        alignments ``(1, T_out, T_in)`` and whether the step limit was hit.
+        T_out)``, alignments ``(1, T_out, T_in)`` and whether the step limit was hit.
         """
         config = self.config
         batch, n_in = memory.shape[0], memory.shape[1]
@@ -328,9 +302,7 @@ class Decoder(nn.Module):
             cell_input = torch.cat((self.prenet(frame), context), -1)
             attention_h, attention_c = self.attention_rnn(cell_input, (attention_h, attention_c))
             weights_cat = torch.cat((weights.unsqueeze(1), weights_cum.unsqueeze(1)), dim=1)
-            context, weights = self.attention_layer(
-                attention_h, memory, processed_memory, weights_cat
-            )
+            context, weights = self.attention_layer(attention_h, memory, processed_memory, weights_cat)
             weights_cum = weights_cum + weights
             decoder_h, decoder_c = self.decoder_rnn(
                 torch.cat((attention_h, context), -1), (decoder_h, decoder_c)
@@ -365,8 +337,7 @@ class Postnet(nn.Module):
         )
         channels = [n_mels] + [dim] * (config.postnet_n_convolutions - 1) + [n_mels]
         self.convolutions = nn.ModuleList(
-            _conv_bn(c_in, c_out, kernel)
-            for c_in, c_out in zip(channels[:-1], channels[1:], strict=True)
+            _conv_bn(c_in, c_out, kernel) for c_in, c_out in zip(channels[:-1], channels[1:], strict=True)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -392,9 +363,7 @@ class Tacotron2(nn.Module):
         self.postnet = Postnet(config)
 
     @torch.no_grad()
-    def infer(
-        self, symbol_ids: Tensor, options: Tacotron2Options = Tacotron2Options()
-    ) -> Tacotron2Output:
+    def infer(self, symbol_ids: Tensor, options: Tacotron2Options = Tacotron2Options()) -> Tacotron2Output:
         """Synthesise the mel spectrogram of one symbol sequence.
 
         Parameters
@@ -407,9 +376,7 @@ class Tacotron2(nn.Module):
         if symbol_ids.dim() == 1:
             symbol_ids = symbol_ids.unsqueeze(0)
         if symbol_ids.shape[0] != 1 or symbol_ids.shape[1] == 0:
-            raise ValueError(
-                f"expected one non-empty sequence, got shape {tuple(symbol_ids.shape)}"
-            )
+            raise ValueError(f"expected one non-empty sequence, got shape {tuple(symbol_ids.shape)}")
         if int(symbol_ids.max()) >= self.config.n_symbols or int(symbol_ids.min()) < 0:
             raise ValueError(f"symbol ids must lie in [0, {self.config.n_symbols})")
         embedded = self.embedding(symbol_ids.long()).transpose(1, 2)

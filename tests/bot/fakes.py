@@ -456,7 +456,13 @@ class FakeDiscord:
 
     def _commands(self, request: Request, match: re.Match[str]) -> Any:
         return [
-            {"description": "", **command, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID), "version": "1"}
+            {
+                "description": "",
+                **command,
+                "id": str(next(self._ids)),
+                "application_id": str(APPLICATION_ID),
+                "version": "1",
+            }
             for command in request.payload
         ]
 
@@ -507,7 +513,6 @@ class FakeDiscord:
         }
         resource: dict[str, Any] = {"type": body["type"]}
         if body["type"] == 4:
-            request.payload = {**body, "data": data}
             message = self._message(Request("POST", "", {}, data, request.files), CHANNEL_ID, webhook=True)
             interaction["response_message_id"] = message["id"]
             resource["message"] = message

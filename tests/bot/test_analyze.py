@@ -19,9 +19,19 @@ REPLY = rf"/channels/{CHANNEL_ID}/messages"
 NO_PINGS = {"parse": [], "replied_user": False}
 
 
-def post(bot, discord_api, ids, data: bytes, filename: str, content_type: str | None, *,
-         voice: bool = False, author=fakes.MEMBER, size: int | None = None,
-         channel_id: int = CHANNEL_ID) -> int:
+def post(
+    bot,
+    discord_api,
+    ids,
+    data: bytes,
+    filename: str,
+    content_type: str | None,
+    *,
+    voice: bool = False,
+    author=fakes.MEMBER,
+    size: int | None = None,
+    channel_id: int = CHANNEL_ID,
+) -> int:
     """Host ``data`` on the CDN and deliver a MESSAGE_CREATE carrying it; return the message id."""
     message_id, attachment_id = next(ids), next(ids)
     filename = "voice-message.ogg" if voice else filename
@@ -163,7 +173,9 @@ async def test_overload_answers_busy_instead_of_dropping(bot, discord_api, ids, 
     second = post(bot, discord_api, ids, clips(), "", "audio/ogg", voice=True)
     await fakes.settle(bot)
 
-    replies = {r.payload["message_reference"]["message_id"]: r.payload for r in discord_api.sent("POST", REPLY)}
+    replies = {
+        r.payload["message_reference"]["message_id"]: r.payload for r in discord_api.sent("POST", REPLY)
+    }
     assert set(replies) == {first, second}
     assert replies[first]["embeds"]
     assert "busy" in replies[second]["content"]

@@ -83,7 +83,13 @@ async def test_setup_hook_syncs_the_commands_to_the_dev_guild(bot, discord_api):
     assert commands["moodbot"]["contexts"] == [0]  # servers only
     speak = {o["name"]: o for o in commands["speak"]["options"]}
     assert [c["value"] for c in speak["emotion"]["choices"]] == [
-        "neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"
+        "neutral",
+        "happy",
+        "sad",
+        "angry",
+        "fearful",
+        "disgusted",
+        "surprised",
     ]
     assert (speak["intensity"]["min_value"], speak["intensity"]["max_value"]) == (0.0, 1.0)
     assert speak["text"]["max_length"] == MAX_TEXT_CHARS
@@ -235,8 +241,16 @@ async def test_speak_cooldown(bot, discord_api, ids):
     assert "Slow down" in second.payload["data"]["content"]
 
 
-async def test_settings_need_manage_server(bot, discord_api, ids):
-    invoke(bot, ids, settings_data("auto", options=[{"name": "enabled", "type": 5, "value": False}]))
+@pytest.mark.parametrize(
+    "data",
+    [
+        settings_data("auto", options=[{"name": "enabled", "type": 5, "value": False}]),
+        settings_data("channels", "clear"),
+    ],
+    ids=["auto", "channels-clear"],
+)
+async def test_settings_need_manage_server(bot, discord_api, ids, data):
+    invoke(bot, ids, data)
     await fakes.settle(bot)
 
     (callback,) = discord_api.sent("POST", CALLBACK)
@@ -248,13 +262,16 @@ async def test_settings_need_manage_server(bot, discord_api, ids):
 async def test_settings_change_and_survive_a_restart(bot, discord_api, ids, tmp_path):
     admin = {"user": fakes.OWNER, "permissions": fakes.ADMIN_PERMISSIONS}
     invoke(bot, ids, settings_data("auto", options=[{"name": "enabled", "type": 5, "value": False}]), **admin)
-    invoke(bot, ids, settings_data("style", options=[{"name": "style", "type": 3, "value": "reaction"}]), **admin)
+    invoke(
+        bot, ids, settings_data("style", options=[{"name": "style", "type": 3, "value": "reaction"}]), **admin
+    )
     channel = fakes.channel_payload(OTHER_CHANNEL_ID, "memes") | {"permissions": fakes.ADMIN_PERMISSIONS}
     invoke(
         bot,
         ids,
         settings_data(
-            "channels", "add",
+            "channels",
+            "add",
             options=[{"name": "channel", "type": 7, "value": str(OTHER_CHANNEL_ID)}],
             resolved={"channels": {str(OTHER_CHANNEL_ID): channel}},
         ),

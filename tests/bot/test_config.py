@@ -48,10 +48,19 @@ def test_every_setting_is_read():
 def test_the_example_env_file_lists_every_setting():
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     names = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
-    assert {"DISCORD_TOKEN", "MOODBOT_DEV_GUILD_ID", "MOODBOT_DB_PATH", "MOODBOT_MAX_UPLOAD_MB",
-            "MOODBOT_MAX_AUDIO_S", "MOODBOT_WORKERS", "MOODBOT_QUEUE_SIZE",
-            "MOODBOT_ANALYZE_PER_MINUTE", "MOODBOT_SPEAK_PER_MINUTE",
-            "MOODBOT_SHUTDOWN_TIMEOUT_S", "MOODBOT_LOG_LEVEL"} <= names
+    assert {
+        "DISCORD_TOKEN",
+        "MOODBOT_DEV_GUILD_ID",
+        "MOODBOT_DB_PATH",
+        "MOODBOT_MAX_UPLOAD_MB",
+        "MOODBOT_MAX_AUDIO_S",
+        "MOODBOT_WORKERS",
+        "MOODBOT_QUEUE_SIZE",
+        "MOODBOT_ANALYZE_PER_MINUTE",
+        "MOODBOT_SPEAK_PER_MINUTE",
+        "MOODBOT_SHUTDOWN_TIMEOUT_S",
+        "MOODBOT_LOG_LEVEL",
+    } <= names
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from bot import render
 from emotion_core.labels import Emotion
 from emotion_core.recognizer.infer import EmotionResult, TimelinePoint
-
-from bot import render
 
 PROBABILITIES = {
     Emotion.HAPPY: 0.62,

@@ -2,11 +2,9 @@
 read.
 
 The LJSpeech models were trained on lower-case ASCII with numbers and common abbreviations written
-out,
-so :func:`english_cleaners` composes the steps below in that spirit. Each step is a plain ``str →
-str``
-function that can be tested and reused on its own. ARPAbet passages in curly braces are not cleaned
-here: :mod:`emotion_core.synth.text.sequence` keeps them apart before calling the cleaners.
+out, so :func:`english_cleaners` composes the steps below in that spirit. Each step is a plain ``str
+→ str`` function that can be tested and reused on its own. ARPAbet passages in curly braces are not
+cleaned here: :mod:`emotion_core.synth.text.sequence` keeps them apart before calling the cleaners.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The text front end in one call: raw text → checked, cleaned, chunked symbol-id sequences.
 
 This is the public boundary for text: it enforces the length limit on what a person typed, and
-refuses
-text from which nothing pronounceable remains, with a :class:`~emotion_core.errors.TextError` whose
-message can be shown as is.
+refuses text from which nothing pronounceable remains, with a
+:class:`~emotion_core.errors.TextError` whose message can be shown as is.
 """
 
 from __future__ import annotations
@@ -26,8 +25,7 @@ class TextOptions:
     max_chunk_chars : int
         Longest chunk of cleaned text given to the decoder at once. LJSpeech is read at about 15
         characters per second, so 140 characters is about 9 s, inside the default 1000-frame (11.6
-        s)
-        decoder limit.
+        s) decoder limit.
     sentence_pause_s, clause_pause_s : float
         Silence inserted after a chunk that ends a sentence, or a clause, in seconds.
     """
@@ -73,9 +71,7 @@ def prepare_text(text: str, options: TextOptions = TextOptions()) -> list[Prepar
         has nothing pronounceable (empty, only emoji or symbols).
     """
     if len(text) > options.max_text_chars:
-        raise TextError(
-            f"The text is {len(text)} characters long; the limit is {options.max_text_chars}."
-        )
+        raise TextError(f"The text is {len(text)} characters long; the limit is {options.max_text_chars}.")
     prepared = []
     for chunk in split_into_chunks(clean_text(text), max_chars=options.max_chunk_chars):
         ids = cleaned_text_to_sequence(chunk.text)

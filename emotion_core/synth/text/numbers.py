@@ -3,11 +3,9 @@ punctuation.
 
 Each kind of number (currency, percentage, decimal, ordinal, year, plain integer) has its own small
 function and its own pattern; :func:`expand_numbers` applies them in an order where the more
-specific
-patterns go first, so that ``$3.50`` is read as money before ``3.50`` could be read as a decimal.
-Readings follow what the LJSpeech-trained models heard in training: ``1984`` is "nineteen
-eighty-four",
-``$3.50`` is "three dollars, fifty cents".
+specific patterns go first, so that ``$3.50`` is read as money before ``3.50`` could be read as a
+decimal. Readings follow what the LJSpeech-trained models heard in training: ``1984`` is "nineteen
+eighty-four", ``$3.50`` is "three dollars, fifty cents".
 """
 
 from __future__ import annotations
@@ -122,8 +120,7 @@ def money(symbol: str, amount: str) -> str:
     """Words for an amount of money: ("$", "3.50") → "three dollars, fifty cents".
 
     A fraction with one digit counts tens of the subunit ("$2.5" is two dollars fifty); more than
-    two
-    fractional digits are read as a decimal number of units.
+    two fractional digits are read as a decimal number of units.
     """
     unit, units, subunit, subunits = _CURRENCIES[symbol]
     whole, _, fraction = amount.partition(".")

@@ -1,9 +1,8 @@
 """Cleaned text ↔ symbol ids, with ARPAbet passages in curly braces passed straight to the model.
 
 ``"Say {HH AH0 L OW1} now"`` becomes the ids of ``say `` (letters), then the phones ``@HH @AH0 @L
-@OW1``,
-then `` now``. A passage in braces is validated against CMUdict's phone set, so a typo is reported
-instead of being silently dropped.
+@OW1``, then `` now``. A passage in braces is validated against CMUdict's phone set, so a typo is
+reported instead of being silently dropped.
 """
 
 from __future__ import annotations
@@ -59,9 +58,7 @@ def clean_text(text: str) -> str:
             # Cleaning trims, so put back the spaces that separated this piece from a passage.
             lead = " " if piece[:1].isspace() else ""
             trail = " " if piece[-1:].isspace() else ""
-            cleaned.append(
-                lead + english_cleaners(piece.replace("{", " ").replace("}", " ")) + trail
-            )
+            cleaned.append(lead + english_cleaners(piece.replace("{", " ").replace("}", " ")) + trail)
     return " ".join("".join(cleaned).split())
 
 
@@ -70,9 +67,7 @@ def cleaned_text_to_sequence(text: str) -> list[int]:
     ids: list[int] = []
     for index, piece in enumerate(ARPABET_RE.split(text)):
         if index % 2:
-            ids.extend(
-                SYMBOL_TO_ID[ARPABET_PREFIX + phone] for phone in normalize_arpabet(piece).split()
-            )
+            ids.extend(SYMBOL_TO_ID[ARPABET_PREFIX + phone] for phone in normalize_arpabet(piece).split())
         else:
             ids.extend(SYMBOL_TO_ID[char] for char in piece if char in SYMBOL_TO_ID and char != PAD)
     return ids

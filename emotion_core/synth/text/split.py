@@ -1,13 +1,10 @@
 """Splitting cleaned text into chunks short enough for one Tacotron 2 decoder run.
 
 The decoder stops after ``max_decoder_steps`` frames (1000 frames is 11.6 s at 22050 Hz with hop
-256),
-and attention degrades on long inputs anyway, so long text is cut at sentence ends first, then at
-clause
-punctuation, then between words, into chunks of at most ``max_chars`` characters. ARPAbet passages
-in
-braces are never cut. Every chunk ends in punctuation, because the LJSpeech models learned to emit
-their stop token after it.
+256), and attention degrades on long inputs anyway, so long text is cut at sentence ends first, then
+at clause punctuation, then between words, into chunks of at most ``max_chars`` characters. ARPAbet
+passages in braces are never cut. Every chunk ends in punctuation, because the LJSpeech models
+learned to emit their stop token after it.
 """
 
 from __future__ import annotations
@@ -30,8 +27,7 @@ class TextChunk:
     ----------
     text : str
         Cleaned text (lower case, braces around ARPAbet), at most the requested length unless a
-        single
-        ARPAbet passage is longer.
+        single ARPAbet passage is longer.
     ends_sentence : bool
         Whether the chunk closes a sentence, which earns a longer pause after it than a clause does.
     """

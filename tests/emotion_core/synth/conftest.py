@@ -39,6 +39,7 @@ TINY_WAVEGLOW = WaveGlowConfig(
 GLOW_SOURCE = textwrap.dedent(
     """
     import torch
+    import torch.nn.backends.thnn
     from torch import nn
     from torch.nn.utils import weight_norm
 
@@ -72,10 +73,17 @@ GLOW_SOURCE = textwrap.dedent(
             self.conv.weight.data = torch.linalg.qr(torch.randn(c, c))[0][..., None]
 
 
+    class OldBackend:
+        # Modules pickled by torch < 1.2 carried a backend object that pickled like this.
+        def __reduce__(self):
+            return (torch.nn.backends.thnn._get_thnn_function_backend, ())
+
+
     class WaveGlow(nn.Module):
         def __init__(self, n_mel_channels, n_flows, n_group, n_early_every, n_early_size, WN_config,
                      fused=True):
             super().__init__()
+            self._backend = OldBackend()
             self.upsample = nn.ConvTranspose1d(n_mel_channels, n_mel_channels, 1024, stride=256)
             self.n_flows, self.n_group = n_flows, n_group
             self.n_early_every, self.n_early_size = n_early_every, n_early_size
@@ -108,8 +116,8 @@ def tiny_waveglow(seed: int = 0, cond_layout: str = "fused") -> WaveGlow:
 
     torch.manual_seed(seed)
     model = WaveGlow(replace(TINY_WAVEGLOW, cond_layout=cond_layout))  # type: ignore[arg-type]
-    # Like NVIDIA's initialisation: orthogonal channel mixing and small coupling outputs, so the
-    # random
+    # Like NVIDIA's initialisation: orthogonal channel mixing
+    # and small coupling outputs, so the random
     # flow stays near unit scale instead of amplifying the noise a thousandfold.
     for conv in model.convinv:
         channels = conv.conv.weight.shape[0]

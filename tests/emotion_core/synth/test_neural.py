@@ -71,9 +71,7 @@ def test_griffin_lim_and_long_text_pauses(tacotron2_path: Path) -> None:
         text_options=TextOptions(max_chunk_chars=30, sentence_pause_s=0.5),
     )
     assert tts.name == "Tacotron 2 + Griffin-Lim"
-    audio, rate = tts.synthesize(
-        "First sentence is here. And a second one, which is much longer, follows."
-    )
+    audio, rate = tts.synthesize("First sentence is here. And a second one, which is much longer, follows.")
     # Three or more chunks of 15 frames each, with at least one half-second sentence pause.
     _check_audio(audio, rate, 3 * STEPS * 256 + rate // 2)
     assert np.count_nonzero(audio == 0.0) >= rate // 2
@@ -119,9 +117,7 @@ def test_denoiser_keeps_bias_as_buffer_and_removes_it() -> None:
 def test_griffin_lim_inverts_nvidia_mels() -> None:
     rate = 22050
     t = np.arange(rate // 2) / rate
-    tone = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 660 * t)).astype(
-        np.float32
-    )
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 660 * t)).astype(np.float32)
     mel = log_mel_spectrogram(tone)
     assert mel.shape == (80, rate // 2 // 256 + 1)
     rebuilt = GriffinLimVocoder(n_iter=32).vocode(mel)

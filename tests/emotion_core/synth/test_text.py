@@ -60,11 +60,7 @@ def test_clean_text(text: str, expected: str) -> None:
 def test_number_words() -> None:
     assert cardinal(0) == "zero"
     assert cardinal(1_000_001) == "one million one"
-    assert (
-        ordinal(12) == "twelfth"
-        and ordinal(40) == "fortieth"
-        and ordinal(101) == "one hundred first"
-    )
+    assert ordinal(12) == "twelfth" and ordinal(40) == "fortieth" and ordinal(101) == "one hundred first"
     assert year(2024) == "twenty twenty-four" and year(2000) == "two thousand"
 
 
@@ -91,9 +87,7 @@ def test_long_text_is_split_into_bounded_chunks() -> None:
 
 
 def test_split_keeps_arpabet_whole_and_sentences_apart() -> None:
-    chunks = split_into_chunks(
-        "hello there. {HH AH0 L OW1 W ER1 L D} again and again", max_chars=12
-    )
+    chunks = split_into_chunks("hello there. {HH AH0 L OW1 W ER1 L D} again and again", max_chars=12)
     assert chunks[0].text == "hello there." and chunks[0].ends_sentence
     assert "{HH AH0 L OW1 W ER1 L D}," in [chunk.text for chunk in chunks]
     assert chunks[-1].text.endswith(".") and chunks[-1].ends_sentence
