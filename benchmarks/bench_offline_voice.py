@@ -88,9 +88,7 @@ def main() -> None:
         "+ to_ogg": speak_ogg,
     }
 
-    print(
-        f"{'stage':<20} {'chars':>5} {'audio s':>8} {'compute ms':>11} {'RTF':>7} {'peak MiB':>9}"
-    )
+    print(f"{'stage':<20} {'chars':>5} {'audio s':>8} {'compute ms':>11} {'RTF':>7} {'peak MiB':>9}")
     for name, stage in stages.items():
         rtfs = []
         for text in SENTENCES:

@@ -31,9 +31,11 @@ def _load_seconds(model: Path) -> float:
         "print(time.perf_counter() - t)"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
+
 
 def _time(fn, repeats: int) -> tuple[float, float]:
     fn()  # warm-up: first-call tracing and numba compilation are not serving cost
@@ -43,6 +45,7 @@ def _time(fn, repeats: int) -> tuple[float, float]:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), max(times)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,25 +67,29 @@ def main() -> None:
         lambda: recognizer.predict(waveform.samples, waveform.sample_rate), args.repeats
     )
     short = waveform.samples[: 4 * waveform.sample_rate]
-    short_med, short_max = _time(
-        lambda: recognizer.predict(short, waveform.sample_rate), args.repeats
-    )
+    short_med, short_max = _time(lambda: recognizer.predict(short, waveform.sample_rate), args.repeats)
     weights = args.model / "model.weights.h5"
     params = recognizer._model.count_params()
     rows = [
         ("load recogniser (fresh process, incl. TF import)", f"{load_s:.2f} s", "< 5 s"),
-        ("decode 10 s Ogg/Opus 48 kHz 32 kbit/s (median / max)",
-         f"{decode_med * 1e3:.1f} / {decode_max * 1e3:.1f} ms", "< 50 ms"),
-        ("recognise 10 s clip, timeline incl. (median / max)",
-         f"{predict_med * 1e3:.1f} / {predict_max * 1e3:.1f} ms", "< 50 ms"),
-        ("recognise 4 s clip (median / max)",
-         f"{short_med * 1e3:.1f} / {short_max * 1e3:.1f} ms", ""),
+        (
+            "decode 10 s Ogg/Opus 48 kHz 32 kbit/s (median / max)",
+            f"{decode_med * 1e3:.1f} / {decode_max * 1e3:.1f} ms",
+            "< 50 ms",
+        ),
+        (
+            "recognise 10 s clip, timeline incl. (median / max)",
+            f"{predict_med * 1e3:.1f} / {predict_max * 1e3:.1f} ms",
+            "< 50 ms",
+        ),
+        ("recognise 4 s clip (median / max)", f"{short_med * 1e3:.1f} / {short_max * 1e3:.1f} ms", ""),
         ("weights", f"{weights.stat().st_size / 1e6:.2f} MB ({params:,} parameters)", "< 5 MB"),
     ]
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     width = max(len(r[0]) for r in rows)
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>28}  {target}")
+
 
 if __name__ == "__main__":
     main()

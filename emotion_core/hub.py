@@ -102,9 +102,7 @@ def get(name: str) -> ModelInfo:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise DownloadError(
-            f"No model called {name!r}; registered: {', '.join(sorted(REGISTRY))}."
-        ) from None
+        raise DownloadError(f"No model called {name!r}; registered: {', '.join(sorted(REGISTRY))}.") from None
 
 
 def path_of(name: str, *, models_dir: Path | None = None) -> Path:
@@ -194,8 +192,7 @@ def download(
         actual_sha = sha256_of(part)
         if expected_sha is not None and actual_sha != expected_sha:
             raise DownloadError(
-                f"{name}: SHA-256 {actual_sha} does not match {expected_sha}; "
-                "the download was removed."
+                f"{name}: SHA-256 {actual_sha} does not match {expected_sha}; the download was removed."
             )
         if expected_sha is None:
             logger.warning("%s downloaded unverified; its SHA-256 is %s", name, actual_sha)
@@ -222,9 +219,7 @@ def _fetch(
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset:  # the leftover .part is not a prefix we can extend
             part.unlink()
-            return _fetch(
-                url, part, expected_size=expected_size, progress=progress, timeout_s=timeout_s
-            )
+            return _fetch(url, part, expected_size=expected_size, progress=progress, timeout_s=timeout_s)
         raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}.") from e
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", e)
@@ -234,8 +229,7 @@ def _fetch(
         content_type = response.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() == "text/html":
             raise DownloadError(
-                f"{url} answered with a web page, not the model file "
-                "(a login or confirmation page?)."
+                f"{url} answered with a web page, not the model file (a login or confirmation page?)."
             )
         if offset and response.status == 206:
             mode = "ab"
@@ -256,9 +250,7 @@ def _fetch(
                 f.flush()
                 os.fsync(f.fileno())
         except (OSError, http.client.HTTPException) as e:
-            raise DownloadError(
-                f"The download of {url} broke off after {received} bytes: {e!r}."
-            ) from e
+            raise DownloadError(f"The download of {url} broke off after {received} bytes: {e!r}.") from e
         finally:
             if bar is not None:
                 bar.close()
@@ -275,6 +267,4 @@ def _progress_bar(total: int | None, initial: int, label: str, progress: bool | 
         return None
     from tqdm import tqdm
 
-    return tqdm(
-        total=total, initial=initial, desc=label, unit="B", unit_scale=True, unit_divisor=1024
-    )
+    return tqdm(total=total, initial=initial, desc=label, unit="B", unit_scale=True, unit_divisor=1024)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "analyze", help="recognise the mood of audio files",
+        "analyze",
+        help="recognise the mood of audio files",
         description="Print each file's mood, confidence and runner-ups.",
     )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio files (any format)")
@@ -22,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emotion_core.errors import AudioError
-    from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
+    from emotion_core.recognizer.infer import EmotionRecognizer
 
     recognizer = EmotionRecognizer.from_pretrained(args.model)
     failures = 0

@@ -9,7 +9,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="evaluate a model against the seed baseline",
+        "evaluate",
+        help="evaluate a model against the seed baseline",
         description=(
             "Accuracy, UAR, macro-F1, per-class recall and confusion matrices on the test speakers "
             "of the model's own split, clean and through Discord's Opus codec."
@@ -17,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
     parser.add_argument("--corpora-dir", type=Path, default=None)
-    parser.add_argument("--corpora", nargs="+", default=None, metavar="NAME",
-                        help="restrict to these corpora")
+    parser.add_argument(
+        "--corpora", nargs="+", default=None, metavar="NAME", help="restrict to these corpora"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.set_defaults(func=run)
 
@@ -47,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         for condition, models in conditions.items():
             for name in (MODEL_NAME, BASELINE_NAME):
                 m = models[name]
-                print(f"{corpus:8} {condition:12} {name:14} {m.accuracy:6.3f} {m.uar:6.3f} "
-                      f"{m.macro_f1:6.3f} {m.n_clips:6d}")
+                print(
+                    f"{corpus:8} {condition:12} {name:14} {m.accuracy:6.3f} {m.uar:6.3f} "
+                    f"{m.macro_f1:6.3f} {m.n_clips:6d}"
+                )
     for corpus, conditions in report.results.items():
         recall = conditions["clean"][MODEL_NAME].recall
         print(f"{corpus} recall (clean): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))

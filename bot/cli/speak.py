@@ -46,9 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-i", "--intensity", type=_intensity, default=0.5, help="0 (neutral) to 1 (full-blown)"
     )
     parser.add_argument("--voice", choices=("auto", "tacotron2", "espeak"), default="auto")
-    parser.add_argument(
-        "--vocoder", choices=("waveglow", "hifigan", "griffinlim"), default="waveglow"
-    )
+    parser.add_argument("--vocoder", choices=("waveglow", "hifigan", "griffinlim"), default="waveglow")
     parser.add_argument(
         "--models-dir", type=Path, default=None, help="models folder (default $MOODBOT_MODELS_DIR)"
     )
@@ -66,9 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     from emotion_core.labels import Emotion
     from emotion_core.synth.pipeline import Synthesizer
 
-    synthesizer = Synthesizer.from_pretrained(
-        args.models_dir, voice=args.voice, vocoder=args.vocoder
-    )
+    synthesizer = Synthesizer.from_pretrained(args.models_dir, voice=args.voice, vocoder=args.vocoder)
     speech = synthesizer.speak(args.text, Emotion.parse(args.emotion), intensity=args.intensity)
     path = speech.save(args.output)
     print(f"voice: {speech.voice}")

@@ -8,16 +8,24 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a recogniser on the corpora",
+        "train",
+        help="train a recogniser on the corpora",
         description="Speaker-independent split, augmentation, training, evaluation and model card.",
     )
     parser.add_argument("-o", "--out", type=Path, default=Path("runs/ser"), help="artifact folder")
     parser.add_argument(
-        "--corpora", nargs="+", default=None, metavar="NAME",
+        "--corpora",
+        nargs="+",
+        default=None,
+        metavar="NAME",
         help="corpora to use (default: RAVDESS TESS SAVEE nEMO)",
     )
-    parser.add_argument("--corpora-dir", type=Path, default=None,
-                        help="folder of corpora (default: $MOODBOT_CORPORA_DIR or ../shared/corpora)")
+    parser.add_argument(
+        "--corpora-dir",
+        type=Path,
+        default=None,
+        help="folder of corpora (default: $MOODBOT_CORPORA_DIR or ../shared/corpora)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")

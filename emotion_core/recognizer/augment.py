@@ -109,9 +109,7 @@ def degrade(
 _GAP_S = 0.25
 
 
-def opus_roundtrip_many(
-    clips: list[np.ndarray], sample_rate: int, *, bitrate_kbps: int
-) -> list[np.ndarray]:
+def opus_roundtrip_many(clips: list[np.ndarray], sample_rate: int, *, bitrate_kbps: int) -> list[np.ndarray]:
     """:func:`~emotion_core.audio.opus_roundtrip` of several clips in one encoder run.
 
     Starting the encoder costs more than coding a short clip, so clips are joined with gaps of

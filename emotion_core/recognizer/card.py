@@ -27,10 +27,16 @@ _CONDITION_NOTES = {
     "discord-12k": "a further Opus encode at 48 kHz, 12 kbit/s (stress test)",
 }
 
-_NON_COMMERCIAL = (
-    "Trained on RAVDESS (CC BY-NC-SA 4.0), TESS (CC BY-NC-ND 4.0) and nEMO (CC BY-NC-SA 4.0): "
-    "their non-commercial terms carry over to these weights. Do not use them commercially."
-)
+
+def _licence_note(corpora: list[str]) -> str:
+    """Say which corpora's non-commercial terms the weights inherit."""
+    restricted = [f"{name} ({CORPORA[name].licence})" for name in corpora if "NC" in CORPORA[name].licence]
+    if not restricted:
+        return "Check each corpus's terms below before any commercial use."
+    return (
+        f"Trained on {', '.join(restricted)}: their non-commercial terms carry over to these "
+        "weights. Do not use them commercially."
+    )
 
 
 def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dict:
@@ -59,7 +65,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
             }
             for name in corpora
         ],
-        "licence_note": _NON_COMMERCIAL,
+        "licence_note": _licence_note(corpora),
         "split": "speaker-independent: no speaker in two of train, validation and test",
         "conditions": {name: _CONDITION_NOTES[name] for name in CONDITIONS},
         "training": {k: record["config"][k] for k in ("seed", "epochs", "batch_size", "crop_frames")},
@@ -89,7 +95,8 @@ def _markdown(card: dict) -> str:
         f"The seed baseline ({card['baseline_parameters']:,} parameters: MFCC means, Dense 256-128, "
         "dropout) was trained on exactly the same clips and augmentations.",
         "",
-        "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 | clips |",
+        "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 "
+        "| clips |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for corpus, conditions in results.items():
@@ -110,8 +117,10 @@ def _markdown(card: dict) -> str:
         cells = [f"{recall[label]:.2f}" if label in recall else "–" for label in labels]
         lines.append(f"| {corpus} | " + " | ".join(cells) + " |")
     lines += ["", f"![confusion matrices]({CONFUSION_PNG})", "", "## Data", ""]
-    lines += ["| corpus | language | licence | train / val / test speakers | citation |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "| corpus | language | licence | train / val / test speakers | citation |",
+        "|---|---|---|---|---|",
+    ]
     for corpus in card["corpora"]:
         speakers = corpus["speakers"]
         lines.append(
@@ -142,9 +151,7 @@ def _confusion_png(evaluation: Evaluation, path: Path) -> None:
 
     panels = [("clean", MODEL_NAME), ("discord-32k", MODEL_NAME), ("clean", BASELINE_NAME)]
     corpora = list(evaluation.results)
-    fig, axes = plt.subplots(
-        len(corpora), 3, figsize=(12, 3.8 * len(corpora)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(corpora), 3, figsize=(12, 3.8 * len(corpora)), squeeze=False)
     short = [label[:4] for label in evaluation.labels]
     for row, corpus in enumerate(corpora):
         for col, (condition, model) in enumerate(panels):
@@ -159,8 +166,15 @@ def _confusion_png(evaluation: Evaluation, path: Path) -> None:
             for i in range(len(short)):
                 for j in range(len(short)):
                     if matrix[i, j]:
-                        ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
-                                color="white" if norm[i, j] > 0.5 else "black")
+                        ax.text(
+                            j,
+                            i,
+                            int(matrix[i, j]),
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black",
+                        )
     fig.supxlabel("predicted")
     fig.supylabel("true")
     fig.tight_layout()

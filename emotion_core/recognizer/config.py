@@ -36,6 +36,7 @@ class ArchitectureConfig:
     dilations: tuple[int, ...] = (1, 2, 3, 4)
     embedding: int = 128
     dropout: float = 0.3
+    band_norm: bool = False
 
 
 @dataclass(frozen=True)

@@ -122,8 +122,10 @@ def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int
     for i in range(len(paths)):
         trimmed = [trim_silence(audio[v][i], features) for v in VARIANTS]
         results.append(
-            ([log_mel(x, features).astype(np.float16) for x in trimmed],
-             [mfcc_mean(x, features) for x in trimmed])
+            (
+                [log_mel(x, features).astype(np.float16) for x in trimmed],
+                [mfcc_mean(x, features) for x in trimmed],
+            )
         )
     return results
 

@@ -87,8 +87,7 @@ def evaluate(
         rows = np.array([clip.corpus == corpus for clip in clips])
         results[corpus] = {
             condition: {
-                name: score(truth[rows], predictions[condition, name][rows], labels)
-                for name in models
+                name: score(truth[rows], predictions[condition, name][rows], labels) for name in models
             }
             for condition in conditions
         }
@@ -103,9 +102,7 @@ def _coded(clips: list[np.ndarray], sample_rate: int, bitrate_kbps: int) -> list
     return out
 
 
-def evaluate_split(
-    out_dir: Path, clips: Sequence[Clip], split: Split, *, max_clips: int = 420
-) -> Evaluation:
+def evaluate_split(out_dir: Path, clips: Sequence[Clip], split: Split, *, max_clips: int = 420) -> Evaluation:
     """Evaluate an artifact folder's recogniser and its seed baseline on the split's test speakers.
 
     At most ``max_clips`` per corpus are scored (see :func:`stratified_sample`).

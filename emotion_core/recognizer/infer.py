@@ -156,7 +156,13 @@ class EmotionRecognizer:
     ) -> EmotionResult:
         def result(label, confidence, probabilities, timeline, no_speech):
             return EmotionResult(
-                label, confidence, probabilities, timeline, no_speech, duration_s, original_s,
+                label,
+                confidence,
+                probabilities,
+                timeline,
+                no_speech,
+                duration_s,
+                original_s,
                 truncated,
             )
 

@@ -38,6 +38,14 @@ class AttentiveStatsPooling(layers.Layer):
         return {**super().get_config(), "attention_units": self.attention_units}
 
 
+@keras.saving.register_keras_serializable(package="moodbot")
+class BandMeanNormalization(layers.Layer):
+    """Subtract each band's mean over time: ``(batch, frames, bands)`` in and out."""
+
+    def call(self, x):
+        return x - ops.mean(x, axis=1, keepdims=True)
+
+
 def _conv_block(x, channels: int, kernel: int, dilation: int, strides: int = 1):
     x = layers.Conv1D(
         channels, kernel, strides=strides, dilation_rate=dilation, padding="same", use_bias=False
@@ -54,7 +62,10 @@ def build_tdnn(config: RecognizerConfig) -> keras.Model:
     """
     arch = config.architecture
     inputs = keras.Input((None, config.features.n_mels), name="log_mel")
-    x = layers.Normalization(axis=-1, name="feature_norm")(inputs)
+    x = inputs
+    if arch.band_norm:
+        x = BandMeanNormalization(name="band_norm")(x)
+    x = layers.Normalization(axis=-1, name="feature_norm")(x)
     x = _conv_block(x, arch.channels, kernel=5, dilation=1, strides=2)
     for dilation in arch.dilations:
         x = layers.Add()([x, _conv_block(x, arch.channels, kernel=3, dilation=dilation)])

@@ -45,10 +45,10 @@ TRAINING_FILE = "training.json"
 class TrainConfig:
     """Everything that decides a training run besides the data; saved as ``training.json``."""
 
-    corpora: tuple[str, ...] = ("RAVDESS", "TESS", "SAVEE")
+    corpora: tuple[str, ...] = ("RAVDESS", "TESS", "SAVEE", "nEMO")
     seed: int = 0
-    epochs: int = 30
-    patience: int = 7
+    epochs: int = 40
+    patience: int = 12
     batch_size: int = 64
     crop_frames: int = 250  # 2.5 s training crops; shorter clips are wrapped round
     learning_rate: float = 2e-3
@@ -147,14 +147,15 @@ def _predict_mels(forward, mels: list[np.ndarray], frames: int) -> np.ndarray:
 
 
 def _fit_norm(model, frames: np.ndarray) -> None:
-    """Set the model's input Normalization layer to the training features' mean and variance."""
+    """Set the model's input Normalization layer to the training features' mean and variance.
+
+    ``frames`` are the network's input as it reaches that layer (band-normalised where it is).
+    """
     norm = model.get_layer("feature_norm")
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 
 
-def train_tdnn(
-    config: RecognizerConfig, train: FeatureTable, val: FeatureTable, train_cfg: TrainConfig
-):
+def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable, train_cfg: TrainConfig):
     """Train the recogniser; return the model at its best validation UAR and the history."""
     import keras
     import tensorflow as tf
@@ -164,7 +165,10 @@ def train_tdnn(
     rng = np.random.default_rng(train_cfg.seed)
     keras.utils.set_random_seed(train_cfg.seed)
     model = build_model(config)
-    sample = np.concatenate([m for m in train.log_mel[0][::4]]).astype(np.float32)
+    clips = train.log_mel[0][::4]
+    if config.architecture.band_norm:
+        clips = [m - m.mean(axis=0, keepdims=True) for m in clips]
+    sample = np.concatenate(clips).astype(np.float32)
     _fit_norm(model, sample)
     labels = _label_indices(train.clips, config)
     batches = _Batches(train, labels, train_cfg)
@@ -209,8 +213,12 @@ def train_tdnn(
         ]
         uar = float(np.mean(uars))
         history.append(
-            {"epoch": epoch, "loss": float(np.mean(losses)), "val_uar": uar,
-             "seconds": time.perf_counter() - started}
+            {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "val_uar": uar,
+                "seconds": time.perf_counter() - started,
+            }
         )
         tqdm.write(
             f"epoch {epoch:3d}  loss {np.mean(losses):.3f}  val UAR clean {uars[0]:.3f} "
@@ -248,8 +256,13 @@ def train_seed_baseline(
     best_uar, best_weights, history, waited = -1.0, None, [], 0
     for epoch in tqdm(range(1, train_cfg.baseline_epochs + 1), desc="seed baseline"):
         fit = model.fit(
-            x, y, sample_weight=weights * len(weights), batch_size=train_cfg.batch_size,
-            epochs=1, verbose=0, shuffle=True,
+            x,
+            y,
+            sample_weight=weights * len(weights),
+            batch_size=train_cfg.batch_size,
+            epochs=1,
+            verbose=0,
+            shuffle=True,
         )
         uar = score(val_y, model.predict(val_x, verbose=0).argmax(axis=1), label_names).uar
         history.append({"epoch": epoch, "loss": fit.history["loss"][0], "val_uar": uar})
@@ -300,9 +313,7 @@ def train(
     baseline_config = RecognizerConfig(
         features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
     )
-    baseline, baseline_history = train_seed_baseline(
-        baseline_config, train_table, val_table, train_cfg
-    )
+    baseline, baseline_history = train_seed_baseline(baseline_config, train_table, val_table, train_cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     _save(model, config, out_dir)
     _save(baseline, baseline_config, out_dir / BASELINE_DIR)

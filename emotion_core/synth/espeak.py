@@ -120,9 +120,7 @@ class EspeakVoice:
         Base pitch on eSpeak's 0-100 scale (50 is its default).
     """
 
-    def __init__(
-        self, voice: str = "en-us", *, rate_wpm: int = DEFAULT_RATE_WPM, pitch: int = 50
-    ) -> None:
+    def __init__(self, voice: str = "en-us", *, rate_wpm: int = DEFAULT_RATE_WPM, pitch: int = 50) -> None:
         if not 80 <= rate_wpm <= 450:
             raise ValueError(f"rate_wpm must be within 80-450 words per minute, not {rate_wpm}")
         if not 0 <= pitch <= 100:
@@ -156,9 +154,7 @@ class EspeakVoice:
             lib.espeak_SetParameter(_PARAM_PITCH, self.pitch, 0)
             library.chunks = []
             buffer = ctypes.create_string_buffer(encoded)
-            status = lib.espeak_Synth(
-                buffer, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
-            )
+            status = lib.espeak_Synth(buffer, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             chunks, library.chunks = library.chunks, []
         if status != _EE_OK:
             raise SynthesisError(f"eSpeak NG failed to synthesise the text (status {status}).")

@@ -91,9 +91,7 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     return float(-0.691 + 10.0 * np.log10(gated.mean()))
 
 
-def loudness_gain(
-    samples: np.ndarray, sample_rate: int, *, target_lufs: float = TARGET_LUFS
-) -> float:
+def loudness_gain(samples: np.ndarray, sample_rate: int, *, target_lufs: float = TARGET_LUFS) -> float:
     """Linear gain that brings ``samples`` to ``target_lufs``; 1.0 for silence."""
     loudness = integrated_loudness(samples, sample_rate)
     if loudness <= SILENCE_LUFS:

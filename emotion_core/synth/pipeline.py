@@ -139,9 +139,7 @@ def clean_text(text: str) -> str:
     if not cleaned:
         raise TextError("There is no text to speak.")
     if len(cleaned) > MAX_TEXT_CHARS:
-        raise TextError(
-            f"The text is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}."
-        )
+        raise TextError(f"The text is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}.")
     if not any(ch.isalnum() for ch in cleaned):
         raise TextError("The text has nothing pronounceable (no letters or digits).")
     return cleaned
@@ -205,9 +203,7 @@ class Synthesizer:
         if voice not in ("auto", "tacotron2", "espeak"):
             raise ValueError(f"voice must be 'auto', 'tacotron2' or 'espeak', not {voice!r}")
         if vocoder not in ("waveglow", "hifigan", "griffinlim"):
-            raise ValueError(
-                f"vocoder must be 'waveglow', 'hifigan' or 'griffinlim', not {vocoder!r}"
-            )
+            raise ValueError(f"vocoder must be 'waveglow', 'hifigan' or 'griffinlim', not {vocoder!r}")
         if voice == "espeak":
             return cls(EspeakVoice())
         try:
@@ -219,15 +215,11 @@ class Synthesizer:
                 raise CheckpointError(f"Tacotron 2 cannot run here: {e}") from e
             # Absent weights are the normal offline set-up; weights that fail to load are a problem.
             present = hub.path_of("tacotron2", models_dir=models_dir).is_file()
-            logger.log(
-                logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e
-            )
+            logger.log(logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e)
             return cls(EspeakVoice())
         return cls(neural)
 
-    def speak(
-        self, text: str, emotion: Emotion = Emotion.NEUTRAL, *, intensity: float = 0.5
-    ) -> Speech:
+    def speak(self, text: str, emotion: Emotion = Emotion.NEUTRAL, *, intensity: float = 0.5) -> Speech:
         """Speak ``text`` with ``emotion`` at ``intensity`` (0 neutral, 1 full-blown).
 
         Thread-safe. Raises :class:`TextError` for empty or over-long text, ``ValueError`` for an
@@ -271,8 +263,7 @@ def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
     tacotron2_path = hub.path_of("tacotron2", models_dir=models_dir)
     if not tacotron2_path.is_file():
         raise CheckpointError(
-            f"No Tacotron 2 checkpoint at {tacotron2_path} "
-            "(get it with: moodbot models download tacotron2)."
+            f"No Tacotron 2 checkpoint at {tacotron2_path} (get it with: moodbot models download tacotron2)."
         )
     vocoder_path: Path | None = None
     if vocoder == "waveglow":

@@ -318,9 +318,7 @@ class ProsodyRenderer:
                 x, sample_rate, opts.f0_floor_hz, opts.f0_ceil_hz, opts.frame_period_ms
             )
         else:
-            f0, times = pyworld.dio(
-                x, sample_rate, opts.f0_floor_hz, opts.f0_ceil_hz, opts.frame_period_ms
-            )
+            f0, times = pyworld.dio(x, sample_rate, opts.f0_floor_hz, opts.f0_ceil_hz, opts.frame_period_ms)
             f0 = pyworld.stonemask(x, f0, times, sample_rate)
         spectrum = pyworld.cheaptrick(x, f0, times, sample_rate)  # (n_frames, fft_size // 2 + 1)
         aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
@@ -339,9 +337,7 @@ class ProsodyRenderer:
             aperiodicity = aperiodicity + (1.0 - aperiodicity) * (rule.breathiness * ramp)
 
         # Resynthesising the same frames at a shorter period speeds speech up without changing F0.
-        y = pyworld.synthesize(
-            f0, spectrum, aperiodicity, sample_rate, opts.frame_period_ms / rule.rate
-        )
+        y = pyworld.synthesize(f0, spectrum, aperiodicity, sample_rate, opts.frame_period_ms / rule.rate)
         y *= 10.0 ** (rule.energy_db / 20.0)
         if not np.all(np.isfinite(y)):
             raise SynthesisError("Prosody rendering produced non-finite samples.")

@@ -40,9 +40,7 @@ def test_speak_writes_the_file_and_reports_voice_and_duration(
     assert str(out) in printed
 
 
-def test_empty_text_is_one_line_and_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_empty_text_is_one_line_and_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["speak", "   ", "-o", str(tmp_path / "x.ogg")]) == 2
     err = capsys.readouterr().err
     assert err == "moodbot speak: There is no text to speak.\n"

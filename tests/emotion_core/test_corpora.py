@@ -75,7 +75,8 @@ def test_loaders_walk_published_layouts(tmp_path):
     assert available_corpora(tmp_path) == ["CREMA-D", "TESS", "EmoDB"]
     crema = load_corpus("CREMA-D", tmp_path)
     assert [(c.speaker, c.label) for c in crema] == [
-        ("CREMA-D:1001", Emotion.ANGRY), ("CREMA-D:1002", Emotion.HAPPY),
+        ("CREMA-D:1001", Emotion.ANGRY),
+        ("CREMA-D:1002", Emotion.HAPPY),
     ]
     emodb = load_corpus("EmoDB", tmp_path)
     assert [c.label for c in emodb] == [Emotion.HAPPY, Emotion.NEUTRAL]

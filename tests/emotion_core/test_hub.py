@@ -38,9 +38,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     self.send_error(416)
                     return
                 self.send_response(206)
-                self.send_header(
-                    "Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}"
-                )
+                self.send_header("Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}")
             else:
                 self.send_response(200)
             self._body(PAYLOAD[start:])
@@ -82,9 +80,7 @@ def registry(monkeypatch: pytest.MonkeyPatch, server: str) -> dict[str, hub.Mode
     """Replace the registry with entries that point at the loopback server."""
 
     def entry(name: str, path: str, sha256: str | None = SHA, size: int | None = len(PAYLOAD)):
-        return hub.ModelInfo(
-            name, f"{server}{path}", f"tts/{name}.pt", sha256, size, "test", "test"
-        )
+        return hub.ModelInfo(name, f"{server}{path}", f"tts/{name}.pt", sha256, size, "test", "test")
 
     entries = {
         "good": entry("good", "/model.pt"),
@@ -136,9 +132,7 @@ def test_present_but_corrupt_file_is_replaced(registry: dict, tmp_path: Path) ->
         ("login", "web page"),
     ],
 )
-def test_failures_leave_nothing_behind(
-    registry: dict, tmp_path: Path, name: str, message: str
-) -> None:
+def test_failures_leave_nothing_behind(registry: dict, tmp_path: Path, name: str, message: str) -> None:
     with pytest.raises(DownloadError, match=message):
         hub.download(name, models_dir=tmp_path, progress=False)
     assert _leftovers(tmp_path) == []
@@ -151,9 +145,7 @@ def test_unknown_checksum_needs_explicit_consent(registry: dict, tmp_path: Path)
     path = hub.download("no-sha", models_dir=tmp_path, allow_unverified=True, progress=False)
     assert path.read_bytes() == PAYLOAD
     _Handler.requests.clear()
-    assert (
-        hub.download("no-sha", models_dir=tmp_path, progress=False) == path
-    )  # present: no consent
+    assert hub.download("no-sha", models_dir=tmp_path, progress=False) == path  # present: no consent
     assert _Handler.requests == []
 
 
@@ -184,9 +176,7 @@ def test_leftover_part_file_restarts_when_range_is_ignored(registry: dict, tmp_p
     assert path.read_bytes() == PAYLOAD
 
 
-def test_mirror_url_still_gets_the_registry_checksum(
-    registry: dict, tmp_path: Path, server: str
-) -> None:
+def test_mirror_url_still_gets_the_registry_checksum(registry: dict, tmp_path: Path, server: str) -> None:
     path = hub.download("good", models_dir=tmp_path, url=f"{server}/no-range.pt", progress=False)
     assert path.read_bytes() == PAYLOAD
     with pytest.raises(DownloadError, match="http"):

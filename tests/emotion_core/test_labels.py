@@ -7,7 +7,13 @@ from emotion_core.labels import CORPUS_LABELS, EMOJI, EMOTIONS, Emotion, map_lab
 
 def test_seven_canonical_emotions_in_model_order():
     assert [e.value for e in EMOTIONS] == [
-        "neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised",
+        "neutral",
+        "happy",
+        "sad",
+        "angry",
+        "fearful",
+        "disgusted",
+        "surprised",
     ]
     assert set(EMOJI) == set(Emotion)
     assert all(e.emoji for e in Emotion)

@@ -47,9 +47,16 @@ def trained(tmp_path_factory):
 
 
 def test_artifact_folder_holds_model_baseline_and_card(trained):
-    for name in ("config.json", "model.weights.h5", "training.json", "model_card.json",
-                 "MODEL_CARD.md", "confusion.png", "baseline/config.json",
-                 "baseline/model.weights.h5"):
+    for name in (
+        "config.json",
+        "model.weights.h5",
+        "training.json",
+        "model_card.json",
+        "MODEL_CARD.md",
+        "confusion.png",
+        "baseline/config.json",
+        "baseline/model.weights.h5",
+    ):
         assert (trained / name).is_file(), name
     card = json.loads((trained / "model_card.json").read_text())
     results = card["evaluation"]["results"]["SAVEE"]

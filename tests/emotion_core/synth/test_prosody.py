@@ -139,9 +139,7 @@ def test_voice_quality_moves_high_frequency_energy(renderer: ProsodyRenderer) ->
 def test_jitter_is_reproducible(renderer: ProsodyRenderer) -> None:
     x = harmonic_glide(1.0)
     rule = ProsodyRule(jitter=0.05)
-    np.testing.assert_array_equal(
-        renderer.apply(x, SAMPLE_RATE, rule), renderer.apply(x, SAMPLE_RATE, rule)
-    )
+    np.testing.assert_array_equal(renderer.apply(x, SAMPLE_RATE, rule), renderer.apply(x, SAMPLE_RATE, rule))
     other_seed = ProsodyRenderer(options=RenderOptions(seed=1)).apply(x, SAMPLE_RATE, rule)
     assert not np.array_equal(other_seed, renderer.apply(x, SAMPLE_RATE, rule))
 
