@@ -9,12 +9,34 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from bot.cli import analyze, evaluate, models, run, speak, train
 
 _SUBCOMMANDS = (analyze, train, evaluate, speak, run, models)
+#: Subcommands that load the recogniser, and so TensorFlow.
+_USES_TENSORFLOW = frozenset({"analyze", "train", "evaluate", "run"})
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up banner (oneDNN, CPU features) kept off the terminal.
+
+    Those lines come from native code before any Python logging exists, so the only way to keep
+    them out of a user's terminal is to point file descriptor 2 elsewhere for the import.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow  # noqa: F401
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.command in _USES_TENSORFLOW and not args.verbose:
+        _import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except EmotionCoreError as error:

@@ -1,49 +1,19 @@
 """A tiny but complete run: corpus folder -> train -> save -> load -> predict, and the model card.
 
-The corpus is made here: a SAVEE-named folder of speech-like clips, low-pitched for "neutral" and
-high-pitched for "angry", so the real pipeline (decoding, Opus augmentation, features, both networks,
-evaluation on a held-out speaker, card) runs in well under a minute.
+The ``trained`` fixture (tests/conftest.py) runs the real pipeline on a corpus it makes itself.
 """
 
 import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
-from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
-from emotion_core.recognizer.train import TrainConfig, load_split, train
+from emotion_core.recognizer.train import load_split
 from tests.emotion_core.conftest import speechlike
-
-PITCH_HZ = {"n": 100.0, "a": 260.0}
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpora")
-    folder = root / "SAVEE" / "ALL"
-    folder.mkdir(parents=True)
-    for s, speaker in enumerate(("DC", "JE", "JK", "KL")):
-        for code, f0 in PITCH_HZ.items():
-            for i in range(1, 5):
-                audio = speechlike(1.2, 16000, seed=100 * s + i, f0_hz=f0 * (1 + 0.05 * s))
-                sf.write(folder / f"{speaker}_{code}{i:02d}.wav", audio, 16000)
-    config = TrainConfig(
-        corpora=("SAVEE",),
-        epochs=3,
-        baseline_epochs=3,
-        batch_size=8,
-        crop_frames=80,
-        architecture=ArchitectureConfig(channels=16, dilations=(1, 2), embedding=16),
-    )
-    out = tmp_path_factory.mktemp("model") / "ser"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        train(config, out, corpora_root=root, workers=1)
-    return out
 
 
 def test_artifact_folder_holds_model_baseline_and_card(trained):

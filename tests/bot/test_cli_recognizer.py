@@ -1,0 +1,84 @@
+"""``moodbot analyze``, ``train`` and ``evaluate`` as a user runs them: real files, real models."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from tests.emotion_core.conftest import make_encoded_audio, speechlike
+
+
+@pytest.fixture
+def voice_file(tmp_path):
+    path = tmp_path / "voice.ogg"
+    path.write_bytes(make_encoded_audio("ogg-opus", duration_s=3.0, sample_rate=48000))
+    return path
+
+
+def test_analyze_prints_mood_confidence_and_runner_ups(voice_file, capsys):
+    assert main(["analyze", str(voice_file)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{voice_file}: ")
+    assert "%" in line and "(then " in line and "[3.0 s]" in line
+
+
+def test_analyze_json_has_every_probability(voice_file, capsys):
+    assert main(["analyze", "--json", str(voice_file)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["file"] == str(voice_file)
+    assert len(record["probabilities"]) == 7
+    assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert record["label"] == max(record["probabilities"], key=record["probabilities"].get)
+
+
+def test_analyze_long_file_prints_a_timeline(tmp_path, capsys):
+    path = tmp_path / "long.wav"
+    path.write_bytes(make_encoded_audio("wav-16", samples=speechlike(9.0, 16000), sample_rate=16000))
+    assert main(["analyze", str(path)]) == 0
+    assert capsys.readouterr().out.count(" s  ") >= 3  # one line per window
+
+
+def test_analyze_reports_silence_and_bad_files_and_goes_on(tmp_path, voice_file, capsys):
+    silent = tmp_path / "silent.wav"
+    silent.write_bytes(make_encoded_audio("wav-16", samples=np.zeros(32000, np.float32)))
+    text = tmp_path / "notes.ogg"
+    text.write_text("this is not audio")
+    assert main(["analyze", str(silent), str(text), str(voice_file)]) == 1
+    out, err = capsys.readouterr()
+    assert "no speech found" in out
+    assert f"{voice_file}: " in out  # the good file after a bad one is still analysed
+    assert "doesn't look like audio" in err and "Traceback" not in err
+
+
+def test_analyze_with_a_missing_model_is_one_clear_line(tmp_path, voice_file, capsys):
+    assert main(["analyze", "--model", str(tmp_path), str(voice_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("moodbot analyze: no recogniser at") and err.count("\n") == 1
+
+
+def test_train_refuses_unknown_or_absent_corpora(tmp_path, capsys):
+    assert main(["train", "--corpora", "NOPE", "-o", str(tmp_path / "x")]) == 2
+    assert "unknown corpora ['NOPE']" in capsys.readouterr().err
+    assert main(["train", "--corpora-dir", str(tmp_path), "-o", str(tmp_path / "x")]) == 2
+    assert "corpora not found: RAVDESS" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_evaluate_scores_model_and_baseline_side_by_side(trained, tiny_corpora, tmp_path, capsys):
+    report = tmp_path / "report.json"
+    code = main(
+        ["evaluate", "--model", str(trained), "--corpora-dir", str(tiny_corpora), "--json", str(report)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    for row in ("clean", "discord-32k", "discord-12k"):
+        assert f"SAVEE    {row:12} moodbot" in out
+        assert f"SAVEE    {row:12} seed baseline" in out
+    results = json.loads(report.read_text())["results"]["SAVEE"]
+    assert results["clean"]["moodbot"]["n_clips"] == 8  # the held-out speaker's clips
+
+
+def test_evaluate_needs_the_models_split(tmp_path, capsys):
+    assert main(["evaluate", "--model", str(tmp_path)]) == 2
+    assert "has no training.json" in capsys.readouterr().err
