@@ -59,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"moodbot run: {error}", file=sys.stderr)
         return 2
 
+    import aiohttp
     import discord
 
     # discord.py's handler replaces the CLI's plain one, so lines are not printed twice.
@@ -78,6 +79,14 @@ def _run(args: argparse.Namespace) -> int:
         print(
             "moodbot run: Discord rejected DISCORD_TOKEN; copy a fresh one from the Developer "
             "Portal (your application → Bot → Reset Token).",
+            file=sys.stderr,
+        )
+        return 2
+    except (OSError, aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
+        # discord.py retries a dropped gateway itself; this is the first connection failing.
+        print(
+            f"moodbot run: could not reach Discord ({error.__class__.__name__}: {error}); check "
+            "this machine's internet connection and try again.",
             file=sys.stderr,
         )
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import pytest
 from discord.http import HTTPClient
 
@@ -49,3 +50,20 @@ def test_token_from_env_file_rejected_by_discord(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in captured.err
     assert rejected not in captured.err + captured.out
     assert [r.path for r in api.requests] == ["/users/@me"]
+
+
+def test_discord_unreachable_is_one_line(tmp_path, capsys, monkeypatch):
+    token = "MTIz.some.token-that-must-not-be-printed"
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"DISCORD_TOKEN={token}\n")
+
+    async def static_login(http: HTTPClient, token: str):
+        raise aiohttp.ClientConnectionError("Cannot connect to host discord.com:443")
+
+    monkeypatch.setattr(HTTPClient, "static_login", static_login)
+
+    assert main(["run", "--env-file", str(env_file)]) == 2
+    captured = capsys.readouterr()
+    assert "could not reach Discord" in captured.err
+    assert "Traceback" not in captured.err
+    assert token not in captured.err + captured.out
