@@ -47,8 +47,8 @@ class TrainConfig:
 
     corpora: tuple[str, ...] = ("RAVDESS", "TESS", "SAVEE", "nEMO")
     seed: int = 0
-    epochs: int = 40
-    patience: int = 12
+    epochs: int = 60
+    patience: int = 15
     batch_size: int = 64
     crop_frames: int = 250  # 2.5 s training crops; shorter clips are wrapped round
     learning_rate: float = 2e-3
