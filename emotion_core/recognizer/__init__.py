@@ -1,0 +1,1 @@
+"""Speech emotion recognition: config, network, inference, training, evaluation, model card."""

@@ -14,7 +14,7 @@ still holds (emotion shifts F0 and rate by 10–50 %; see Banse & Scherer 1996).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.signal
@@ -35,9 +35,6 @@ class AugmentConfig:
     reverb_probability: float = 0.4
     rt60_s: tuple[float, float] = (0.15, 0.6)
     snr_db: tuple[float, float] = (5.0, 30.0)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _gain(samples: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
