@@ -10,7 +10,7 @@ serving compute identical features. Two feature kinds exist:
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -57,9 +57,6 @@ class FeatureConfig:
     def frame_rate(self) -> float:
         """Feature frames per second."""
         return self.sample_rate / self.hop_length
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def trim_silence(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
