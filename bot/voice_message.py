@@ -18,8 +18,8 @@ import discord
 from discord.http import MultipartParameters, handle_message_parameters
 from discord.webhook.async_ import async_context
 
-#: Discord draws at most this many waveform points.
-MAX_WAVEFORM_POINTS = 256
+from emotion_core.synth.output import MAX_WAVEFORM_POINTS
+
 VOICE_MESSAGE_FILENAME = "voice-message.ogg"
 
 
