@@ -117,7 +117,10 @@ class EmotionRecognizer:
 
         This is what evaluation scores: the network's answer on every clip.
         """
-        samples = self._resample(samples, sample_rate)
+        return self._whole_clip(self._resample(samples, sample_rate))
+
+    def _whole_clip(self, samples: np.ndarray) -> np.ndarray:
+        """Probabilities for one clip at the model's rate, leading and trailing silence trimmed."""
         trimmed = trim_silence(samples, self.config.features)
         return self._run(self._features(trimmed)[None])[0]
 
@@ -170,7 +173,7 @@ class EmotionRecognizer:
             return result(None, 0.0, {}, (), True)
         timing = self.config.timeline
         if duration_s < timing.min_clip_s:
-            probs = self._run(self._features(trim_silence(samples, self.config.features))[None])[0]
+            probs = self._whole_clip(samples)
             return result(*self._top(probs), self._as_dict(probs), (), False)
 
         window = int(timing.window_s * self.sample_rate)
