@@ -93,7 +93,9 @@ def _markdown(card: dict) -> str:
         "",
         "Speaker-independent: the test speakers below were never heard in training or validation. "
         f"The seed baseline ({card['baseline_parameters']:,} parameters: MFCC means, Dense 256-128, "
-        "dropout) was trained on exactly the same clips and augmentations.",
+        "dropout) was trained on exactly the same clips and augmentations. Where a corpus's test "
+        "speakers have more than 420 clips (TESS, nEMO), a fixed stratified sample of 420 (the same "
+        "number per class, seed 0) is scored, the same clips for both models.",
         "",
         "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 "
         "| clips |",
