@@ -4,6 +4,7 @@ The ``trained`` fixture (tests/conftest.py) runs the real pipeline on a corpus i
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -80,3 +81,14 @@ def test_missing_or_broken_model_folder_is_a_model_error(tmp_path, trained):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ModelError, match="not valid JSON"):
         EmotionRecognizer.from_pretrained(tmp_path)
+
+
+def test_predict_is_safe_from_worker_threads(trained):
+    recognizer = EmotionRecognizer.from_pretrained(trained)
+    clips = [speechlike(1.0 + 0.5 * i, 16000, seed=i) for i in range(8)]
+    expected = [recognizer.predict(clip, 16000).probabilities for clip in clips]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda clip: recognizer.predict(clip, 16000), clips * 3))
+    for i, result in enumerate(results):
+        for label, p in expected[i % len(clips)].items():
+            assert result.probabilities[label] == pytest.approx(p, abs=1e-5)
