@@ -80,10 +80,15 @@ def sampling_weights(clips: list[Clip], power: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _crop(mel: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+def _crop(mel: np.ndarray, frames: int, *, rng: np.random.Generator | None = None) -> np.ndarray:
+    """``frames`` frames of ``mel``: a random stretch with ``rng``, else the centre.
+
+    A clip shorter than ``frames`` is wrapped round first, so every crop is full length.
+    """
     if mel.shape[0] < frames:
         mel = np.tile(mel, (int(np.ceil(frames / max(mel.shape[0], 1))), 1))
-    start = rng.integers(0, mel.shape[0] - frames + 1)
+    spare = mel.shape[0] - frames
+    start = rng.integers(0, spare + 1) if rng is not None else spare // 2
     return mel[start : start + frames]
 
 
@@ -116,7 +121,7 @@ class _Batches:
             idx = slice(start, start + self.config.batch_size)
             batch = np.stack(
                 [
-                    _crop(self.table.log_mel[v][r], self.config.crop_frames, rng)
+                    _crop(self.table.log_mel[v][r], self.config.crop_frames, rng=rng)
                     for r, v in zip(rows[idx], variants[idx], strict=True)
                 ]
             ).astype(np.float32)
@@ -136,13 +141,7 @@ def _predict_mels(forward, mels: list[np.ndarray], frames: int) -> np.ndarray:
     Validation runs every epoch, so it batches fixed-length views instead of whole clips; the
     final evaluation scores whole clips.
     """
-    views = []
-    for mel in mels:
-        if mel.shape[0] < frames:
-            mel = np.tile(mel, (int(np.ceil(frames / max(mel.shape[0], 1))), 1))
-        start = (mel.shape[0] - frames) // 2
-        views.append(mel[start : start + frames])
-    batch = np.stack(views).astype(np.float32)
+    batch = np.stack([_crop(mel, frames) for mel in mels]).astype(np.float32)
     return np.concatenate([forward(batch[i : i + 256]).numpy() for i in range(0, len(batch), 256)])
 
 
