@@ -52,6 +52,18 @@ def mood_data(attachment: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def context_menu_data(target: dict[str, Any]) -> dict[str, Any]:
+    """The "Analyze mood" message command invoked on the message payload ``target``."""
+    return {
+        "id": "4",
+        "name": "Analyze mood",
+        "type": 3,
+        "guild_id": str(GUILD_ID),
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+
+
 def settings_data(*path: str, options: list[dict[str, Any]] | None = None, resolved=None) -> dict:
     """``/moodbot <path...>`` with ``options`` on the innermost subcommand."""
     inner: list[dict[str, Any]] = options or []
@@ -141,15 +153,7 @@ async def test_context_menu_analyses_an_earlier_voice_message(bot, discord_api, 
         discord_api, ids, clips(), "voice-message.ogg", "audio/ogg", duration_secs=3.0, waveform=b"\x10" * 64
     )
     target = fakes.message_payload(next(ids), attachments=[attachment], flags=VOICE)
-    data = {
-        "id": "4",
-        "name": "Analyze mood",
-        "type": 3,
-        "guild_id": str(GUILD_ID),
-        "target_id": target["id"],
-        "resolved": {"messages": {target["id"]: target}},
-    }
-    invoke(bot, ids, data)
+    invoke(bot, ids, context_menu_data(target))
     await fakes.settle(bot)
 
     assert discord_api.sent("POST", CALLBACK)[0].payload["type"] == DEFERRED
@@ -159,15 +163,7 @@ async def test_context_menu_analyses_an_earlier_voice_message(bot, discord_api, 
 
 async def test_context_menu_on_a_message_without_audio(bot, discord_api, ids):
     target = fakes.message_payload(next(ids), content="just text")
-    data = {
-        "id": "4",
-        "name": "Analyze mood",
-        "type": 3,
-        "guild_id": str(GUILD_ID),
-        "target_id": target["id"],
-        "resolved": {"messages": {target["id"]: target}},
-    }
-    invoke(bot, ids, data)
+    invoke(bot, ids, context_menu_data(target))
     await fakes.settle(bot)
 
     (callback,) = discord_api.sent("POST", CALLBACK)
