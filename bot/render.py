@@ -70,6 +70,22 @@ def wants_timeline(result: EmotionResult) -> bool:
     return not result.no_speech and result.duration_s >= TIMELINE_MIN_DURATION_S and len(result.timeline) >= 2
 
 
+def headline(result: EmotionResult) -> tuple[str, str]:
+    """Title and description of a reply: one mood when the evidence is clear, and an honest
+    "not sure: sad or neutral" or "mixed" when it is not (see ``EmotionResult.verdict``)."""
+    assert result.label is not None
+    if result.verdict == "mixed":
+        moods = list(dict.fromkeys(point.label.value for point in result.timeline))
+        return "\N{TWISTED RIGHTWARDS ARROWS} Mixed mood", f"it changes: {', '.join(moods)}"
+    if result.verdict == "not sure":
+        (first, p1), (second, p2) = result.ranked()[:2]
+        return (
+            f"{first.emoji} Not sure: {first.value} or {second.value}",
+            f"{p1:.0%} against {p2:.0%}: the clues are weak",
+        )
+    return f"{result.label.emoji} {result.label.value.capitalize()}", f"**{result.confidence:.0%}** confident"
+
+
 def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> discord.Embed:
     """The reply card for one analysed clip.
 
@@ -88,11 +104,8 @@ def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> dis
         )
         embed.set_footer(text=duration_text(result))
         return embed
-    embed = discord.Embed(
-        title=f"{result.label.emoji} {result.label.value.capitalize()}",
-        description=f"**{result.confidence:.0%}** confident",
-        colour=COLOURS[result.label],
-    )
+    title, description = headline(result)
+    embed = discord.Embed(title=title, description=description, colour=COLOURS[result.label])
     others = runners_up(result)
     if others:
         embed.add_field(name="Runner-up moods", value=f"```\n{others}\n```", inline=False)

@@ -101,6 +101,28 @@ def parse_nemo(stem: str) -> ParsedName:
     return ParsedName(speaker=parts[0], raw_label=parts[1])
 
 
+#: IndianEmoSpeech's hash for recordings whose speaker was not recorded; it may be several people.
+IESC_UNKNOWN_USER = "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f"
+#: The speaker id given to that pool. It may mix voices, so it is never held out for testing.
+IESC_UNKNOWN_SPEAKER = "unknown"
+_IESC_NAME = re.compile(r"([a-z]+)-([a-z]+)-(angry|calm|fearful|happy)-(\d+)-([0-9a-f]{56})")
+
+
+def parse_iesc(stem: str) -> ParsedName:
+    """``go-safe-angry-20190712133514-<user hash>``: keyword, environment, emotion, time, user."""
+    match = _IESC_NAME.fullmatch(stem)
+    if match is None:
+        raise CorpusNameError(f"not an IndianEmoSpeech name: {stem}")
+    user = match.group(5)
+    speaker = IESC_UNKNOWN_SPEAKER if user == IESC_UNKNOWN_USER else user[:12]
+    return ParsedName(speaker=speaker, raw_label=match.group(3))
+
+
+def is_pooled_speaker(speaker: str) -> bool:
+    """Whether a ``corpus:id`` speaker is a pool of unidentified voices (training only)."""
+    return speaker == f"IndianEmoSpeech:{IESC_UNKNOWN_SPEAKER}"
+
+
 @dataclass(frozen=True)
 class CorpusSpec:
     """Where a corpus keeps its audio below its root, and how to read its names."""
@@ -170,6 +192,15 @@ CORPORA: dict[str, CorpusSpec] = {
             "CC BY-NC-SA 4.0",
             "Christop (2024), nEMO: Dataset of Emotional Speech in Polish, LREC-COLING",
             "pl",
+        ),
+        CorpusSpec(
+            "IndianEmoSpeech",
+            "IndianEmoSpeech",
+            "*/*",
+            parse_iesc,
+            "CC BY-NC-SA 4.0",
+            "Banga et al. (2019), Indian EmoSpeech Command Dataset, arXiv:1910.13801",
+            "en/hi",
         ),
     )
 }

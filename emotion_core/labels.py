@@ -7,6 +7,7 @@ some have labels we fold in; the choices are made here once, documented, and tes
   tutorial (and most 7-class SER work) folds it in rather than dropping an eighth of RAVDESS.
 - EmoDB ``boredom`` (L) -> neutral: low arousal, neutral valence; the closest canonical class.
 - TESS ``pleasant surprise`` (ps) -> surprised, not happy: it is surprise with positive valence.
+- IndianEmoSpeech ``calm`` -> neutral: its low-arousal class, folded in as RAVDESS calm is.
 - nEMO has no disgust; MK0 has no surprised. Nothing is invented for them.
 """
 
@@ -116,7 +117,24 @@ CORPUS_LABELS: dict[str, dict[str, Emotion]] = {
         "fear": Emotion.FEARFUL,
         "surprised": Emotion.SURPRISED,
     },
+    # IndianEmoSpeech: third field of go-safe-angry-<time>-<user>; no sad, disgust or surprise.
+    "IndianEmoSpeech": {
+        "calm": Emotion.NEUTRAL,
+        "happy": Emotion.HAPPY,
+        "angry": Emotion.ANGRY,
+        "fearful": Emotion.FEARFUL,
+    },
 }
+
+
+def corpus_emotions(corpus: str) -> tuple[Emotion, ...]:
+    """The canonical emotions a corpus has clips of, in canonical order.
+
+    A corpus can only teach and test the classes it has: cross-corpus scores are computed over
+    these, with predictions restricted to them.
+    """
+    present = set(CORPUS_LABELS[corpus].values())
+    return tuple(emotion for emotion in EMOTIONS if emotion in present)
 
 
 def map_label(corpus: str, label: str) -> Emotion:

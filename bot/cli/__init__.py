@@ -13,9 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import analyze, evaluate, models, run, speak, train
+from bot.cli import analyze, calibrate, evaluate, models, run, speak, train
 
-_SUBCOMMANDS = (analyze, train, evaluate, speak, run, models)
+_SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, run, models)
 #: Subcommands that load the recogniser, and so TensorFlow.
 _USES_TENSORFLOW = frozenset({"analyze", "train", "evaluate", "run"})
 

@@ -46,6 +46,8 @@ def _as_text(path: Path, result, top: int) -> str:
         return f"{path}: no speech found ({result.duration_s:.1f} s)"
     ranked = result.ranked()
     head = f"{path}: {result.label.emoji} {result.label.value} {result.confidence:.0%}"
+    if result.verdict != "clear":
+        head += f" ({result.verdict})"
     rest = ", ".join(f"{label.value} {p:.0%}" for label, p in ranked[1:top])
     lines = [f"{head}  (then {rest})  [{result.duration_s:.1f} s]"]
     if result.truncated:
@@ -63,6 +65,7 @@ def _as_json(path: Path, result) -> dict:
         "no_speech": result.no_speech,
         "label": result.label.value if result.label else None,
         "confidence": result.confidence,
+        "verdict": result.verdict,
         "probabilities": {label.value: p for label, p in result.ranked()},
         "duration_s": result.duration_s,
         "original_duration_s": result.original_duration_s,

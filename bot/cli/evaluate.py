@@ -21,6 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--corpora", nargs="+", default=None, metavar="NAME", help="restrict to these corpora"
     )
+    parser.add_argument(
+        "--unseen",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="cross-corpus: score all speakers of these corpora, which the model was not trained on",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.set_defaults(func=run)
 
@@ -29,30 +36,48 @@ def run(args: argparse.Namespace) -> int:
     from emotion_core.corpora import available_corpora, load_corpora
     from emotion_core.errors import EmotionCoreError
     from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
-    from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, evaluate_split
+    from emotion_core.recognizer.evaluate import (
+        BASELINE_NAME,
+        MODEL_NAME,
+        evaluate_split,
+        evaluate_unseen,
+    )
     from emotion_core.recognizer.train import TRAINING_FILE, load_split
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
     if not (folder / TRAINING_FILE).exists():
         raise EmotionCoreError(f"{folder} has no {TRAINING_FILE}: its speaker split is unknown")
     split = load_split(folder)
-    wanted = {speaker.split(":", 1)[0] for speaker in split.test}
+    seen = {speaker.split(":", 1)[0] for part in (split.train, split.val, split.test) for speaker in part}
+    if args.unseen:
+        trained_on = sorted(seen & set(args.unseen))
+        if trained_on:
+            raise EmotionCoreError(
+                f"the model was trained on {', '.join(trained_on)}: that is not a cross-corpus test"
+            )
+        wanted = set(args.unseen)
+    else:
+        wanted = {speaker.split(":", 1)[0] for speaker in split.test}
     if args.corpora:
         wanted &= set(args.corpora)
     present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]
     if not present:
-        raise EmotionCoreError("none of the model's test corpora were found (see --corpora-dir)")
+        raise EmotionCoreError("none of the corpora to evaluate were found (see --corpora-dir)")
     clips = load_corpora(present, args.corpora_dir)
-    report = evaluate_split(folder, clips, split)
-    print(f"{'corpus':8} {'condition':12} {'model':14} {'acc':>6} {'UAR':>6} {'F1':>6} {'clips':>6}")
+    report = evaluate_unseen(folder, clips) if args.unseen else evaluate_split(folder, clips, split)
+    print(
+        f"{'corpus':16} {'condition':12} {'model':14} {'acc':>6} {'UAR':>6} {'F1':>6} "
+        f"{'ECE':>6} {'angry':>6} {'clips':>6}"
+    )
     for corpus, conditions in report.results.items():
         for condition, models in conditions.items():
             for name in (MODEL_NAME, BASELINE_NAME):
                 m = models[name]
                 print(
-                    f"{corpus:8} {condition:12} {name:14} {m.accuracy:6.3f} {m.uar:6.3f} "
-                    f"{m.macro_f1:6.3f} {m.n_clips:6d}"
+                    f"{corpus:16} {condition:12} {name:14} {m.accuracy:6.3f} {m.uar:6.3f} "
+                    f"{m.macro_f1:6.3f} {m.ece:6.3f} {m.called_angry:6.3f} {m.n_clips:6d}"
                 )
+    print("angry: share of clips of other emotions that were called angry; ECE: calibration error")
     for corpus, conditions in report.results.items():
         recall = conditions["clean"][MODEL_NAME].recall
         print(f"{corpus} recall (clean): " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()))

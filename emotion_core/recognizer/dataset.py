@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emotion_core.audio import AudioLimits, decode
-from emotion_core.corpora import Clip
+from emotion_core.corpora import Clip, is_pooled_speaker
 from emotion_core.features import FeatureConfig, log_mel, mfcc_mean, trim_silence
 from emotion_core.paths import PROJECT_ROOT
 from emotion_core.recognizer.augment import (
@@ -64,10 +64,16 @@ class Split:
 
 
 def split_speakers(clips: Sequence[Clip], config: SplitConfig = SplitConfig()) -> Split:
-    """Assign every speaker of every corpus to exactly one of train, val and test."""
+    """Assign every speaker of every corpus to exactly one of train, val and test.
+
+    A pool of unidentified voices (IndianEmoSpeech's unknown user) always goes to training: it may
+    hold several people, so it cannot be held out cleanly.
+    """
     parts: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for corpus in sorted({clip.corpus for clip in clips}):
         speakers = sorted({clip.speaker for clip in clips if clip.corpus == corpus})
+        parts["train"] += [s for s in speakers if is_pooled_speaker(s)]
+        speakers = [s for s in speakers if not is_pooled_speaker(s)]
         rng = np.random.default_rng([config.seed, zlib.crc32(corpus.encode())])
         speakers = [speakers[i] for i in rng.permutation(len(speakers))]
         if len(speakers) < 2:

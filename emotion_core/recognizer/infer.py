@@ -22,10 +22,14 @@ from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+from emotion_core.recognizer.calibration import Calibration
 from emotion_core.recognizer.config import WEIGHTS_FILE, RecognizerConfig
 from emotion_core.vad import detect_speech
 
 log = logging.getLogger(__name__)
+
+#: A timeline whose label changes this many times is reported as a mixed mood, not one label.
+MIXED_CHANGES = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class EmotionResult:
 
     ``label`` is ``None`` (and ``probabilities`` empty) when ``no_speech`` is set. ``duration_s`` is
     the analysed length; ``truncated`` says that the input was longer and only its start was heard.
+    Probabilities are calibrated where the model folder has a ``calibration.json``. ``verdict`` is
+    ``"clear"``, ``"not sure"`` (the evidence is weak: low confidence or two moods close; say "A or
+    B", see :meth:`ranked`) or ``"mixed"`` (the mood over time changes several times).
     """
 
     label: Emotion | None
@@ -55,6 +62,7 @@ class EmotionResult:
     duration_s: float
     original_duration_s: float
     truncated: bool = False
+    verdict: str = "clear"
 
     def ranked(self) -> list[tuple[Emotion, float]]:
         """Every label with its probability, most likely first."""
@@ -64,10 +72,17 @@ class EmotionResult:
 class EmotionRecognizer:
     """A trained recogniser, ready to predict. Build it with :meth:`from_pretrained`."""
 
-    def __init__(self, model, config: RecognizerConfig, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        model,
+        config: RecognizerConfig,
+        path: Path | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         import tensorflow as tf
 
         self.config = config
+        self.calibration = calibration or Calibration()
         self.path = path
         self._model = model
         kind = config.architecture.kind
@@ -101,7 +116,7 @@ class EmotionRecognizer:
             model.load_weights(folder / WEIGHTS_FILE)
         except (OSError, ValueError) as error:
             raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
-        return cls(model, config, folder)
+        return cls(model, config, folder, Calibration.load(folder))
 
     def _features(self, samples: np.ndarray) -> np.ndarray:
         """Model input for one trimmed clip: ``(frames, n_mels)`` or ``(n_mfcc,)``."""
@@ -110,7 +125,8 @@ class EmotionRecognizer:
         return mfcc_mean(samples, self.config.features)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        return self._forward(np.asarray(batch, dtype=np.float32)).numpy()
+        """Calibrated probabilities for a batch of model inputs, shape ``(batch, n_labels)``."""
+        return self.calibration.apply(self._forward(np.asarray(batch, dtype=np.float32)).numpy())
 
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).
@@ -157,7 +173,7 @@ class EmotionRecognizer:
     def _predict(
         self, samples: np.ndarray, duration_s: float, original_s: float, *, truncated: bool
     ) -> EmotionResult:
-        def result(label, confidence, probabilities, timeline, no_speech):
+        def result(label, confidence, probabilities, timeline, no_speech, verdict="clear"):
             return EmotionResult(
                 label,
                 confidence,
@@ -167,6 +183,7 @@ class EmotionRecognizer:
                 duration_s,
                 original_s,
                 truncated,
+                verdict,
             )
 
         if not detect_speech(samples, self.sample_rate).has_speech:
@@ -174,7 +191,7 @@ class EmotionRecognizer:
         timing = self.config.timeline
         if duration_s < timing.min_clip_s:
             probs = self._whole_clip(samples)
-            return result(*self._top(probs), self._as_dict(probs), (), False)
+            return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
         window = int(timing.window_s * self.sample_rate)
         hop = int(timing.hop_s * self.sample_rate)
@@ -196,7 +213,17 @@ class EmotionRecognizer:
             if voiced
         )
         overall = probs[np.array(speech)].mean(axis=0)
-        return result(*self._top(overall), self._as_dict(overall), timeline, False)
+        return result(
+            *self._top(overall), self._as_dict(overall), timeline, False, self._verdict(overall, timeline)
+        )
+
+    def _verdict(self, probs: np.ndarray, timeline: tuple[TimelinePoint, ...]) -> str:
+        """``"mixed"`` when the mood over time changes at least :data:`MIXED_CHANGES` times, else
+        ``"not sure"`` when the calibrated evidence is weak, else ``"clear"``."""
+        changes = sum(a.label != b.label for a, b in zip(timeline, timeline[1:], strict=False))
+        if changes >= MIXED_CHANGES:
+            return "mixed"
+        return "clear" if self.calibration.is_sure(probs) else "not sure"
 
     def _window_features(self, samples: np.ndarray, starts: list[int], window: int) -> np.ndarray:
         """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_mfcc)``).

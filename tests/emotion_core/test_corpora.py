@@ -6,11 +6,13 @@ import pytest
 
 from emotion_core.corpora import (
     CORPORA,
+    IESC_UNKNOWN_USER,
     CorpusNameError,
     available_corpora,
     load_corpus,
     parse_cremad,
     parse_emodb,
+    parse_iesc,
     parse_nemo,
     parse_ravdess,
     parse_savee,
@@ -18,6 +20,9 @@ from emotion_core.corpora import (
 )
 from emotion_core.labels import Emotion
 from emotion_core.paths import corpora_dir
+
+#: An IndianEmoSpeech user hash as published.
+USER = "61da3711fc5f82a04684b7c066241130f6c5b79902cf6f95ec8d2376"
 
 
 @pytest.mark.parametrize(
@@ -34,6 +39,9 @@ from emotion_core.paths import corpora_dir
         (parse_savee, "DC_sa01", "DC", "sa"),
         (parse_savee, "KL_a15", "KL", "a"),
         (parse_nemo, "EB0_anger_1", "EB0", "anger"),
+        (parse_iesc, "go-safe-angry-20190712133514-" + USER, USER[:12], "angry"),
+        (parse_iesc, "yes-safe-happy-1564074432570-" + USER, USER[:12], "happy"),  # ms timestamp
+        (parse_iesc, "no-safe-calm-123213-" + IESC_UNKNOWN_USER, "unknown", "calm"),  # the unknown-user pool
     ],
 )
 def test_published_names_parse(parse, stem, speaker, raw):
@@ -51,6 +59,8 @@ def test_published_names_parse(parse, stem, speaker, raw):
         (parse_savee, "XX_a01"),
         (parse_nemo, "EB0_anger"),
         (parse_tess, "OAF"),
+        (parse_iesc, "go-safe-sad-20190712133514-" + USER),  # not one of its four emotions
+        (parse_iesc, "go-safe-angry-20190712133514"),
     ],
 )
 def test_foreign_names_are_rejected(parse, stem):
@@ -93,7 +103,14 @@ def test_every_corpus_states_licence_and_citation():
 @pytest.mark.corpora
 @pytest.mark.parametrize(
     ("name", "clips", "speakers"),
-    [("RAVDESS", 1440, 24), ("TESS", 2798, 2), ("SAVEE", 480, 4), ("nEMO", 4481, 9)],
+    [
+        ("RAVDESS", 1440, 24),
+        ("TESS", 2798, 2),
+        ("SAVEE", 480, 4),
+        ("nEMO", 4481, 9),
+        ("EmoDB", 535, 10),
+        ("IndianEmoSpeech", 2400, 99),  # 98 identified users and the unknown-user pool
+    ],
 )
 def test_shared_corpora_load_completely(name, clips, speakers):
     if name not in available_corpora():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emotion_core.labels import CORPUS_LABELS, EMOJI, EMOTIONS, Emotion, map_label
+from emotion_core.labels import CORPUS_LABELS, EMOJI, EMOTIONS, Emotion, corpus_emotions, map_label
 
 
 def test_seven_canonical_emotions_in_model_order():
@@ -38,6 +38,7 @@ def test_parse_is_case_insensitive_and_lists_valid_names():
         ("SAVEE", "su", Emotion.SURPRISED),
         ("CREMA-D", "FEA", Emotion.FEARFUL),
         ("nEMO", "happiness", Emotion.HAPPY),
+        ("IndianEmoSpeech", "calm", Emotion.NEUTRAL),  # its low-arousal class, as RAVDESS calm
     ],
 )
 def test_documented_mapping_choices(corpus, label, emotion):
@@ -46,8 +47,27 @@ def test_documented_mapping_choices(corpus, label, emotion):
 
 def test_every_corpus_covers_its_published_labels():
     sizes = {name: len(table) for name, table in CORPUS_LABELS.items()}
-    assert sizes == {"RAVDESS": 8, "CREMA-D": 6, "TESS": 7, "EmoDB": 7, "SAVEE": 7, "nEMO": 6}
+    assert sizes == {
+        "RAVDESS": 8,
+        "CREMA-D": 6,
+        "TESS": 7,
+        "EmoDB": 7,
+        "SAVEE": 7,
+        "nEMO": 6,
+        "IndianEmoSpeech": 4,
+    }
     assert Emotion.DISGUSTED not in CORPUS_LABELS["nEMO"].values()
+
+
+def test_corpus_emotions_are_the_classes_a_corpus_can_teach():
+    assert corpus_emotions("IndianEmoSpeech") == (
+        Emotion.NEUTRAL,
+        Emotion.HAPPY,
+        Emotion.ANGRY,
+        Emotion.FEARFUL,
+    )
+    assert corpus_emotions("RAVDESS") == EMOTIONS
+    assert Emotion.DISGUSTED not in corpus_emotions("nEMO")
 
 
 def test_unknown_label_names_corpus_and_label():

@@ -52,3 +52,23 @@ def test_stratified_sample_caps_each_corpus_and_keeps_labels_balanced():
     assert len(kept) == 70
     assert {sum(c.label is e for c in kept) for e in Emotion} == {10}
     assert stratified_sample(CLIPS, max_clips=1000) == list(CLIPS)
+
+
+def test_unknown_user_pool_is_only_ever_trained_on():
+    pool = [
+        Clip(Path(f"IESC/pool_{i}.wav"), "IndianEmoSpeech", "IndianEmoSpeech:unknown", Emotion.ANGRY, "angry")
+        for i in range(4)
+    ]
+    clips = CLIPS + _clips("IndianEmoSpeech", 8) + pool
+    for seed in range(5):
+        split = split_speakers(clips, SplitConfig(seed=seed))
+        assert "IndianEmoSpeech:unknown" in split.train
+        assert sum(s.startswith("IndianEmoSpeech:") for s in split.test) == 2
+
+
+def test_stratified_sample_of_a_corpus_does_not_depend_on_the_others():
+    emodb = _clips("EmoDB", 4, per_speaker=40)
+    alone = stratified_sample(emodb, max_clips=70)
+    beside = stratified_sample(_clips("RAVDESS", 24, per_speaker=20) + emodb, max_clips=70)
+    assert len(alone) == 70
+    assert [c for c in beside if c.corpus == "EmoDB"] == alone

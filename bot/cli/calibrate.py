@@ -1,0 +1,54 @@
+"""``moodbot calibrate``: fit honest confidence and the "not sure" rule on a model's validation speakers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="calibrate a model's confidence on its validation speakers",
+        description=(
+            "Temperature scaling and the 'not sure' threshold, fitted on the validation speakers of "
+            "the model's own split (never its test speakers); writes calibration.json into the model."
+        ),
+    )
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
+    parser.add_argument("--corpora-dir", type=Path, default=None)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emotion_core.corpora import available_corpora, load_corpora
+    from emotion_core.errors import EmotionCoreError
+    from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+    from emotion_core.recognizer.evaluate import calibrate
+    from emotion_core.recognizer.train import TRAINING_FILE, load_split
+
+    folder = args.model or SHIPPED_RECOGNIZER_DIR
+    if not (folder / TRAINING_FILE).exists():
+        raise EmotionCoreError(f"{folder} has no {TRAINING_FILE}: its validation speakers are unknown")
+    split = load_split(folder)
+    wanted = {speaker.split(":", 1)[0] for speaker in split.val}
+    present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]
+    if not present:
+        raise EmotionCoreError("none of the model's validation corpora were found (see --corpora-dir)")
+    report = calibrate(folder, split.of(load_corpora(present, args.corpora_dir), "val"))
+    report.calibration.save(folder)
+    c = report.calibration
+    print(
+        f"temperature {c.temperature:.3f}; not sure below {c.min_confidence:.0%} "
+        f"or a margin under {c.min_margin:.0%}"
+    )
+    print(f"ECE on {report.n_clips} validation scores: {report.ece_before:.3f} -> {report.ece_after:.3f}")
+    print("threshold coverage accuracy")
+    for point in report.curve:
+        print(f"{point.threshold:9.2f} {point.coverage:8.1%} {point.accuracy:8.1%}")
+    (folder / "calibration_curve.json").write_text(
+        json.dumps([asdict(p) for p in report.curve], indent=2) + "\n"
+    )
+    return 0
