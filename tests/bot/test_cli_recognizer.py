@@ -73,8 +73,8 @@ def test_evaluate_scores_model_and_baseline_side_by_side(trained, tiny_corpora, 
     assert code == 0
     out = capsys.readouterr().out
     for row in ("clean", "discord-32k", "discord-12k"):
-        assert f"SAVEE    {row:12} moodbot" in out
-        assert f"SAVEE    {row:12} seed baseline" in out
+        assert f"{'SAVEE':16} {row:12} moodbot" in out
+        assert f"{'SAVEE':16} {row:12} seed baseline" in out
     results = json.loads(report.read_text())["results"]["SAVEE"]
     assert results["clean"]["moodbot"]["n_clips"] == 8  # the held-out speaker's clips
 
@@ -82,3 +82,40 @@ def test_evaluate_scores_model_and_baseline_side_by_side(trained, tiny_corpora, 
 def test_evaluate_needs_the_models_split(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path)]) == 2
     assert "has no training.json" in capsys.readouterr().err
+
+
+def test_calibrate_fits_on_validation_speakers_and_serving_uses_it(trained, tiny_corpora, tmp_path, capsys):
+    import shutil
+
+    from emotion_core.recognizer.calibration import CALIBRATION_FILE, Calibration
+    from emotion_core.recognizer.infer import EmotionRecognizer
+
+    model = tmp_path / "ser"
+    shutil.copytree(trained, model)
+    clip = speechlike(2.0, 16000, seed=7)
+    before = EmotionRecognizer.from_pretrained(model).predict(clip, 16000)
+    assert main(["calibrate", "--model", str(model), "--corpora-dir", str(tiny_corpora)]) == 0
+    out = capsys.readouterr().out
+    assert "temperature" in out and "ECE on" in out and "coverage" in out
+    calibration = Calibration.load(model)
+    assert (model / CALIBRATION_FILE).exists() and calibration.temperature != 1.0
+    after = EmotionRecognizer.from_pretrained(model).predict(clip, 16000)
+    assert after.label == before.label  # temperature changes confidence, never the ranking
+    assert after.confidence != pytest.approx(before.confidence)
+    assert after.verdict in ("clear", "not sure")
+    assert main(["analyze", "--json", str(_wav(tmp_path, clip)), "--model", str(model)]) in (0,)
+    assert json.loads(capsys.readouterr().out)["verdict"] in ("clear", "not sure")
+
+
+def _wav(folder, samples):
+    path = folder / "clip.wav"
+    path.write_bytes(make_encoded_audio("wav-16", samples=samples, sample_rate=16000))
+    return path
+
+
+def test_evaluate_unseen_refuses_a_corpus_the_model_was_trained_on(trained, tiny_corpora, capsys):
+    code = main(
+        ["evaluate", "--model", str(trained), "--corpora-dir", str(tiny_corpora), "--unseen", "SAVEE"]
+    )
+    assert code == 2
+    assert "not a cross-corpus test" in capsys.readouterr().err

@@ -79,3 +79,24 @@ def test_timeline_png_from_a_real_result(recognizer, clips):
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (600, 180)
+
+
+def test_weak_evidence_is_headlined_not_sure_with_both_moods():
+    from dataclasses import replace
+
+    embed = render.mood_embed(replace(result(), verdict="not sure"))
+    assert embed.title.endswith("Not sure: happy or surprised")
+    assert "62% against 21%" in embed.description
+    assert "confident" not in embed.description
+
+
+def test_a_mood_that_keeps_changing_is_headlined_mixed():
+    from dataclasses import replace
+
+    swings = tuple(
+        TimelinePoint(float(i), i + 3.0, label, 0.5, PROBABILITIES)
+        for i, label in enumerate([Emotion.HAPPY, Emotion.SAD, Emotion.HAPPY, Emotion.ANGRY])
+    )
+    embed = render.mood_embed(replace(result(), timeline=swings, verdict="mixed"))
+    assert embed.title.endswith("Mixed mood")
+    assert embed.description == "it changes: happy, sad, angry"
