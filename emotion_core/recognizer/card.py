@@ -30,12 +30,16 @@ _CONDITION_NOTES = {
 
 def _licence_note(corpora: list[str]) -> str:
     """Say which corpora's non-commercial terms the weights inherit."""
-    restricted = [f"{name} ({CORPORA[name].licence})" for name in corpora if "NC" in CORPORA[name].licence]
+    restricted = [
+        f"{name} ({CORPORA[name].licence})"
+        for name in corpora
+        if "NC" in CORPORA[name].licence or "research" in CORPORA[name].licence
+    ]
     if not restricted:
         return "Check each corpus's terms below before any commercial use."
     return (
-        f"Trained on {', '.join(restricted)}: their non-commercial terms carry over to these "
-        "weights. Do not use them commercially."
+        f"Trained on {', '.join(restricted)}: their non-commercial and research-only terms carry "
+        "over to these weights. Do not use them commercially."
     )
 
 
@@ -132,7 +136,10 @@ def _markdown(card: dict) -> str:
         )
     lines += [
         "",
-        "Label mapping: RAVDESS calm and EmoDB boredom count as neutral; TESS pleasant surprise as "
+        "RAVDESS, TESS, SAVEE and EmoDB reuse the same sentences (TESS: words) for every speaker, "
+        "so these splits are speaker-independent but not text-independent.",
+        "",
+        "Label mapping: RAVDESS calm and EmoDB boredom and IndianEmoSpeech calm count as neutral; TESS pleasant surprise as "
         "surprised; nEMO has no disgust (its UAR is over the six classes it has). The full table is "
         "in `model_card.json` and `emotion_core/labels.py`.",
         "",

@@ -121,7 +121,14 @@ def _score_on(truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tup
     return score(truth, restricted.argmax(axis=1), labels, probs=restricted)
 
 
-def evaluate_split(out_dir: Path, clips: Sequence[Clip], split: Split, *, max_clips: int = 420) -> Evaluation:
+def evaluate_split(
+    out_dir: Path,
+    clips: Sequence[Clip],
+    split: Split,
+    *,
+    max_clips: int = 420,
+    conditions: Mapping[str, int | None] = CONDITIONS,
+) -> Evaluation:
     """Evaluate an artifact folder's recogniser and its seed baseline on the split's test speakers.
 
     At most ``max_clips`` per corpus are scored (see :func:`stratified_sample`).
@@ -132,7 +139,8 @@ def evaluate_split(out_dir: Path, clips: Sequence[Clip], split: Split, *, max_cl
         MODEL_NAME: EmotionRecognizer.from_pretrained(out_dir),
         BASELINE_NAME: EmotionRecognizer.from_pretrained(out_dir / BASELINE_DIR),
     }
-    return evaluate(models, stratified_sample(split.of(clips, "test"), max_clips=max_clips))
+    test = stratified_sample(split.of(clips, "test"), max_clips=max_clips)
+    return evaluate(models, test, conditions=conditions)
 
 
 def evaluate_unseen(
