@@ -139,8 +139,8 @@ def _markdown(card: dict) -> str:
         "RAVDESS, TESS, SAVEE and EmoDB reuse the same sentences (TESS: words) for every speaker, "
         "so these splits are speaker-independent but not text-independent.",
         "",
-        "Label mapping: RAVDESS calm and EmoDB boredom and IndianEmoSpeech calm count as neutral; TESS pleasant surprise as "
-        "surprised; nEMO has no disgust (its UAR is over the six classes it has). The full table is "
+        "Label mapping: RAVDESS calm, EmoDB boredom and IndianEmoSpeech calm count as neutral; "
+        "TESS pleasant surprise as surprised; nEMO has no disgust (its UAR is over the six classes it has). The full table is "
         "in `model_card.json` and `emotion_core/labels.py`.",
         "",
         f"Training: seed {card['training']['seed']}, {card['epochs_run']} epochs run "

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from emotion_core.corpora import Clip, load_corpora
 from emotion_core.features import FeatureConfig
+from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
 from emotion_core.recognizer.config import (
     WEIGHTS_FILE,
@@ -66,18 +67,55 @@ class TrainConfig:
 
 
 def sampling_weights(clips: list[Clip], power: float) -> np.ndarray:
-    """Per-clip probabilities that balance classes within each corpus and damp big corpora.
+    """Per-clip probabilities so that no corpus, speaker or class dominates by clip count.
 
-    Without this a model learns TESS (two speakers, nearly separable, a third of the clips).
+    A corpus's share of draws grows as ``n_clips ** power`` (0.5 damps big corpora); within a corpus
+    every speaker gets the same share, and within a speaker every class the same share. Without
+    this a model learns TESS (two speakers, nearly separable, a third of the clips) and, within a
+    corpus, the speakers who recorded most.
     """
     corpora = sorted({clip.corpus for clip in clips})
     sizes = {c: sum(clip.corpus == c for clip in clips) for c in corpora}
     shares = {c: sizes[c] ** power for c in corpora}
-    counts: dict[tuple[str, str], int] = {}
+    speakers: dict[str, set[str]] = {c: set() for c in corpora}
+    labels: dict[str, set] = {}
+    counts: dict[tuple[str, object], int] = {}
     for clip in clips:
-        counts[clip.corpus, clip.label] = counts.get((clip.corpus, clip.label), 0) + 1
-    weights = np.array([shares[c.corpus] / counts[c.corpus, c.label] for c in clips])
+        speakers[clip.corpus].add(clip.speaker)
+        labels.setdefault(clip.speaker, set()).add(clip.label)
+        counts[clip.speaker, clip.label] = counts.get((clip.speaker, clip.label), 0) + 1
+    weights = np.array(
+        [
+            shares[c.corpus] / len(speakers[c.corpus]) / len(labels[c.speaker]) / counts[c.speaker, c.label]
+            for c in clips
+        ]
+    )
     return weights / weights.sum()
+
+
+def label_masks(clips: list[Clip], config: RecognizerConfig) -> np.ndarray:
+    """``(clips, n_labels)`` 0/1: the classes each clip's corpus has, for the masked loss.
+
+    A corpus teaches only the classes it has: IndianEmoSpeech's angry clip says nothing about
+    whether it is sad, because that corpus has no sad clips, so sad is left out of its softmax.
+    """
+    return np.array(
+        [[label in corpus_emotions(clip.corpus) for label in config.labels] for clip in clips],
+        dtype=np.float32,
+    )
+
+
+def masked_cross_entropy(probs, labels, masks, label_smoothing: float):
+    """Cross-entropy over each example's own classes: probabilities renormalised over ``masks``,
+    label smoothing spread over those classes only. Shapes ``(batch, n)``, ``(batch,)``, ``(batch, n)``."""
+    import tensorflow as tf
+
+    masked = probs * masks
+    masked = masked / tf.maximum(tf.reduce_sum(masked, axis=1, keepdims=True), 1e-12)
+    one_hot = tf.one_hot(labels, tf.shape(probs)[1])
+    n_own = tf.reduce_sum(masks, axis=1, keepdims=True)
+    target = one_hot * (1.0 - label_smoothing) + label_smoothing * masks / n_own
+    return -tf.reduce_mean(tf.reduce_sum(target * tf.math.log(tf.maximum(masked, 1e-7)), axis=1))
 
 
 def _crop(mel: np.ndarray, frames: int, *, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -109,8 +147,10 @@ def _spec_augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class _Batches:
     """Random weighted batches of crops from every variant of the training clips."""
 
-    def __init__(self, table: FeatureTable, labels: np.ndarray, config: TrainConfig) -> None:
-        self.table, self.labels, self.config = table, labels, config
+    def __init__(
+        self, table: FeatureTable, labels: np.ndarray, masks: np.ndarray, config: TrainConfig
+    ) -> None:
+        self.table, self.labels, self.masks, self.config = table, labels, masks, config
         self.weights = sampling_weights(table.clips, config.corpus_weight_power)
 
     def epoch(self, rng: np.random.Generator):
@@ -127,7 +167,7 @@ class _Batches:
             ).astype(np.float32)
             if self.config.spec_augment:
                 batch = _spec_augment(batch, rng)
-            yield batch, self.labels[rows[idx]]
+            yield batch, self.labels[rows[idx]], self.masks[rows[idx]]
 
 
 def _label_indices(clips: list[Clip], config: RecognizerConfig) -> np.ndarray:
@@ -170,20 +210,18 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
     sample = np.concatenate(clips).astype(np.float32)
     _fit_norm(model, sample)
     labels = _label_indices(train.clips, config)
-    batches = _Batches(train, labels, train_cfg)
+    batches = _Batches(train, labels, label_masks(train.clips, config), train_cfg)
     steps = train_cfg.epochs * (len(train.clips) // train_cfg.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         train_cfg.learning_rate, decay_steps=steps, warmup_target=None
     )
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=1e-4)
-    loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=train_cfg.label_smoothing)
-    n_labels = len(config.labels)
 
     @tf.function(reduce_retracing=True)
-    def step(x, y):
+    def step(x, y, m):
         with tf.GradientTape() as tape:
             probs = model(x, training=True)
-            loss = loss_fn(tf.one_hot(y, n_labels), probs)
+            loss = masked_cross_entropy(probs, y, m, train_cfg.label_smoothing)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
@@ -200,8 +238,8 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
         started = time.perf_counter()
         losses = []
         total = len(train.clips) // train_cfg.batch_size
-        for x, y in tqdm(batches.epoch(rng), total=total, desc=f"epoch {epoch}", leave=False):
-            losses.append(float(step(tf.constant(x), tf.constant(y))))
+        for x, y, m in tqdm(batches.epoch(rng), total=total, desc=f"epoch {epoch}", leave=False):
+            losses.append(float(step(tf.constant(x), tf.constant(y), tf.constant(m))))
         uars = [
             score(
                 val_labels,
