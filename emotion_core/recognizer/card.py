@@ -140,8 +140,8 @@ def _markdown(card: dict) -> str:
         "so these splits are speaker-independent but not text-independent.",
         "",
         "Label mapping: RAVDESS calm, EmoDB boredom and IndianEmoSpeech calm count as neutral; "
-        "TESS pleasant surprise as surprised; nEMO has no disgust (its UAR is over the six classes it has). The full table is "
-        "in `model_card.json` and `emotion_core/labels.py`.",
+        "TESS pleasant surprise as surprised; nEMO has no disgust (its UAR is over the six classes "
+        "it has). The full table is in `model_card.json` and `emotion_core/labels.py`.",
         "",
         f"Training: seed {card['training']['seed']}, {card['epochs_run']} epochs run "
         f"(best by validation UAR kept), batch {card['training']['batch_size']}, "
