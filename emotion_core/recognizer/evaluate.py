@@ -121,6 +121,16 @@ def _score_on(truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tup
     return score(truth, restricted.argmax(axis=1), labels, probs=restricted)
 
 
+def _model_and_baseline(out_dir: Path) -> dict[str, EmotionRecognizer]:
+    """An artifact folder's recogniser and the seed baseline trained beside it."""
+    from emotion_core.recognizer.train import BASELINE_DIR
+
+    return {
+        MODEL_NAME: EmotionRecognizer.from_pretrained(out_dir),
+        BASELINE_NAME: EmotionRecognizer.from_pretrained(out_dir / BASELINE_DIR),
+    }
+
+
 def evaluate_split(
     out_dir: Path,
     clips: Sequence[Clip],
@@ -133,12 +143,7 @@ def evaluate_split(
 
     At most ``max_clips`` per corpus are scored (see :func:`stratified_sample`).
     """
-    from emotion_core.recognizer.train import BASELINE_DIR
-
-    models = {
-        MODEL_NAME: EmotionRecognizer.from_pretrained(out_dir),
-        BASELINE_NAME: EmotionRecognizer.from_pretrained(out_dir / BASELINE_DIR),
-    }
+    models = _model_and_baseline(out_dir)
     test = stratified_sample(split.of(clips, "test"), max_clips=max_clips)
     return evaluate(models, test, conditions=conditions)
 
@@ -155,12 +160,7 @@ def evaluate_unseen(
     Every speaker of such a corpus is unseen, so (a stratified sample of) all its clips are scored:
     this is how the recogniser does on people, microphones and languages it never heard.
     """
-    from emotion_core.recognizer.train import BASELINE_DIR
-
-    models = {
-        MODEL_NAME: EmotionRecognizer.from_pretrained(out_dir),
-        BASELINE_NAME: EmotionRecognizer.from_pretrained(out_dir / BASELINE_DIR),
-    }
+    models = _model_and_baseline(out_dir)
     return evaluate(models, stratified_sample(clips, max_clips=max_clips), conditions=conditions)
 
 
