@@ -26,18 +26,28 @@ def tiny_corpora(tmp_path_factory) -> Path:
     return root
 
 
+#: A training run small enough for the tests: SAVEE-named clips, tiny networks, three epochs.
+TINY_TRAINING = TrainConfig(
+    corpora=("SAVEE",),
+    epochs=3,
+    baseline_epochs=3,
+    batch_size=8,
+    crop_frames=80,
+    architecture=ArchitectureConfig(channels=16, dilations=(1, 2), embedding=16),
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_training() -> TrainConfig:
+    """The config :func:`trained` was made with."""
+    return TINY_TRAINING
+
+
 @pytest.fixture(scope="session")
 def trained(tiny_corpora, tmp_path_factory) -> Path:
     """A recogniser trained by the real pipeline on :func:`tiny_corpora` in well under a minute:
     decoding, Opus augmentation, features, both networks, evaluation on a held-out speaker, card."""
-    config = TrainConfig(
-        corpora=("SAVEE",),
-        epochs=3,
-        baseline_epochs=3,
-        batch_size=8,
-        crop_frames=80,
-        architecture=ArchitectureConfig(channels=16, dilations=(1, 2), embedding=16),
-    )
+    config = TINY_TRAINING
     out = tmp_path_factory.mktemp("model") / "ser"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

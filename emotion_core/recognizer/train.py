@@ -194,6 +194,16 @@ def _fit_norm(model, frames: np.ndarray) -> None:
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 
 
+def _seed_everything(seed: int) -> None:
+    """Same seed, same model: seed Python, numpy and TensorFlow, and make TensorFlow's kernels
+    deterministic (its CPU reductions otherwise sum in a varying order, and runs drift apart)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable, train_cfg: TrainConfig):
     """Train the recogniser; return the model at its best validation UAR and the history."""
     import keras
@@ -202,7 +212,7 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
     from emotion_core.recognizer.model import build_model
 
     rng = np.random.default_rng(train_cfg.seed)
-    keras.utils.set_random_seed(train_cfg.seed)
+    _seed_everything(train_cfg.seed)
     model = build_model(config)
     clips = train.log_mel[0][::4]
     if config.architecture.band_norm:
@@ -280,7 +290,7 @@ def train_seed_baseline(
 
     from emotion_core.recognizer.model import build_model
 
-    keras.utils.set_random_seed(train_cfg.seed)
+    _seed_everything(train_cfg.seed)
     model = build_model(config)
     n_variants = train.mfcc.shape[0]
     x = train.mfcc.reshape(-1, train.mfcc.shape[-1])

@@ -92,3 +92,21 @@ def test_predict_is_safe_from_worker_threads(trained):
     for i, result in enumerate(results):
         for label, p in expected[i % len(clips)].items():
             assert result.probabilities[label] == pytest.approx(p, abs=1e-5)
+
+
+def test_same_seed_trains_the_same_model(trained, tiny_training, tiny_corpora, tmp_path, monkeypatch):
+    """Retraining with the fixture's config and seed (features rebuilt, no cache) gives identical
+    learning curves and outputs."""
+    import json
+
+    from emotion_core.recognizer.train import train
+
+    monkeypatch.setenv("MOODBOT_CACHE_DIR", str(tmp_path / "cache"))
+    again = train(tiny_training, tmp_path / "again", corpora_root=tiny_corpora, workers=1)
+    first = json.loads((trained / "training.json").read_text())["history"]
+    second = json.loads((again / "training.json").read_text())["history"]
+    assert [h["loss"] for h in first] == [h["loss"] for h in second]
+    clip = speechlike(2.0, 16000, seed=3)
+    a = EmotionRecognizer.from_pretrained(trained).predict(clip, 16000).probabilities
+    b = EmotionRecognizer.from_pretrained(again).predict(clip, 16000).probabilities
+    assert a == b
