@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 
@@ -27,18 +25,15 @@ def run(args: argparse.Namespace) -> int:
     from emotion_core.errors import EmotionCoreError
     from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
     from emotion_core.recognizer.evaluate import calibrate
-    from emotion_core.recognizer.train import TRAINING_FILE, load_split
+    from emotion_core.recognizer.train import load_split
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
-    if not (folder / TRAINING_FILE).exists():
-        raise EmotionCoreError(f"{folder} has no {TRAINING_FILE}: its validation speakers are unknown")
     split = load_split(folder)
-    wanted = {speaker.split(":", 1)[0] for speaker in split.val}
-    present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]
+    present = [name for name in sorted(split.corpora("val")) if name in available_corpora(args.corpora_dir)]
     if not present:
         raise EmotionCoreError("none of the model's validation corpora were found (see --corpora-dir)")
     report = calibrate(folder, split.of(load_corpora(present, args.corpora_dir), "val"))
-    report.calibration.save(folder)
+    report.save(folder)
     c = report.calibration
     print(
         f"temperature {c.temperature:.3f}; not sure below {c.min_confidence:.0%} "
@@ -48,7 +43,4 @@ def run(args: argparse.Namespace) -> int:
     print("threshold coverage accuracy")
     for point in report.curve:
         print(f"{point.threshold:9.2f} {point.coverage:8.1%} {point.accuracy:8.1%}")
-    (folder / "calibration_curve.json").write_text(
-        json.dumps([asdict(p) for p in report.curve], indent=2) + "\n"
-    )
     return 0

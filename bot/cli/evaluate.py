@@ -50,13 +50,11 @@ def run(args: argparse.Namespace) -> int:
         evaluate_split,
         evaluate_unseen,
     )
-    from emotion_core.recognizer.train import TRAINING_FILE, load_split
+    from emotion_core.recognizer.train import load_split
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
-    if not (folder / TRAINING_FILE).exists():
-        raise EmotionCoreError(f"{folder} has no {TRAINING_FILE}: its speaker split is unknown")
     split = load_split(folder)
-    seen = {speaker.split(":", 1)[0] for part in (split.train, split.val, split.test) for speaker in part}
+    seen = split.corpora("train") | split.corpora("val") | split.corpora("test")
     if args.unseen:
         trained_on = sorted(seen & set(args.unseen))
         if trained_on:
@@ -65,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             )
         wanted = set(args.unseen)
     else:
-        wanted = {speaker.split(":", 1)[0] for speaker in split.test}
+        wanted = split.corpora("test")
     if args.corpora:
         wanted &= set(args.corpora)
     present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]

@@ -23,6 +23,8 @@ from scipy.optimize import minimize_scalar
 from emotion_core.errors import ModelError
 
 CALIBRATION_FILE = "calibration.json"
+#: The coverage-accuracy curve the "not sure" threshold was chosen from, kept for the model card.
+CURVE_FILE = "calibration_curve.json"
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ class Split:
     val: tuple[str, ...]
     test: tuple[str, ...]
 
+    def corpora(self, part: str) -> set[str]:
+        """Names of the corpora with speakers in ``part`` (``"train"``, ``"val"`` or ``"test"``)."""
+        return {speaker.split(":", 1)[0] for speaker in getattr(self, part)}
+
     def of(self, clips: Sequence[Clip], part: str) -> list[Clip]:
         speakers = set(getattr(self, part))
         return [clip for clip in clips if clip.speaker in speakers]

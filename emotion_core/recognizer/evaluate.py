@@ -11,10 +11,11 @@ Every clip goes through the codec on its own, so its score never depends on its 
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from emotion_core.audio import AudioLimits, decode, opus_roundtrip
 from emotion_core.corpora import Clip
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import (
+    CURVE_FILE,
     Calibration,
     CoveragePoint,
     choose_threshold,
@@ -32,7 +34,7 @@ from emotion_core.recognizer.calibration import (
 )
 from emotion_core.recognizer.dataset import Split
 from emotion_core.recognizer.infer import EmotionRecognizer
-from emotion_core.recognizer.metrics import Metrics, score
+from emotion_core.recognizer.metrics import Metrics, expected_calibration_error, score
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,33 @@ def evaluate(
     """
     first = next(iter(models.values()))
     labels = tuple(label.value for label in first.labels)
+    probabilities, truth = _probabilities(models, clips, conditions)
+    corpora = list(dict.fromkeys(clip.corpus for clip in clips))
+    results: dict[str, dict[str, dict[str, Metrics]]] = {}
+    for corpus in corpora:
+        rows = np.array([clip.corpus == corpus for clip in clips])
+        own = np.array([label in corpus_emotions(corpus) for label in first.labels])
+        results[corpus] = {
+            condition: {
+                name: _score_on(truth[rows], probabilities[condition, name][rows], own, labels)
+                for name in models
+            }
+            for condition in conditions
+        }
+    return Evaluation(labels, results)
+
+
+def _probabilities(
+    models: Mapping[str, EmotionRecognizer],
+    clips: Sequence[Clip],
+    conditions: Mapping[str, int | None],
+) -> tuple[dict[tuple[str, str], np.ndarray], np.ndarray]:
+    """Every model's probabilities for every clip in every condition, and the true label indices.
+
+    Returns ``{(condition, model name): (clips, n_labels)}`` and ``truth`` of shape ``(clips,)``.
+    Audio is decoded once per clip and goes through the codec on its own.
+    """
+    first = next(iter(models.values()))
     order = {label: i for i, label in enumerate(first.labels)}
     sample_rate = first.sample_rate
     limits = AudioLimits(min_duration_s=0.0, max_duration_s=30.0)
@@ -98,20 +127,7 @@ def evaluate(
                     for x in tqdm(audio, desc=f"{name} {condition}", unit="clip", leave=False)
                 ]
             )
-    truth = np.array([order[clip.label] for clip in clips])
-    corpora = list(dict.fromkeys(clip.corpus for clip in clips))
-    results: dict[str, dict[str, dict[str, Metrics]]] = {}
-    for corpus in corpora:
-        rows = np.array([clip.corpus == corpus for clip in clips])
-        own = np.array([label in corpus_emotions(corpus) for label in first.labels])
-        results[corpus] = {
-            condition: {
-                name: _score_on(truth[rows], probabilities[condition, name][rows], own, labels)
-                for name in models
-            }
-            for condition in conditions
-        }
-    return Evaluation(labels, results)
+    return probabilities, np.array([order[clip.label] for clip in clips])
 
 
 def _score_on(truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tuple[str, ...]) -> Metrics:
@@ -204,6 +220,11 @@ class CalibrationReport:
     ece_after: float
     curve: tuple[CoveragePoint, ...]
 
+    def save(self, folder: Path) -> None:
+        """Write the calibration (read back by the loader) and its coverage curve (for the card)."""
+        self.calibration.save(folder)
+        (folder / CURVE_FILE).write_text(json.dumps([asdict(p) for p in self.curve], indent=2) + "\n")
+
 
 def calibrate(out_dir: Path, clips: Sequence[Clip], *, bitrate_kbps: int = 32) -> CalibrationReport:
     """Fit temperature and the "not sure" threshold on ``clips`` (a model's validation speakers).
@@ -211,20 +232,12 @@ def calibrate(out_dir: Path, clips: Sequence[Clip], *, bitrate_kbps: int = 32) -
     Each clip is scored as stored and through Discord's codec, so the fit covers both. Uncalibrated
     probabilities are used whatever the folder already holds; the caller saves the result.
     """
-    from emotion_core.recognizer.metrics import expected_calibration_error
-
     recognizer = EmotionRecognizer.from_pretrained(out_dir)
     recognizer.calibration = Calibration()
-    rate = recognizer.sample_rate
-    limits = AudioLimits(min_duration_s=0.0, max_duration_s=30.0)
-    order = {label: i for i, label in enumerate(recognizer.labels)}
-    probs, truth = [], []
-    for clip in tqdm(clips, desc="calibrate", unit="clip", leave=False):
-        x = decode(clip.path, sample_rate=rate, limits=limits).samples
-        for audio in (x, opus_roundtrip(x, rate, bitrate_kbps=bitrate_kbps)):
-            probs.append(recognizer.predict_proba(audio, rate))
-            truth.append(order[clip.label])
-    p, y = np.stack(probs), np.array(truth)
+    conditions = {"clean": None, f"discord-{bitrate_kbps}k": bitrate_kbps}
+    probabilities, truth = _probabilities({MODEL_NAME: recognizer}, clips, conditions)
+    p = np.concatenate([probabilities[condition, MODEL_NAME] for condition in conditions])
+    y = np.tile(truth, len(conditions))
     temperature = fit_temperature(p, y)
     scaled = Calibration(temperature=temperature).apply(p)
     curve = coverage_curve(scaled, y, np.round(np.arange(0.0, 0.951, 0.05), 2))

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emotion_core.corpora import Clip, load_corpora
+from emotion_core.errors import ModelError
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
@@ -99,10 +100,11 @@ def label_masks(clips: list[Clip], config: RecognizerConfig) -> np.ndarray:
     A corpus teaches only the classes it has: IndianEmoSpeech's angry clip says nothing about
     whether it is sad, because that corpus has no sad clips, so sad is left out of its softmax.
     """
-    return np.array(
-        [[label in corpus_emotions(clip.corpus) for label in config.labels] for clip in clips],
-        dtype=np.float32,
-    )
+    rows = {
+        corpus: [label in corpus_emotions(corpus) for label in config.labels]
+        for corpus in {clip.corpus for clip in clips}
+    }
+    return np.array([rows[clip.corpus] for clip in clips], dtype=np.float32)
 
 
 def masked_cross_entropy(probs, labels, masks, label_smoothing: float):
@@ -379,6 +381,13 @@ def train(
 
 
 def load_split(out_dir: Path) -> Split:
-    """The speaker split a trained artifact folder was made with."""
-    record = json.loads((out_dir / TRAINING_FILE).read_text())
+    """The speaker split a trained artifact folder was made with.
+
+    Raises :class:`ModelError` when the folder has no ``training.json`` (a model from elsewhere):
+    without it nobody can tell which speakers the model has heard.
+    """
+    path = out_dir / TRAINING_FILE
+    if not path.exists():
+        raise ModelError(f"{out_dir} has no {TRAINING_FILE}: its speaker split is unknown")
+    record = json.loads(path.read_text())
     return Split(**{k: tuple(v) for k, v in record["split"].items()})
