@@ -1,5 +1,6 @@
 """Fixtures shared by the core and bot tests."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,4 +53,18 @@ def trained(tiny_corpora, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         train(config, out, corpora_root=tiny_corpora, workers=1)
+    return out
+
+
+#: The same tiny run with the functional recogniser (what ships).
+TINY_FUNCTIONAL = replace(TINY_TRAINING, architecture=ArchitectureConfig(kind="functional", hidden=(16,)))
+
+
+@pytest.fixture(scope="session")
+def trained_functional(tiny_corpora, tmp_path_factory) -> Path:
+    """The functional recogniser trained by the real pipeline on :func:`tiny_corpora`."""
+    out = tmp_path_factory.mktemp("model") / "ser-functional"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        train(TINY_FUNCTIONAL, out, corpora_root=tiny_corpora, workers=1)
     return out

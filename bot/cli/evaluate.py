@@ -1,4 +1,5 @@
-"""``moodbot evaluate``: score a recogniser and the seed baseline on held-out speakers."""
+"""``moodbot evaluate``: score a recogniser and the seed baseline on held-out speakers, or run a
+whole cross-validation protocol (``--protocol loco`` / ``speaker-folds``) that retrains per fold."""
 
 from __future__ import annotations
 
@@ -35,11 +36,91 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="audio conditions to score: clean, discord-32k, discord-12k (default: all three)",
     )
+    parser.add_argument(
+        "--protocol",
+        choices=("loco", "speaker-folds"),
+        default=None,
+        help=(
+            "retrain and test the recipe instead of scoring one model: leave-one-corpus-out, or "
+            "speaker folds of every corpus (slow: minutes per fold)"
+        ),
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="with --protocol")
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs, with --protocol")
+    parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
+    parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
     parser.set_defaults(func=run)
 
 
+def run_protocol(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from emotion_core.corpora import CORPORA, available_corpora
+    from emotion_core.errors import EmotionCoreError
+    from emotion_core.recognizer.config import ArchitectureConfig
+    from emotion_core.recognizer.crossval import FOLD_CONDITIONS, PROFILE_NAME, cross_validate
+    from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME
+    from emotion_core.recognizer.train import TrainConfig
+
+    config = TrainConfig()
+    if config.architecture.kind != "functional":
+        config = replace(config, architecture=ArchitectureConfig(kind="functional"))
+    if args.epochs:
+        config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
+    if args.corpora:
+        unknown = sorted(set(args.corpora) - set(CORPORA))
+        if unknown:
+            raise EmotionCoreError(f"unknown corpora {unknown}; known: {sorted(CORPORA)}")
+        config = replace(config, corpora=tuple(args.corpora))
+    missing = sorted(set(config.corpora) - set(available_corpora(args.corpora_dir)))
+    if missing:
+        raise EmotionCoreError(
+            f"corpora not found: {', '.join(missing)} (set --corpora-dir or MOODBOT_CORPORA_DIR)"
+        )
+    if args.protocol == "loco" and len(config.corpora) < 2:
+        raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")
+    if args.protocol == "speaker-folds" and args.folds < 3:
+        raise EmotionCoreError("speaker folds need --folds 3 or more (one tests, one validates)")
+    report = cross_validate(
+        args.protocol,
+        config,
+        seeds=tuple(args.seeds),
+        k=args.folds,
+        corpora_root=args.corpora_dir,
+        workers=args.workers,
+    )
+    print(
+        f"{args.protocol}, seeds {list(report.seeds)}: UAR mean ± spread over seeds, on each corpus's classes"
+    )
+    print(
+        f"{'corpus':16} {'condition':9} {'model':18} {'UAR':>13} {'angry':>6} {'ECE':>6} {'ECE cal':>7} "
+        f"{'clips':>6}"
+    )
+    names = (MODEL_NAME, PROFILE_NAME, BASELINE_NAME)
+    for corpus, conditions in report.results.items():
+        for condition in FOLD_CONDITIONS:
+            for name in names:
+                s = conditions[condition][name]
+                print(
+                    f"{corpus:16} {condition:9} {name:18} {s.uar_mean:6.3f} ± {s.uar_std:4.3f} "
+                    f"{s.called_angry_mean:6.3f} {s.ece_mean:6.3f} {s.ece_calibrated_mean:7.3f} "
+                    f"{s.n_clips:6d}"
+                )
+    for condition in FOLD_CONDITIONS:
+        means = ", ".join(f"{n} {report.mean_uar(n, condition, list(report.results)):.3f}" for n in names)
+        print(f"mean UAR over corpora ({condition}): {means}")
+    for corpus, conditions in report.results.items():
+        shares = conditions["clean"][MODEL_NAME].angry_share_mean
+        print(f"{corpus} clips called angry (clean): " + ", ".join(f"{k} {v:.2f}" for k, v in shares.items()))
+    if args.json:
+        report.save(args.json)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.protocol:
+        return run_protocol(args)
     from emotion_core.corpora import available_corpora, load_corpora
     from emotion_core.errors import EmotionCoreError
     from emotion_core.paths import SHIPPED_RECOGNIZER_DIR

@@ -7,6 +7,9 @@ degraded copies, made once and cached with the features:
   (12–32 kbit/s), as a voice message posted from a phone would arrive.
 - ``room``: a small speed change (pitch and tempo together, as in Kaldi's speed perturbation),
   optional synthetic reverb, additive noise at a random SNR, then the same Opus encode.
+- ``phone``: another microphone: a band limit (the 300–3400 Hz telephone band, or random high- and
+  low-pass corners), a random equaliser of three peaking filters, sometimes clipping from a hot
+  input gain, then the same Opus encode.
 
 Pitch and tempo changes stay within ±6 %, well inside one speaker's natural variation, so the label
 still holds (emotion shifts F0 and rate by 10–50 %; see Banse & Scherer 1996).
@@ -22,7 +25,7 @@ import soxr
 
 from emotion_core.audio import opus_roundtrip
 
-VARIANTS = ("clean", "discord", "room")
+VARIANTS = ("clean", "discord", "room", "phone")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class AugmentConfig:
     reverb_probability: float = 0.4
     rt60_s: tuple[float, float] = (0.15, 0.6)
     snr_db: tuple[float, float] = (5.0, 30.0)
+    telephone_probability: float = 0.4
+    highpass_hz: tuple[float, float] = (50.0, 400.0)
+    lowpass_hz: tuple[float, float] = (3400.0, 7800.0)
+    eq_gain_db: tuple[float, float] = (-8.0, 8.0)
+    clip_probability: float = 0.25
+    clip_drive_db: tuple[float, float] = (6.0, 18.0)
 
 
 def _gain(samples: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
@@ -73,6 +82,34 @@ def _add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> 
     return samples + noise
 
 
+def _peaking(samples: np.ndarray, sample_rate: int, freq_hz: float, gain_db: float, q: float):
+    """One peaking equaliser band (the Audio EQ Cookbook biquad)."""
+    a = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * freq_hz / sample_rate
+    alpha = np.sin(w0) / (2 * q)
+    b = [1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a]
+    den = [1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a]
+    return scipy.signal.lfilter(b, den, samples).astype(np.float32)
+
+
+def _microphone(samples: np.ndarray, sample_rate: int, rng: np.random.Generator, config: AugmentConfig):
+    """Band limit, random EQ and optional clipping: what a cheap headset or phone does to a voice."""
+    nyquist = sample_rate / 2
+    if rng.random() < config.telephone_probability:
+        low, high = 300.0, 3400.0
+    else:
+        low, high = rng.uniform(*config.highpass_hz), min(rng.uniform(*config.lowpass_hz), 0.95 * nyquist)
+    sos = scipy.signal.butter(4, [low, high], btype="bandpass", fs=sample_rate, output="sos")
+    out = scipy.signal.sosfilt(sos, samples).astype(np.float32)
+    for _ in range(3):
+        freq = float(np.exp(rng.uniform(np.log(150.0), np.log(min(6000.0, 0.8 * nyquist)))))
+        out = _peaking(out, sample_rate, freq, rng.uniform(*config.eq_gain_db), rng.uniform(0.7, 2.0))
+    if rng.random() < config.clip_probability:
+        peak = float(np.max(np.abs(out))) or 1.0
+        out = np.clip(out / peak * np.float32(10 ** (rng.uniform(*config.clip_drive_db) / 20)), -1.0, 1.0)
+    return out.astype(np.float32)
+
+
 def _normalise_peak(samples: np.ndarray) -> np.ndarray:
     peak = np.max(np.abs(samples)) if samples.size else 0.0
     return (samples / peak * 0.9).astype(np.float32) if peak > 0.9 else samples
@@ -86,7 +123,8 @@ def degrade(
     rng: np.random.Generator,
     config: AugmentConfig = AugmentConfig(),
 ) -> np.ndarray:
-    """The part of a variant before the codec: gain for ``discord``; speed, reverb, noise for ``room``.
+    """The part of a variant before the codec: gain for ``discord``; speed, reverb, noise for ``room``;
+    band limit, EQ and clipping for ``phone``.
 
     The Opus encode that follows is done by :func:`opus_roundtrip_many`, many clips per encoder run.
     """
@@ -97,6 +135,8 @@ def degrade(
         if rng.random() < config.reverb_probability:
             samples = _reverb(samples, sample_rate, rng.uniform(*config.rt60_s), rng)
         samples = _normalise_peak(_add_noise(samples, rng.uniform(*config.snr_db), rng))
+    elif variant == "phone":
+        samples = _normalise_peak(_microphone(samples, sample_rate, rng, config))
     elif variant != "discord":
         raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
     return _gain(samples, rng, config)

@@ -27,16 +27,26 @@ class ArchitectureConfig:
 
     ``tdnn`` is MoodBot's recogniser: dilated 1-D convolutions over log-mel frames with residual
     connections, attentive statistics pooling (so any length works) and a small classifier.
+    ``functional`` is a small network on utterance functionals (:mod:`emotion_core.functionals`):
+    the one that generalises best to corpora it never heard, and trains in seconds.
     ``seed_dense`` is the seed tutorial's network (MFCC means -> Dense 256 -> 128 -> classes, with
     dropout), kept as the baseline every evaluation compares against.
+
+    ``hidden`` are the functional network's layer widths. ``band_means`` keeps the log-mel band
+    means among its inputs (they carry the microphone's colouring as well as the voice).
+    ``speaker_norm`` marks a network trained on functionals centred on the speaker's own mean: it
+    needs a voice profile and is only used with one.
     """
 
-    kind: Literal["tdnn", "seed_dense"] = "tdnn"
+    kind: Literal["tdnn", "seed_dense", "functional"] = "tdnn"
     channels: int = 128
     dilations: tuple[int, ...] = (1, 2, 3, 4)
     embedding: int = 128
     dropout: float = 0.3
     band_norm: bool = False
+    hidden: tuple[int, ...] = (256, 128)
+    band_means: bool = True
+    speaker_norm: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,8 @@ class RecognizerConfig:
                 )
             arch = dict(data["architecture"])
             arch["dilations"] = tuple(arch["dilations"])
+            if "hidden" in arch:
+                arch["hidden"] = tuple(arch["hidden"])
             return cls(
                 features=FeatureConfig(**data["features"]),
                 architecture=ArchitectureConfig(**arch),

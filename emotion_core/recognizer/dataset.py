@@ -95,6 +95,30 @@ def split_speakers(clips: Sequence[Clip], config: SplitConfig = SplitConfig()) -
     return Split(**{name: tuple(sorted(ids)) for name, ids in parts.items()})
 
 
+def cap_per_speaker(clips: Sequence[Clip], max_clips: int | None, *, seed: int = 0) -> list[Clip]:
+    """At most ``max_clips`` clips of each speaker, the same share of each of their classes.
+
+    TESS has 1,400 clips per speaker and nEMO about 500, IndianEmoSpeech about 24: draws are
+    balanced by speaker anyway, so past a few hundred a speaker's extra clips add little but
+    featurising time. The order of ``clips`` is kept; ``None`` keeps everything.
+    """
+    if max_clips is None:
+        return list(clips)
+    keep: set[Path] = set()
+    for speaker in sorted({clip.speaker for clip in clips}):
+        members = [clip for clip in clips if clip.speaker == speaker]
+        if len(members) <= max_clips:
+            keep.update(clip.path for clip in members)
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(speaker.encode())])
+        labels = sorted({clip.label for clip in members}, key=lambda label: label.value)
+        per_label = max_clips // len(labels)
+        for label in labels:
+            group = [clip for clip in members if clip.label == label]
+            keep.update(group[i].path for i in rng.permutation(len(group))[:per_label])
+    return [clip for clip in clips if clip.path in keep]
+
+
 @dataclass
 class FeatureTable:
     """Cached features of some clips in every augmentation variant.
@@ -117,9 +141,14 @@ class FeatureTable:
         )
 
 
-def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
-    """Features of a chunk of clips in every variant; one Opus run per variant and chunk."""
-    chunk, paths, corpus, features, augment, seed = job
+def variant_audio(
+    chunk: int, paths: Sequence[str], corpus: str, features: FeatureConfig, augment: AugmentConfig, seed: int
+) -> dict[str, list[np.ndarray]]:
+    """A chunk of corpus clips decoded, in every variant of :data:`VARIANTS`, silence trimmed.
+
+    The random draws depend only on the seed, the corpus and the chunk number, so a cached table
+    can be rebuilt exactly. One Opus encoder run per variant and chunk.
+    """
     rng = np.random.default_rng([seed, zlib.crc32(corpus.encode()), chunk])
     rate = features.sample_rate
     clean = [decode(p, sample_rate=rate, limits=_CORPUS_LIMITS).samples for p in paths]
@@ -128,9 +157,16 @@ def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int
         degraded = [degrade(x, rate, variant, rng=rng, config=augment) for x in clean]
         bitrate = int(rng.choice(augment.opus_bitrates_kbps))
         audio[variant] = opus_roundtrip_many(degraded, rate, bitrate_kbps=bitrate)
+    return {v: [trim_silence(x, features) for x in audio[v]] for v in VARIANTS}
+
+
+def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
+    """Log-mel and MFCC means of a chunk of clips in every variant."""
+    _, paths, _, features, _, _ = job
+    audio = variant_audio(*job)
     results = []
     for i in range(len(paths)):
-        trimmed = [trim_silence(audio[v][i], features) for v in VARIANTS]
+        trimmed = [audio[v][i] for v in VARIANTS]
         results.append(
             (
                 [log_mel(x, features).astype(np.float16) for x in trimmed],
@@ -141,7 +177,7 @@ def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int
 
 
 #: Clips per worker job, and so per Opus encoder run.
-_CHUNK = 24
+CHUNK = 24
 
 
 def cache_dir() -> Path:
@@ -149,8 +185,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MOODBOT_CACHE_DIR") or PROJECT_ROOT / ".cache").expanduser()
 
 
-def _cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentConfig, seed: int):
+def cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentConfig, seed: int, kind: str):
+    """A short hash of everything that shapes a cached table of ``kind`` features."""
     description = {
+        "kind": kind,
         "features": asdict(features),
         "augment": asdict(augment),
         "variants": VARIANTS,
@@ -173,7 +211,7 @@ def build_features(
     tables = []
     for corpus in dict.fromkeys(clip.corpus for clip in clips):
         subset = [clip for clip in clips if clip.corpus == corpus]
-        path = cache_dir() / f"{corpus}-{_cache_key(subset, features, augment, seed)}.npz"
+        path = cache_dir() / f"{corpus}-{cache_key(subset, features, augment, seed, 'log_mel')}.npz"
         if use_cache and path.exists():
             with np.load(path) as data:
                 lengths, flat, mfcc = data["lengths"], data["log_mel"], data["mfcc"]
@@ -185,8 +223,8 @@ def build_features(
             tables.append(FeatureTable(subset, mels, mfcc))
             continue
         jobs = [
-            (k, [str(c.path) for c in subset[start : start + _CHUNK]], corpus, features, augment, seed)
-            for k, start in enumerate(range(0, len(subset), _CHUNK))
+            (k, [str(c.path) for c in subset[start : start + CHUNK]], corpus, features, augment, seed)
+            for k, start in enumerate(range(0, len(subset), CHUNK))
         ]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunks = tqdm(

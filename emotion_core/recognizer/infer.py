@@ -20,6 +20,7 @@ import soxr
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
+from emotion_core.functionals import network_input_size, network_inputs, utterance_functionals
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.recognizer.calibration import Calibration
@@ -85,8 +86,11 @@ class EmotionRecognizer:
         self.calibration = calibration or Calibration()
         self.path = path
         self._model = model
-        kind = config.architecture.kind
-        shape = [None, config.features.n_mels] if kind == "tdnn" else [config.features.n_mfcc]
+        shape = {
+            "tdnn": [None, config.features.n_mels],
+            "functional": [network_input_size(config.features, config.architecture.band_means)],
+            "seed_dense": [config.features.n_mfcc],
+        }[config.architecture.kind]
         self._forward = tf.function(
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec([None, *shape], tf.float32)],
@@ -119,9 +123,15 @@ class EmotionRecognizer:
         return cls(model, config, folder, Calibration.load(folder))
 
     def _features(self, samples: np.ndarray) -> np.ndarray:
-        """Model input for one trimmed clip: ``(frames, n_mels)`` or ``(n_mfcc,)``."""
-        if self.config.architecture.kind == "tdnn":
+        """Model input for one trimmed clip: ``(frames, n_mels)``, ``(n_inputs,)`` or ``(n_mfcc,)``."""
+        kind = self.config.architecture.kind
+        if kind == "tdnn":
             return log_mel(samples, self.config.features)
+        if kind == "functional":
+            features = self.config.features
+            return network_inputs(
+                utterance_functionals(samples, features), features, self.config.architecture.band_means
+            )
         return mfcc_mean(samples, self.config.features)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -226,7 +236,7 @@ class EmotionRecognizer:
         return "clear" if self.calibration.is_sure(probs) else "not sure"
 
     def _window_features(self, samples: np.ndarray, starts: list[int], window: int) -> np.ndarray:
-        """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_mfcc)``).
+        """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_inputs)``).
 
         The log-mel network's windows are slices of one STFT of the whole clip, each normalised on
         its own, so overlapping windows cost no extra transform.

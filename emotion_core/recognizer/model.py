@@ -1,7 +1,9 @@
 """Keras 3 networks built from an :class:`ArchitectureConfig`; no training code lives here.
 
 Shapes: the ``tdnn`` network takes log-mel frames ``(batch, frames, n_mels)`` of any length; the
-``seed_dense`` baseline takes MFCC means ``(batch, n_mfcc)``. Both end in a softmax over the labels.
+``functional`` network takes utterance functionals ``(batch, n_inputs)`` (see
+:func:`~emotion_core.functionals.network_input_size`); the ``seed_dense`` baseline takes MFCC means
+``(batch, n_mfcc)``. All end in a softmax over the labels.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from emotion_core.functionals import network_input_size
 from emotion_core.recognizer.config import RecognizerConfig
 
 
@@ -97,7 +100,26 @@ def build_seed_dense(config: RecognizerConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name="seed_dense")
 
 
+def build_functional(config: RecognizerConfig) -> keras.Model:
+    """Utterance functionals -> standardisation -> Dense layers with batch norm and dropout -> softmax.
+
+    Gaussian input noise (0.1 standard deviations after standardisation) keeps the network from
+    leaning on any one statistic, which is what differs most between corpora.
+    """
+    arch = config.architecture
+    inputs = keras.Input((network_input_size(config.features, arch.band_means),), name="functionals")
+    x = layers.Normalization(axis=-1, name="feature_norm")(inputs)
+    x = layers.GaussianNoise(0.1)(x)
+    for width in arch.hidden:
+        x = layers.Dense(width, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Dropout(arch.dropout)(x)
+    outputs = layers.Dense(len(config.labels), activation="softmax", name="emotion")(x)
+    return keras.Model(inputs, outputs, name="moodbot_functional")
+
+
 def build_model(config: RecognizerConfig) -> keras.Model:
     """The network that ``config.architecture.kind`` names."""
-    builders = {"tdnn": build_tdnn, "seed_dense": build_seed_dense}
+    builders = {"tdnn": build_tdnn, "seed_dense": build_seed_dense, "functional": build_functional}
     return builders[config.architecture.kind](config)

@@ -33,6 +33,7 @@ from emotion_core.recognizer.dataset import (
     Split,
     SplitConfig,
     build_features,
+    cap_per_speaker,
     split_speakers,
 )
 from emotion_core.recognizer.metrics import score
@@ -57,7 +58,11 @@ class TrainConfig:
     label_smoothing: float = 0.1
     corpus_weight_power: float = 0.5  # a corpus's share of batches grows as n_clips ** power
     spec_augment: bool = True
+    variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
+    profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
+    max_clips_per_speaker: int | None = 200  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
+    baseline_batch_size: int = 256
     features: FeatureConfig = field(default_factory=FeatureConfig)
     architecture: ArchitectureConfig = field(default_factory=ArchitectureConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -303,12 +308,12 @@ def train_seed_baseline(
     val_x, val_y = val.mfcc[0], _label_indices(val.clips, config)
     label_names = tuple(label.value for label in config.labels)
     best_uar, best_weights, history, waited = -1.0, None, [], 0
-    for epoch in tqdm(range(1, train_cfg.baseline_epochs + 1), desc="seed baseline"):
+    for epoch in tqdm(range(1, train_cfg.baseline_epochs + 1), desc="seed baseline", disable=None):
         fit = model.fit(
             x,
             y,
             sample_weight=weights * len(weights),
-            batch_size=train_cfg.batch_size,
+            batch_size=train_cfg.baseline_batch_size,
             epochs=1,
             verbose=0,
             shuffle=True,
@@ -344,21 +349,30 @@ def train(
     from emotion_core.recognizer.evaluate import evaluate_split
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    clips = load_corpora(train_cfg.corpora, corpora_root)
+    clips = cap_per_speaker(load_corpora(train_cfg.corpora, corpora_root), train_cfg.max_clips_per_speaker)
     split = split_speakers(clips, train_cfg.split)
     train_clips, val_clips = split.of(clips, "train"), split.of(clips, "val")
     log.info("%d clips: %d train, %d val", len(clips), len(train_clips), len(val_clips))
-    table = build_features(
-        train_clips + val_clips,
-        train_cfg.features,
-        augment=train_cfg.augment,
-        seed=train_cfg.seed,
-        workers=workers,
-    )
-    train_table, val_table = table.subset(train_clips), table.subset(val_clips)
-
     config = RecognizerConfig(features=train_cfg.features, architecture=train_cfg.architecture)
-    model, history = train_tdnn(config, train_table, val_table, train_cfg)
+    if config.architecture.kind == "functional":
+        from emotion_core.recognizer.functional_table import build_functionals
+        from emotion_core.recognizer.functional_train import fit_functional
+
+        # Every clip is featurised (test speakers too, unused here) so that the cache is the one
+        # the cross-validation protocols read; the augmented variants are drawn once, with seed 0.
+        table = build_functionals(clips, train_cfg.features, augment=train_cfg.augment, workers=workers)
+        train_table, val_table = table.subset(train_clips), table.subset(val_clips)
+        model, history = fit_functional(config, train_table, val_table, train_cfg)
+    else:
+        table = build_features(
+            train_clips + val_clips,
+            train_cfg.features,
+            augment=train_cfg.augment,
+            seed=train_cfg.seed,
+            workers=workers,
+        )
+        train_table, val_table = table.subset(train_clips), table.subset(val_clips)
+        model, history = train_tdnn(config, train_table, val_table, train_cfg)
     baseline_config = RecognizerConfig(
         features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
     )

@@ -1,0 +1,166 @@
+"""Utterance functionals: one fixed-length vector of spectral, loudness and pitch statistics per clip.
+
+Cross-corpus emotion recognition has long been led by such statistics (the eGeMAPS tradition) rather
+than by frame-level networks, because a summary of how pitch, loudness and spectral shape move over an
+utterance carries arousal and valence across speakers and microphones, while frame-level detail
+carries the speaker and the room. They are also what a voice profile can normalise: the running mean
+and spread of these vectors over a person's messages is all a profile keeps (see
+:mod:`emotion_core.profile`).
+
+The vector is a pure function of the waveform and :class:`~emotion_core.features.FeatureConfig`;
+:func:`functional_names` names every element, in order.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.fft
+
+from emotion_core.features import FeatureConfig, log_mel
+
+#: Cepstral coefficients (from the log-mel, c1..c20) whose spread and dynamics are kept.
+N_CEPS = 20
+#: Pitch search range (Hz): covers low male speech to high child and shouted speech.
+F0_FLOOR_HZ, F0_CEIL_HZ = 60.0, 600.0
+#: Frames this far below the loudest frame (dB) count as pauses for loudness and rhythm statistics.
+ACTIVE_DB = 30.0
+
+
+@functools.lru_cache(maxsize=8)
+def functional_names(config: FeatureConfig) -> tuple[str, ...]:
+    """The name of every element of :func:`utterance_functionals`'s vector, in order."""
+    names = [f"mel{b}_mean" for b in range(config.n_mels)]
+    names += [f"mel{b}_std" for b in range(config.n_mels)]
+    names += [f"mel{b}_delta_std" for b in range(config.n_mels)]
+    names += [f"cep{c}_std" for c in range(1, N_CEPS + 1)]
+    names += [f"cep{c}_delta_std" for c in range(1, N_CEPS + 1)]
+    names += [
+        "loudness_std",
+        "loudness_range",
+        "loudness_slope",
+        "loudness_delta_std",
+        "active_fraction",
+        "loudness_peaks_per_s",
+        "tilt_mean",
+        "tilt_std",
+        "voiced_fraction",
+        "f0_median_st",
+        "f0_std_st",
+        "f0_p10_st",
+        "f0_p90_st",
+        "f0_slope_st_per_s",
+        "f0_delta_abs_st",
+        "f0_jitter_st",
+    ]
+    return tuple(names)
+
+
+def network_inputs(functionals: np.ndarray, config: FeatureConfig, band_means: bool) -> np.ndarray:
+    """The functional network's input from full vectors (``(..., n_functionals)``): the log-mel band
+    means are dropped unless ``band_means`` (they carry the microphone's colouring with the voice)."""
+    return functionals if band_means else functionals[..., config.n_mels :]
+
+
+def network_input_size(config: FeatureConfig, band_means: bool) -> int:
+    """Length of :func:`network_inputs`'s vectors."""
+    return len(functional_names(config)) - (0 if band_means else config.n_mels)
+
+
+def _slope(values: np.ndarray, frame_rate: float) -> float:
+    """Least-squares slope per second of a contour (0 for fewer than two points)."""
+    if values.size < 2:
+        return 0.0
+    t = np.arange(values.size) / frame_rate
+    t = t - t.mean()
+    return float(np.dot(t, values - values.mean()) / max(np.dot(t, t), 1e-12))
+
+
+def _pitch(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """F0 per 10 ms frame in semitones re 100 Hz; NaN where unvoiced (WORLD's DIO + StoneMask).
+
+    DIO is WORLD's fast estimator (a few ms per second of speech) and makes its own voicing
+    decision, which librosa's YIN does not; StoneMask refines each estimate.
+    """
+    import pyworld
+
+    x = np.ascontiguousarray(samples, dtype=np.float64)
+    period_ms = 1000.0 * config.hop_length / config.sample_rate
+    f0, times = pyworld.dio(
+        x, config.sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=period_ms, speed=4
+    )
+    f0 = pyworld.stonemask(x, f0, times, config.sample_rate)
+    with np.errstate(divide="ignore"):
+        semitones = 12.0 * np.log2(f0 / 100.0)
+    return np.where(f0 > 0, semitones, np.nan)
+
+
+def _pitch_stats(semitones: np.ndarray, frame_rate: float) -> list[float]:
+    voiced = semitones[~np.isnan(semitones)]
+    if voiced.size < 5:
+        return [0.0] * 8
+    steps = np.diff(semitones)
+    steps = steps[~np.isnan(steps)]
+    small = steps[np.abs(steps) < 2.0]  # jumps over 2 semitones in 10 ms are octave errors or onsets
+    p10, median, p90 = np.percentile(voiced, [10, 50, 90])
+    return [
+        voiced.size / semitones.size,
+        float(median),
+        float(voiced.std()),
+        float(p10 - median),
+        float(p90 - median),
+        _slope(voiced, frame_rate),
+        float(np.abs(small).mean()) if small.size else 0.0,
+        float(np.abs(np.diff(small)).mean()) if small.size > 1 else 0.0,
+    ]
+
+
+def utterance_functionals(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Statistics of one (trimmed) clip: spectral shape, its movement, loudness, rhythm and pitch.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,), float32 at ``config.sample_rate``
+
+    Returns
+    -------
+    np.ndarray, shape (len(functional_names(config)),), float32
+        Gain-independent: loudness enters only relative to the clip's own level, and the log-mel is
+        the recogniser's gain-normalised one. The band means carry the microphone's colouring as
+        well as the voice's; :class:`~emotion_core.recognizer.config.ArchitectureConfig`'s
+        ``band_means`` decides whether a model sees them.
+    """
+    mel = log_mel(samples, config)  # (frames, n_mels), natural log, mean 0
+    frame_rate = config.frame_rate
+    delta = np.diff(mel, axis=0) if mel.shape[0] > 1 else np.zeros_like(mel)
+    ceps = scipy.fft.dct(mel, type=2, norm="ortho", axis=1)[:, 1 : N_CEPS + 1]
+    ceps_delta = np.diff(ceps, axis=0) if ceps.shape[0] > 1 else np.zeros_like(ceps)
+
+    loudness = 10.0 / np.log(10.0) * np.log(np.exp(mel).sum(axis=1))  # dB, relative
+    active = loudness > loudness.max() - ACTIVE_DB
+    level = loudness[active]
+    duration_s = max(mel.shape[0] / frame_rate, 1e-3)
+    peaks = np.sum((level[1:-1] > level[:-2]) & (level[1:-1] >= level[2:]) & (level[1:-1] > np.median(level)))
+    half = config.n_mels // 2
+    tilt = mel[active, half:].mean(axis=1) - mel[active, :half].mean(axis=1)  # high minus low bands
+
+    spectral = [
+        mel.mean(axis=0),
+        mel.std(axis=0),
+        delta.std(axis=0),
+        ceps.std(axis=0),
+        ceps_delta.std(axis=0),
+    ]
+    loud = [
+        float(level.std()),
+        float(np.percentile(level, 95) - np.percentile(level, 5)),
+        _slope(level, frame_rate),
+        float(np.diff(loudness).std()) if loudness.size > 1 else 0.0,
+        float(active.mean()),
+        float(peaks / duration_s),
+        float(tilt.mean()),
+        float(tilt.std()),
+    ]
+    vector = np.concatenate([*spectral, loud, _pitch_stats(_pitch(samples, config), frame_rate)])
+    return vector.astype(np.float32)

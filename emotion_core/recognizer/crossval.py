@@ -1,0 +1,301 @@
+"""Protocols that measure generalisation: leave-one-corpus-out and speaker-fold cross-validation.
+
+A single split's figures move by several points from one seed to the next, more than most design
+choices, so every figure here is a mean over seeds (± their standard deviation), and every clip of
+every corpus is scored exactly once per seed:
+
+- ``loco`` (leave one corpus out): for each corpus, train on all the others and test on all of its
+  clips, on its own classes. This is the headline: a new corpus means new people, microphones, rooms,
+  languages and sentences, which is what a Discord server is.
+- ``speaker-folds``: the speakers of every corpus are dealt into ``k`` folds; each fold is tested by
+  a model trained on the other folds of *all* corpora (one further fold is its validation set).
+
+Each fold trains three networks on the same draws: the speaker-independent functional network
+(``moodbot``, what a person's first message gets), the seed tutorial's network (``seed baseline``)
+and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
+other, unlabelled clips of the same speaker). Temperature is fitted on each fold's validation
+speakers, so the calibrated ECE is measured on speakers it was not fitted on. Models are chosen by
+validation UAR only; test speakers never decide anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
+from emotion_core.labels import corpus_emotions
+from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.calibration import Calibration, fit_temperature
+from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.dataset import Split, cap_per_speaker
+from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, _score_on
+from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
+from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+from emotion_core.recognizer.metrics import Metrics
+from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
+
+log = logging.getLogger(__name__)
+
+PROFILE_NAME = "moodbot + profile"
+#: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
+FOLD_CONDITIONS = ("clean", "discord")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One train/validation/test division of the speakers."""
+
+    name: str
+    split: Split
+
+
+def _shuffled_speakers(clips: Sequence[Clip], corpus: str, seed: int) -> list[str]:
+    speakers = sorted({c.speaker for c in clips if c.corpus == corpus and not is_pooled_speaker(c.speaker)})
+    rng = np.random.default_rng([seed, zlib.crc32(corpus.encode())])
+    return [speakers[i] for i in rng.permutation(len(speakers))]
+
+
+def _pooled(clips: Sequence[Clip], corpus: str) -> list[str]:
+    return sorted({c.speaker for c in clips if c.corpus == corpus and is_pooled_speaker(c.speaker)})
+
+
+def corpus_folds(clips: Sequence[Clip], *, val_fraction: float = 0.15, seed: int = 0) -> list[Fold]:
+    """One fold per corpus: all its speakers are tested (an unidentified pool too: they are all
+    unseen people); of the other corpora, ``val_fraction`` of the speakers validate, the rest train."""
+    corpora = sorted({clip.corpus for clip in clips})
+    folds = []
+    for held_out in corpora:
+        train, val = [], []
+        for corpus in corpora:
+            if corpus == held_out:
+                continue
+            speakers = _shuffled_speakers(clips, corpus, seed)
+            n_val = max(1, round(val_fraction * len(speakers))) if len(speakers) > 2 else 0
+            val += speakers[:n_val]
+            train += speakers[n_val:] + _pooled(clips, corpus)
+        test = _shuffled_speakers(clips, held_out, seed) + _pooled(clips, held_out)
+        folds.append(
+            Fold(
+                f"left out: {held_out}", Split(tuple(sorted(train)), tuple(sorted(val)), tuple(sorted(test)))
+            )
+        )
+    return folds
+
+
+def speaker_folds(clips: Sequence[Clip], *, k: int = 5, seed: int = 0) -> list[Fold]:
+    """``k`` folds: every corpus's speakers dealt round the folds in a seeded order; fold ``f`` is
+    tested, fold ``f + 1`` validates, the rest (and any unidentified pool) train."""
+    corpora = sorted({clip.corpus for clip in clips})
+    assignment: dict[str, int] = {}
+    pooled: list[str] = []
+    for corpus in corpora:
+        for position, speaker in enumerate(_shuffled_speakers(clips, corpus, seed)):
+            assignment[speaker] = position % k
+        pooled += _pooled(clips, corpus)
+    folds = []
+    for f in range(k):
+        test = sorted(s for s, g in assignment.items() if g == f)
+        val = sorted(s for s, g in assignment.items() if g == (f + 1) % k)
+        train = sorted([s for s, g in assignment.items() if g not in (f, (f + 1) % k)] + pooled)
+        folds.append(Fold(f"fold {f + 1} of {k}", Split(tuple(train), tuple(val), tuple(test))))
+    return folds
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One model in one condition on one corpus, over seeds: means, spreads and each seed's metrics."""
+
+    uar_mean: float
+    uar_std: float
+    called_angry_mean: float
+    ece_mean: float
+    ece_calibrated_mean: float
+    recall_mean: dict[str, float]
+    angry_share_mean: dict[str, float]  # per true class (neutral, sad, ...): share called angry
+    n_clips: int
+    per_seed: tuple[Metrics, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "uar_mean": self.uar_mean,
+            "uar_std": self.uar_std,
+            "called_angry_mean": self.called_angry_mean,
+            "ece_mean": self.ece_mean,
+            "ece_calibrated_mean": self.ece_calibrated_mean,
+            "recall_mean": self.recall_mean,
+            "angry_share_mean": self.angry_share_mean,
+            "n_clips": self.n_clips,
+            "per_seed": [m.to_dict() for m in self.per_seed],
+        }
+
+
+@dataclass(frozen=True)
+class ProtocolReport:
+    """``results[corpus][condition][model]`` over ``seeds`` for one protocol."""
+
+    protocol: str
+    seeds: tuple[int, ...]
+    architecture: dict
+    results: dict[str, dict[str, dict[str, Summary]]]
+
+    def mean_uar(self, model: str, condition: str, corpora: Sequence[str]) -> float:
+        return float(np.mean([self.results[c][condition][model].uar_mean for c in corpora]))
+
+    def to_dict(self) -> dict:
+        return {
+            "protocol": self.protocol,
+            "seeds": list(self.seeds),
+            "architecture": self.architecture,
+            "results": {
+                corpus: {cond: {m: s.to_dict() for m, s in models.items()} for cond, models in conds.items()}
+                for corpus, conds in self.results.items()
+            },
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _predict(model, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
+
+
+def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConfig, config: RecognizerConfig):
+    """Calibrated test probabilities of each network in each condition for one fold.
+
+    Returns ``{(model, condition, "raw" or "calibrated"): (test clips, n_labels)}`` and the test clips.
+    """
+    train = table.subset(fold.split.of(table.clips, "train"))
+    val = table.subset(fold.split.of(table.clips, "val"))
+    test = table.subset(fold.split.of(table.clips, "test"))
+    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True))
+    baseline_config = replace(config, architecture=ArchitectureConfig(kind="seed_dense"))
+    networks = {
+        MODEL_NAME: (fit_functional(config, train, val, train_cfg)[0], config),
+        PROFILE_NAME: (fit_functional(profile_config, train, val, train_cfg)[0], profile_config),
+        BASELINE_NAME: (train_seed_baseline(baseline_config, train, val, train_cfg)[0], baseline_config),
+    }
+
+    def inputs(name: str, part: FunctionalTable, condition: str) -> np.ndarray:
+        variant = VARIANTS.index(condition)
+        if name == BASELINE_NAME:
+            return part.mfcc[variant]
+        profile = train_cfg.profile_clips if name == PROFILE_NAME else None
+        return table_inputs(part, networks[name][1], variant, profile_clips=profile, seed=train_cfg.seed)
+
+    order = {label: i for i, label in enumerate(config.labels)}
+    val_y = np.array([order[c.label] for c in val.clips])
+    probabilities = {}
+    for name, (model, _) in networks.items():
+        val_p = np.concatenate([_predict(model, inputs(name, val, c)) for c in FOLD_CONDITIONS])
+        calibration = Calibration(temperature=fit_temperature(val_p, np.tile(val_y, len(FOLD_CONDITIONS))))
+        for condition in FOLD_CONDITIONS:
+            raw = _predict(model, inputs(name, test, condition))
+            probabilities[name, condition, "raw"] = raw
+            probabilities[name, condition, "calibrated"] = calibration.apply(raw)
+    return probabilities, test.clips
+
+
+def _angry_share(metrics: Metrics, labels: tuple[str, ...], label: str) -> float:
+    """Share of the clips of true class ``label`` that were called angry."""
+    row = metrics.confusion[labels.index(label)]
+    return row[labels.index("angry")] / max(1, sum(row))
+
+
+def run_protocol(
+    table: FunctionalTable,
+    folds_for_seed: Callable[[int], list[Fold]],
+    train_cfg: TrainConfig,
+    config: RecognizerConfig,
+    *,
+    protocol: str,
+    seeds: Sequence[int] = (0, 1, 2),
+) -> ProtocolReport:
+    """Train and score every fold for every seed; ``folds_for_seed(seed)`` gives that seed's folds.
+
+    Every clip that any fold tests is scored once per seed; per corpus, figures are computed on all
+    of them together and then averaged over seeds.
+    """
+    labels = tuple(label.value for label in config.labels)
+    order = {label: i for i, label in enumerate(config.labels)}
+    per_seed: dict[tuple[str, str, str], list[Metrics]] = {}
+    calibrated_ece: dict[tuple[str, str, str], list[float]] = {}
+    for seed in seeds:
+        cfg = replace(train_cfg, seed=seed)
+        collected: dict[tuple, list[np.ndarray]] = {}
+        clips: list[Clip] = []
+        for fold in folds_for_seed(seed):
+            log.info("seed %d, %s", seed, fold.name)
+            probabilities, test_clips = _fold_probabilities(table, fold, cfg, config)
+            clips += test_clips
+            for key, p in probabilities.items():
+                collected.setdefault(key, []).append(p)
+        truth = np.array([order[c.label] for c in clips])
+        stacked = {key: np.concatenate(parts) for key, parts in collected.items()}
+        for corpus in sorted({c.corpus for c in clips}):
+            rows = np.array([c.corpus == corpus for c in clips])
+            own = np.array([label in corpus_emotions(corpus) for label in config.labels])
+            for name in (MODEL_NAME, PROFILE_NAME, BASELINE_NAME):
+                for condition in FOLD_CONDITIONS:
+                    raw = _score_on(truth[rows], stacked[name, condition, "raw"][rows], own, labels)
+                    cal = _score_on(truth[rows], stacked[name, condition, "calibrated"][rows], own, labels)
+                    per_seed.setdefault((corpus, condition, name), []).append(raw)
+                    calibrated_ece.setdefault((corpus, condition, name), []).append(cal.ece)
+    results: dict[str, dict[str, dict[str, Summary]]] = {}
+    for (corpus, condition, name), metrics in per_seed.items():
+        uars = [m.uar for m in metrics]
+        results.setdefault(corpus, {}).setdefault(condition, {})[name] = Summary(
+            uar_mean=float(np.mean(uars)),
+            uar_std=float(np.std(uars)),
+            called_angry_mean=float(np.mean([m.called_angry for m in metrics])),
+            ece_mean=float(np.mean([m.ece for m in metrics])),
+            ece_calibrated_mean=float(np.mean(calibrated_ece[corpus, condition, name])),
+            recall_mean={k: float(np.mean([m.recall[k] for m in metrics])) for k in metrics[0].recall},
+            angry_share_mean={
+                k: float(np.mean([_angry_share(m, labels, k) for m in metrics]))
+                for k in metrics[0].recall
+                if k != "angry"
+            },
+            n_clips=metrics[0].n_clips,
+            per_seed=tuple(metrics),
+        )
+    return ProtocolReport(protocol, tuple(seeds), asdict(config.architecture), results)
+
+
+PROTOCOLS = ("loco", "speaker-folds")
+
+
+def cross_validate(
+    protocol: str,
+    train_cfg: TrainConfig,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    k: int = 5,
+    corpora_root: Path | None = None,
+    workers: int = 2,
+) -> ProtocolReport:
+    """Run ``protocol`` (``"loco"`` or ``"speaker-folds"``) on ``train_cfg.corpora`` with the
+    functional recogniser that ``train_cfg.architecture`` describes, its profile variant and the
+    seed baseline; the functionals are computed once (cached) and shared by every fold and seed."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {PROTOCOLS}")
+    if train_cfg.architecture.kind != "functional":
+        raise ValueError("cross-validation trains the functional recogniser (architecture kind 'functional')")
+    clips = cap_per_speaker(load_corpora(train_cfg.corpora, corpora_root), train_cfg.max_clips_per_speaker)
+    table = build_functionals(clips, train_cfg.features, augment=train_cfg.augment, workers=workers)
+    config = RecognizerConfig(features=train_cfg.features, architecture=train_cfg.architecture)
+
+    def folds(seed: int) -> list[Fold]:
+        if protocol == "loco":
+            return corpus_folds(clips, seed=seed)
+        return speaker_folds(clips, k=k, seed=seed)
+
+    return run_protocol(table, folds, train_cfg, config, protocol=protocol, seeds=seeds)

@@ -1,0 +1,180 @@
+"""Training the functional recogniser on a :class:`FunctionalTable`, with or without voice profiles.
+
+A training run takes seconds on two cores, so the protocols in :mod:`emotion_core.recognizer.crossval`
+can train dozens of models (every left-out corpus, every speaker fold, several seeds). The loss, the
+corpus/speaker/class-balanced draws and the seeding are the same as the log-mel network's
+(:mod:`emotion_core.recognizer.train`).
+
+A network with ``speaker_norm`` learns from functionals centred on a *profile*: the mean of
+``profile_clips`` other clips of the same speaker, drawn afresh for every example, unlabelled (their
+emotions are whatever that speaker happened to record). That is exactly what a voice profile holds
+at serving time, so the network never sees a statistic it will not have.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from emotion_core.functionals import network_inputs
+from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.config import RecognizerConfig
+from emotion_core.recognizer.functional_table import FunctionalTable
+from emotion_core.recognizer.metrics import score
+from emotion_core.recognizer.train import (
+    TrainConfig,
+    _fit_norm,
+    _label_indices,
+    _seed_everything,
+    label_masks,
+    masked_cross_entropy,
+    sampling_weights,
+)
+
+
+def profile_means(
+    functionals: np.ndarray,
+    speakers: list[str],
+    rows: np.ndarray,
+    variants: np.ndarray,
+    clips_per_profile: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """For each drawn ``(variant, row)``, the mean functionals of ``clips_per_profile`` *other* clips
+    of the same speaker in the same variant (drawn with replacement; fewer others, all of them).
+
+    ``functionals`` is ``(variants, clips, n)``; returns ``(len(rows), n)``.
+    """
+    by_speaker: dict[str, np.ndarray] = {}
+    for i, speaker in enumerate(speakers):
+        by_speaker.setdefault(speaker, []).append(i)
+    by_speaker = {s: np.array(r) for s, r in by_speaker.items()}
+    position = {}
+    for members in by_speaker.values():
+        for k, row in enumerate(members):
+            position[int(row)] = k
+    out = np.empty((len(rows), functionals.shape[-1]), dtype=np.float32)
+    for members in by_speaker.values():
+        drawn = np.flatnonzero(np.isin(rows, members))
+        if drawn.size == 0:
+            continue
+        if members.size == 1:
+            out[drawn] = functionals[variants[drawn], rows[drawn]]
+            continue
+        own = np.array([position[int(r)] for r in rows[drawn]])
+        picks = rng.integers(0, members.size - 1, size=(drawn.size, clips_per_profile))
+        picks += picks >= own[:, None]  # skip the clip itself
+        history = functionals[variants[drawn][:, None], members[picks]]  # (drawn, k, n)
+        out[drawn] = history.mean(axis=1)
+    return out
+
+
+def table_inputs(
+    table: FunctionalTable,
+    config: RecognizerConfig,
+    variant: int,
+    *,
+    profile_clips: int | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Network inputs for every clip of ``table`` in one variant; centred on a profile of
+    ``profile_clips`` other clips of the same speaker (same variant) when given."""
+    x = table.functionals[variant]
+    if profile_clips:
+        rows = np.arange(len(table.clips))
+        variants = np.full(rows.size, variant)
+        rng = np.random.default_rng(seed)
+        speakers = [clip.speaker for clip in table.clips]
+        x = x - profile_means(table.functionals, speakers, rows, variants, profile_clips, rng)
+    return network_inputs(x, config.features, config.architecture.band_means)
+
+
+def fit_functional(
+    config: RecognizerConfig,
+    train: FunctionalTable,
+    val: FunctionalTable,
+    train_cfg: TrainConfig,
+    *,
+    verbose: bool = False,
+):
+    """Train a functional network; return it at its best validation UAR, and the learning curve.
+
+    Each epoch draws as many examples as there are training clips, balanced by corpus, speaker and
+    class, each in a random variant among ``train_cfg.variants``. Validation UAR is the mean over
+    the clean and Discord-coded variants of the validation speakers.
+    """
+    import keras
+    import tensorflow as tf
+
+    from emotion_core.recognizer.model import build_model
+
+    speaker_norm = config.architecture.speaker_norm
+    rng = np.random.default_rng(train_cfg.seed)
+    _seed_everything(train_cfg.seed)
+    model = build_model(config)
+    variants = np.array([VARIANTS.index(v) for v in train_cfg.variants])
+    speakers = [clip.speaker for clip in train.clips]
+    n = len(train.clips)
+
+    def inputs(rows: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        x = train.functionals[vs, rows]
+        if speaker_norm:
+            x = x - profile_means(train.functionals, speakers, rows, vs, train_cfg.profile_clips, rng)
+        return network_inputs(x, config.features, config.architecture.band_means).astype(np.float32)
+
+    sample_rows = np.tile(np.arange(n), len(variants))
+    _fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))
+    labels = _label_indices(train.clips, config)
+    masks = label_masks(train.clips, config)
+    weights = sampling_weights(train.clips, train_cfg.corpus_weight_power)
+    batch = min(train_cfg.batch_size, n)  # a tiny corpus still gets one step per epoch
+    steps = train_cfg.epochs * (n // batch)
+    schedule = keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps)
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=1e-4)
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y, m):
+        with tf.GradientTape() as tape:
+            loss = masked_cross_entropy(model(x, training=True), y, m, train_cfg.label_smoothing)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    val_y = _label_indices(val.clips, config)
+    profile = train_cfg.profile_clips if speaker_norm else None
+    val_x = [
+        table_inputs(val, config, VARIANTS.index(v), profile_clips=profile, seed=train_cfg.seed)
+        for v in ("clean", "discord")
+    ]
+    names = tuple(label.value for label in config.labels)
+    best_uar, best_weights, history, waited = -1.0, None, [], 0
+    for epoch in range(1, train_cfg.epochs + 1):
+        started = time.perf_counter()
+        rows = rng.choice(n, size=n, p=weights)
+        vs = rng.choice(variants, size=n)
+        x_all = inputs(rows, vs)
+        losses = [
+            float(step(x_all[s : s + batch], labels[rows[s : s + batch]], masks[rows[s : s + batch]]))
+            for s in range(0, n - batch + 1, batch)
+        ]
+        uar = float(np.mean([score(val_y, forward(x).numpy().argmax(axis=1), names).uar for x in val_x]))
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "val_uar": uar,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        if verbose:
+            print(f"epoch {epoch:3d}  loss {np.mean(losses):.3f}  val UAR {uar:.3f}")
+        if uar > best_uar:
+            best_uar, best_weights, waited = uar, model.get_weights(), 0
+        else:
+            waited += 1
+            if waited >= train_cfg.patience:
+                break
+    model.set_weights(best_weights)
+    return model, history

@@ -1,0 +1,99 @@
+"""Cross-validation folds never share a speaker between training and test, test every speaker once,
+and voice profiles never contain the clip they describe."""
+
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.corpora import Clip
+from emotion_core.labels import EMOTIONS
+from emotion_core.recognizer.crossval import corpus_folds, speaker_folds
+from emotion_core.recognizer.dataset import cap_per_speaker
+from emotion_core.recognizer.functional_train import profile_means
+
+SIZES = {"RAVDESS": 8, "SAVEE": 4, "TESS": 2, "IndianEmoSpeech": 6}
+
+
+def _corpora() -> list[Clip]:
+    clips = []
+    for corpus, n_speakers in SIZES.items():
+        for s in range(n_speakers):
+            for i in range(14):
+                speaker = f"{corpus}:{s}"
+                clips.append(Clip(Path(f"{corpus}/{s}_{i}.wav"), corpus, speaker, EMOTIONS[i % 7], "x"))
+    clips += [
+        Clip(Path(f"IESC/pool_{i}.wav"), "IndianEmoSpeech", "IndianEmoSpeech:unknown", EMOTIONS[i % 4], "x")
+        for i in range(8)
+    ]
+    return clips
+
+
+def _disjoint(split) -> bool:
+    return not (
+        set(split.train) & set(split.val)
+        or set(split.train) & set(split.test)
+        or set(split.val) & set(split.test)
+    )
+
+
+def test_leave_one_corpus_out_tests_every_speaker_of_the_corpus_and_trains_on_none():
+    clips = _corpora()
+    folds = corpus_folds(clips, seed=0)
+    assert len(folds) == len(SIZES)
+    for fold in folds:
+        held_out = fold.name.removeprefix("left out: ")
+        assert _disjoint(fold.split)
+        assert {c.speaker for c in clips if c.corpus == held_out} == set(fold.split.test)
+        assert all(not s.startswith(f"{held_out}:") for s in fold.split.train + fold.split.val)
+        assert fold.split.val  # model choice and temperature come from other corpora's speakers
+
+
+def test_speaker_folds_test_each_identified_speaker_exactly_once():
+    clips = _corpora()
+    folds = speaker_folds(clips, k=3, seed=1)
+    tested = [s for fold in folds for s in fold.split.test]
+    identified = {c.speaker for c in clips if not c.speaker.endswith(":unknown")}
+    assert sorted(tested) == sorted(identified)
+    for fold in folds:
+        assert _disjoint(fold.split)
+        assert "IndianEmoSpeech:unknown" in fold.split.train  # the unidentified pool only trains
+
+
+def test_folds_are_seeded():
+    clips = _corpora()
+    assert speaker_folds(clips, k=3, seed=0) == speaker_folds(clips, k=3, seed=0)
+    assert speaker_folds(clips, k=3, seed=0) != speaker_folds(clips, k=3, seed=5)
+
+
+def test_cap_keeps_each_speakers_classes_balanced_and_the_order():
+    clips = _corpora()
+    capped = cap_per_speaker(clips, 7, seed=0)
+    per_speaker = {}
+    for clip in capped:
+        per_speaker.setdefault(clip.speaker, []).append(clip.label)
+    assert all(len(labels) <= 8 for labels in per_speaker.values())
+    assert all(
+        len(set(labels)) == len(labels) for s, labels in per_speaker.items() if not s.endswith("unknown")
+    )
+    positions = [clips.index(c) for c in capped]
+    assert positions == sorted(positions)
+    assert cap_per_speaker(clips, 7, seed=0) == capped
+    assert cap_per_speaker(clips, None) == clips
+
+
+def test_a_profile_is_the_mean_of_other_clips_of_the_same_speaker():
+    speakers = ["a"] * 5 + ["b"] * 2 + ["c"]
+    n = len(speakers)
+    # Clip i's vector is i in variant 0 and 100 + i in variant 1: a profile's mean shows who is in it.
+    functionals = np.stack([np.arange(n), 100 + np.arange(n)]).astype(np.float32)[..., None]
+    rows = np.tile(np.arange(n), 50)
+    variants = np.repeat([0, 1], rows.size // 2)
+    means = profile_means(functionals, speakers, rows, variants, 3, np.random.default_rng(0))[:, 0]
+    for row, variant, mean in zip(rows, variants, means, strict=True):
+        own = [i for i, s in enumerate(speakers) if s == speakers[row]]
+        others = [i + 100 * variant for i in own if i != row] or [row + 100 * variant]
+        assert min(others) <= mean <= max(others)
+        if len(own) == 2:
+            assert mean == others[0]
+    # Speaker "a"'s profiles vary: they are drawn afresh for every example.
+    assert len(set(means[rows < 5].round(3))) > 3

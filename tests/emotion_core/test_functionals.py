@@ -1,0 +1,57 @@
+"""Utterance functionals: one finite vector per clip, named element by element, that tracks pitch
+and loudness the way the recogniser relies on."""
+
+import numpy as np
+import pytest
+
+from emotion_core.features import FeatureConfig
+from emotion_core.functionals import (
+    functional_names,
+    network_input_size,
+    network_inputs,
+    utterance_functionals,
+)
+from tests.emotion_core.conftest import speechlike
+
+CONFIG = FeatureConfig()
+
+
+def _named(vector: np.ndarray) -> dict[str, float]:
+    return dict(zip(functional_names(CONFIG), vector.tolist(), strict=True))
+
+
+def test_vector_is_finite_and_named_element_by_element():
+    vector = utterance_functionals(speechlike(2.0, 16000, seed=1), CONFIG)
+    assert vector.shape == (len(functional_names(CONFIG)),)
+    assert np.isfinite(vector).all()
+    assert len(set(functional_names(CONFIG))) == vector.size
+
+
+@pytest.mark.parametrize("f0_hz", [110.0, 220.0])
+def test_pitch_median_is_in_semitones_of_the_voice(f0_hz):
+    stats = _named(utterance_functionals(speechlike(2.0, 16000, seed=2, f0_hz=f0_hz), CONFIG))
+    low = _named(utterance_functionals(speechlike(2.0, 16000, seed=2, f0_hz=f0_hz / 2), CONFIG))
+    assert stats["voiced_fraction"] > 0.3
+    # An octave is 12 semitones, whatever the reference pitch the vector is expressed against.
+    assert stats["f0_median_st"] - low["f0_median_st"] == pytest.approx(12.0, abs=1.0)
+
+
+def test_level_moves_band_means_but_not_the_shape_statistics():
+    audio = speechlike(2.0, 16000, seed=3)
+    loud, quiet = (_named(utterance_functionals(g * audio, CONFIG)) for g in (1.0, 0.1))
+    assert loud["mel10_mean"] > quiet["mel10_mean"]
+    for name in ("f0_median_st", "cep3_std", "active_fraction"):
+        assert loud[name] == pytest.approx(quiet[name], abs=0.05 * max(1.0, abs(loud[name])))
+
+
+def test_silence_and_very_short_clips_give_a_finite_vector():
+    for samples in (np.zeros(16000, np.float32), speechlike(0.05, 16000)):
+        assert np.isfinite(utterance_functionals(samples, CONFIG)).all()
+
+
+def test_network_inputs_drop_band_means_only_when_asked():
+    vectors = np.random.default_rng(0).normal(size=(3, len(functional_names(CONFIG))))
+    assert network_inputs(vectors, CONFIG, True).shape[-1] == network_input_size(CONFIG, True)
+    kept = network_inputs(vectors, CONFIG, False)
+    assert kept.shape[-1] == network_input_size(CONFIG, False) == vectors.shape[-1] - CONFIG.n_mels
+    np.testing.assert_array_equal(kept, vectors[:, CONFIG.n_mels :])
