@@ -47,6 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="with --protocol")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs, with --protocol")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="ablation, with --protocol: train on these variants only (clean discord room phone)",
+    )
+    parser.add_argument(
+        "--no-band-means",
+        action="store_true",
+        help="ablation, with --protocol: leave the log-mel band means out of the network's inputs",
+    )
     parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
@@ -58,9 +70,10 @@ def run_protocol(args: argparse.Namespace) -> int:
 
     from emotion_core.corpora import CORPORA, available_corpora
     from emotion_core.errors import EmotionCoreError
+    from emotion_core.recognizer.augment import VARIANTS
     from emotion_core.recognizer.config import ArchitectureConfig
-    from emotion_core.recognizer.crossval import FOLD_CONDITIONS, PROFILE_NAME, cross_validate
-    from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME
+    from emotion_core.recognizer.crossval import FOLD_CONDITIONS, SCORED_MODELS, cross_validate
+    from emotion_core.recognizer.evaluate import MODEL_NAME
     from emotion_core.recognizer.train import TrainConfig
 
     config = TrainConfig()
@@ -68,6 +81,13 @@ def run_protocol(args: argparse.Namespace) -> int:
         config = replace(config, architecture=ArchitectureConfig(kind="functional"))
     if args.epochs:
         config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
+    if args.no_band_means:
+        config = replace(config, architecture=replace(config.architecture, band_means=False))
+    if args.variants:
+        unknown = sorted(set(args.variants) - set(VARIANTS))
+        if unknown:
+            raise EmotionCoreError(f"unknown variants {unknown}; known: {list(VARIANTS)}")
+        config = replace(config, variants=tuple(args.variants))
     if args.corpora:
         unknown = sorted(set(args.corpora) - set(CORPORA))
         if unknown:
@@ -94,16 +114,16 @@ def run_protocol(args: argparse.Namespace) -> int:
         f"{args.protocol}, seeds {list(report.seeds)}: UAR mean ± spread over seeds, on each corpus's classes"
     )
     print(
-        f"{'corpus':16} {'condition':9} {'model':18} {'UAR':>13} {'angry':>6} {'ECE':>6} {'ECE cal':>7} "
+        f"{'corpus':16} {'condition':9} {'model':22} {'UAR':>13} {'angry':>6} {'ECE':>6} {'ECE cal':>7} "
         f"{'clips':>6}"
     )
-    names = (MODEL_NAME, PROFILE_NAME, BASELINE_NAME)
+    names = SCORED_MODELS
     for corpus, conditions in report.results.items():
         for condition in FOLD_CONDITIONS:
             for name in names:
                 s = conditions[condition][name]
                 print(
-                    f"{corpus:16} {condition:9} {name:18} {s.uar_mean:6.3f} ± {s.uar_std:4.3f} "
+                    f"{corpus:16} {condition:9} {name:22} {s.uar_mean:6.3f} ± {s.uar_std:4.3f} "
                     f"{s.called_angry_mean:6.3f} {s.ece_mean:6.3f} {s.ece_calibrated_mean:7.3f} "
                     f"{s.n_clips:6d}"
                 )

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="corpora to use (default: RAVDESS TESS SAVEE nEMO)",
+        help="corpora to use (default: all six: RAVDESS TESS SAVEE nEMO EmoDB IndianEmoSpeech)",
     )
     parser.add_argument(
         "--corpora-dir",

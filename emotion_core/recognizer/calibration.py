@@ -27,6 +27,10 @@ CALIBRATION_FILE = "calibration.json"
 CURVE_FILE = "calibration_curve.json"
 
 
+#: Temperatures a fit may choose and a model folder may hold (beyond them the network is broken).
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """How to turn a network's probabilities into the confidence MoodBot states.
@@ -76,8 +80,9 @@ class Calibration:
             calibration = cls(**json.loads(path.read_text()))
         except (json.JSONDecodeError, TypeError) as error:
             raise ModelError(f"{path} is not a valid calibration: {error}") from error
-        if not (0.05 <= calibration.temperature <= 20.0):
-            raise ModelError(f"{path}: temperature {calibration.temperature} is outside 0.05-20")
+        low, high = TEMPERATURE_RANGE
+        if not (low <= calibration.temperature <= high):
+            raise ModelError(f"{path}: temperature {calibration.temperature} is outside {low}-{high}")
         return calibration
 
 
@@ -91,7 +96,8 @@ def fit_temperature(probs: np.ndarray, y_true: np.ndarray) -> float:
         log_norm = np.log(np.exp(z).sum(axis=1))
         return float(np.mean(log_norm - z[np.arange(len(y_true)), y_true]))
 
-    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+    bounds = tuple(np.log(TEMPERATURE_RANGE))
+    return float(np.exp(minimize_scalar(nll, bounds=bounds, method="bounded").x))
 
 
 @dataclass(frozen=True)
@@ -119,3 +125,24 @@ def choose_threshold(points: list[CoveragePoint], *, min_coverage: float) -> flo
     """The threshold with the best selective accuracy that still answers ``min_coverage`` of clips."""
     eligible = [p for p in points if p.coverage >= min_coverage and not np.isnan(p.accuracy)]
     return max(eligible, key=lambda p: (p.accuracy, -p.threshold)).threshold if eligible else 0.0
+
+
+#: The "not sure" threshold must still let MoodBot answer at least this share of clips outright.
+MIN_COVERAGE = 0.6
+#: Two moods within this many points of each other are "not sure: A or B".
+MIN_MARGIN = 0.1
+
+
+def fit_calibration(probs: np.ndarray, y_true: np.ndarray, fitted_on: str):
+    """Temperature and "not sure" threshold for uncalibrated ``probs`` of validation clips; returns
+    the :class:`Calibration` and the coverage curve it was chosen from."""
+    temperature = fit_temperature(probs, y_true)
+    scaled = Calibration(temperature=temperature).apply(probs)
+    curve = coverage_curve(scaled, y_true, np.round(np.arange(0.0, 0.951, 0.05), 2))
+    calibration = Calibration(
+        temperature=temperature,
+        min_confidence=choose_threshold(curve, min_coverage=MIN_COVERAGE),
+        min_margin=MIN_MARGIN,
+        fitted_on=fitted_on,
+    )
+    return calibration, curve

@@ -18,6 +18,8 @@ from emotion_core.labels import EMOTIONS, Emotion
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
+#: Sub-folder of a model folder holding its profile network (heard against a voice profile).
+PROFILE_DIR = "profile"
 FORMAT_VERSION = 1
 
 

@@ -44,6 +44,17 @@ from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
 log = logging.getLogger(__name__)
 
 PROFILE_NAME = "moodbot + profile"
+#: Voice-profile sizes tested: how many earlier, unlabelled messages of the person it averages.
+PROFILE_MESSAGES = (5, 10, 20)
+
+
+def profile_name(messages: int) -> str:
+    """The name a profile network's scores carry when its profile holds ``messages`` clips."""
+    return f"{PROFILE_NAME} ({messages})"
+
+
+#: Every model a protocol scores, in the order reports show them.
+SCORED_MODELS = (MODEL_NAME, *(profile_name(k) for k in PROFILE_MESSAGES), BASELINE_NAME)
 #: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
 FOLD_CONDITIONS = ("clean", "discord")
 
@@ -184,23 +195,25 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
         BASELINE_NAME: (train_seed_baseline(baseline_config, train, val, train_cfg)[0], baseline_config),
     }
 
-    def inputs(name: str, part: FunctionalTable, condition: str) -> np.ndarray:
+    def inputs(name: str, part: FunctionalTable, condition: str, clips: int | None = None) -> np.ndarray:
         variant = VARIANTS.index(condition)
         if name == BASELINE_NAME:
             return part.mfcc[variant]
-        profile = train_cfg.profile_clips if name == PROFILE_NAME else None
-        return table_inputs(part, networks[name][1], variant, profile_clips=profile, seed=train_cfg.seed)
+        return table_inputs(part, networks[name][1], variant, profile_clips=clips, seed=train_cfg.seed)
 
     order = {label: i for i, label in enumerate(config.labels)}
     val_y = np.array([order[c.label] for c in val.clips])
     probabilities = {}
     for name, (model, _) in networks.items():
-        val_p = np.concatenate([_predict(model, inputs(name, val, c)) for c in FOLD_CONDITIONS])
+        fit_clips = train_cfg.profile_clips if name == PROFILE_NAME else None
+        val_p = np.concatenate([_predict(model, inputs(name, val, c, fit_clips)) for c in FOLD_CONDITIONS])
         calibration = Calibration(temperature=fit_temperature(val_p, np.tile(val_y, len(FOLD_CONDITIONS))))
-        for condition in FOLD_CONDITIONS:
-            raw = _predict(model, inputs(name, test, condition))
-            probabilities[name, condition, "raw"] = raw
-            probabilities[name, condition, "calibrated"] = calibration.apply(raw)
+        tested = [(profile_name(k), k) for k in PROFILE_MESSAGES] if name == PROFILE_NAME else [(name, None)]
+        for shown, clips in tested:
+            for condition in FOLD_CONDITIONS:
+                raw = _predict(model, inputs(name, test, condition, clips))
+                probabilities[shown, condition, "raw"] = raw
+                probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
     return probabilities, test.clips
 
 
@@ -243,7 +256,7 @@ def run_protocol(
         for corpus in sorted({c.corpus for c in clips}):
             rows = np.array([c.corpus == corpus for c in clips])
             own = np.array([label in corpus_emotions(corpus) for label in config.labels])
-            for name in (MODEL_NAME, PROFILE_NAME, BASELINE_NAME):
+            for name in SCORED_MODELS:
                 for condition in FOLD_CONDITIONS:
                     raw = _score_on(truth[rows], stacked[name, condition, "raw"][rows], own, labels)
                     cal = _score_on(truth[rows], stacked[name, condition, "calibrated"][rows], own, labels)

@@ -28,9 +28,7 @@ from emotion_core.recognizer.calibration import (
     CURVE_FILE,
     Calibration,
     CoveragePoint,
-    choose_threshold,
-    coverage_curve,
-    fit_temperature,
+    fit_calibration,
 )
 from emotion_core.recognizer.dataset import Split
 from emotion_core.recognizer.infer import EmotionRecognizer
@@ -204,12 +202,6 @@ def stratified_sample(clips: Sequence[Clip], *, max_clips: int, seed: int = 0) -
     return kept
 
 
-#: The "not sure" rule must still give a clear answer for at least this share of validation clips.
-MIN_COVERAGE = 0.6
-#: Two moods whose calibrated probabilities are closer than this are "not sure: A or B".
-MIN_MARGIN = 0.1
-
-
 @dataclass(frozen=True)
 class CalibrationReport:
     """What :func:`calibrate` fitted and how confidence behaved before and after."""
@@ -238,15 +230,10 @@ def calibrate(out_dir: Path, clips: Sequence[Clip], *, bitrate_kbps: int = 32) -
     probabilities, truth = _probabilities({MODEL_NAME: recognizer}, clips, conditions)
     p = np.concatenate([probabilities[condition, MODEL_NAME] for condition in conditions])
     y = np.tile(truth, len(conditions))
-    temperature = fit_temperature(p, y)
-    scaled = Calibration(temperature=temperature).apply(p)
-    curve = coverage_curve(scaled, y, np.round(np.arange(0.0, 0.951, 0.05), 2))
-    calibration = Calibration(
-        temperature=temperature,
-        min_confidence=choose_threshold(curve, min_coverage=MIN_COVERAGE),
-        min_margin=MIN_MARGIN,
-        fitted_on=f"{len(clips)} clips of the validation speakers, as stored and Discord-coded",
+    calibration, curve = fit_calibration(
+        p, y, f"{len(clips)} clips of the validation speakers, as stored and Discord-coded"
     )
+    scaled = calibration.apply(p)
     return CalibrationReport(
         calibration,
         len(y),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,17 @@ import soxr
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
-from emotion_core.functionals import network_input_size, network_inputs, utterance_functionals
+from emotion_core.functionals import (
+    functional_names,
+    network_input_size,
+    network_inputs,
+    utterance_functionals,
+)
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+from emotion_core.profile import VoiceProfile
 from emotion_core.recognizer.calibration import Calibration
-from emotion_core.recognizer.config import WEIGHTS_FILE, RecognizerConfig
+from emotion_core.recognizer.config import PROFILE_DIR, WEIGHTS_FILE, RecognizerConfig
 from emotion_core.vad import detect_speech
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,11 @@ class EmotionResult:
     original_duration_s: float
     truncated: bool = False
     verdict: str = "clear"
+    #: Heard against the person's voice profile ("compared with your usual voice").
+    compared_with_profile: bool = False
+    #: The whole clip's utterance functionals, for updating the person's profile; ``None`` where the
+    #: recogniser has no profile network.
+    voice: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def ranked(self) -> list[tuple[Emotion, float]]:
         """Every label with its probability, most likely first."""
@@ -86,6 +97,8 @@ class EmotionRecognizer:
         self.calibration = calibration or Calibration()
         self.path = path
         self._model = model
+        #: The network for people with a voice profile (the model folder's ``profile/``), if any.
+        self.profiled: EmotionRecognizer | None = None
         shape = {
             "tdnn": [None, config.features.n_mels],
             "functional": [network_input_size(config.features, config.architecture.band_means)],
@@ -120,19 +133,35 @@ class EmotionRecognizer:
             model.load_weights(folder / WEIGHTS_FILE)
         except (OSError, ValueError) as error:
             raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
-        return cls(model, config, folder, Calibration.load(folder))
+        recognizer = cls(model, config, folder, Calibration.load(folder))
+        if (folder / PROFILE_DIR / WEIGHTS_FILE).is_file():
+            profiled = cls.from_pretrained(folder / PROFILE_DIR)
+            if not profiled.config.architecture.speaker_norm or profiled.config.features != config.features:
+                raise ModelError(f"{folder / PROFILE_DIR} is not a profile network for {folder}")
+            recognizer.profiled = profiled
+        return recognizer
 
-    def _features(self, samples: np.ndarray) -> np.ndarray:
-        """Model input for one trimmed clip: ``(frames, n_mels)``, ``(n_inputs,)`` or ``(n_mfcc,)``."""
+    @property
+    def n_functionals(self) -> int:
+        """Length of :attr:`EmotionResult.voice` vectors (what a :class:`VoiceProfile` holds)."""
+        return len(functional_names(self.config.features))
+
+    def _features(self, samples: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+        """Model input for one trimmed clip: ``(frames, n_mels)``, ``(n_inputs,)`` or ``(n_mfcc,)``;
+        a profile network's functionals are taken relative to ``centre``, the person's profile."""
         kind = self.config.architecture.kind
         if kind == "tdnn":
             return log_mel(samples, self.config.features)
         if kind == "functional":
-            features = self.config.features
-            return network_inputs(
-                utterance_functionals(samples, features), features, self.config.architecture.band_means
-            )
+            return self._functional_inputs(utterance_functionals(samples, self.config.features), centre)
         return mfcc_mean(samples, self.config.features)
+
+    def _functional_inputs(self, functionals: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+        if self.config.architecture.speaker_norm:
+            if centre is None:
+                raise ValueError("a profile network needs the person's profile")
+            functionals = functionals - centre
+        return network_inputs(functionals, self.config.features, self.config.architecture.band_means)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for a batch of model inputs, shape ``(batch, n_labels)``."""
@@ -150,6 +179,12 @@ class EmotionRecognizer:
         trimmed = trim_silence(samples, self.config.features)
         return self._run(self._features(trimmed)[None])[0]
 
+    def _voice(self, samples: np.ndarray) -> np.ndarray | None:
+        """The whole clip's functionals for a profile, where this recogniser can use one."""
+        if self.profiled is None and not self.config.architecture.speaker_norm:
+            return None
+        return utterance_functionals(trim_silence(samples, self.config.features), self.config.features)
+
     def predict(self, samples: np.ndarray, sample_rate: int) -> EmotionResult:
         """Recognise the mood of a mono waveform (float32, any rate; resampled as needed).
 
@@ -161,18 +196,30 @@ class EmotionRecognizer:
         return self._predict(samples, duration_s, duration_s, truncated=False)
 
     def analyze(
-        self, source: bytes | str | os.PathLike, *, limits: AudioLimits = AudioLimits()
+        self,
+        source: bytes | str | os.PathLike,
+        *,
+        limits: AudioLimits = AudioLimits(),
+        profile: VoiceProfile | None = None,
     ) -> EmotionResult:
         """Decode ``source`` (bytes or path, any supported format) and recognise its mood.
 
+        With a ready ``profile`` (enough earlier messages of the same person) and a profile network,
+        the clip is heard relative to that person's usual voice; otherwise as anybody's.
         Raises :class:`~emotion_core.errors.AudioError` with a message fit to show a user.
         """
         waveform = decode(source, sample_rate=self.sample_rate, limits=limits)
-        return self._predict(
+        recognizer, centre = self, None
+        if profile is not None and profile.ready and self.profiled is not None:
+            if profile.mean.shape == (self.n_functionals,):
+                recognizer, centre = self.profiled, profile.mean
+        return recognizer._predict(
             waveform.samples,
             waveform.duration_s,
             waveform.original_duration_s,
             truncated=waveform.truncated,
+            centre=centre,
+            voice=self._voice(waveform.samples),
         )
 
     def _resample(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -181,7 +228,14 @@ class EmotionRecognizer:
         return soxr.resample(samples, sample_rate, self.sample_rate).astype(np.float32)
 
     def _predict(
-        self, samples: np.ndarray, duration_s: float, original_s: float, *, truncated: bool
+        self,
+        samples: np.ndarray,
+        duration_s: float,
+        original_s: float,
+        *,
+        truncated: bool,
+        centre: np.ndarray | None = None,
+        voice: np.ndarray | None = None,
     ) -> EmotionResult:
         def result(label, confidence, probabilities, timeline, no_speech, verdict="clear"):
             return EmotionResult(
@@ -194,13 +248,16 @@ class EmotionRecognizer:
                 original_s,
                 truncated,
                 verdict,
+                compared_with_profile=centre is not None and not no_speech,
+                voice=None if no_speech else voice,
             )
 
         if not detect_speech(samples, self.sample_rate).has_speech:
             return result(None, 0.0, {}, (), True)
         timing = self.config.timeline
         if duration_s < timing.min_clip_s:
-            probs = self._whole_clip(samples)
+            trimmed = trim_silence(samples, self.config.features)
+            probs = self._run(self._features(trimmed, centre)[None])[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
         window = int(timing.window_s * self.sample_rate)
@@ -211,7 +268,7 @@ class EmotionRecognizer:
         speech = [detect_speech(samples[s : s + window], self.sample_rate).has_speech for s in starts]
         if not any(speech):
             return result(None, 0.0, {}, (), True)
-        probs = self._run(self._window_features(samples, starts, window))
+        probs = self._run(self._window_features(samples, starts, window, centre))
         timeline = tuple(
             TimelinePoint(
                 start / self.sample_rate,
@@ -235,7 +292,9 @@ class EmotionRecognizer:
             return "mixed"
         return "clear" if self.calibration.is_sure(probs) else "not sure"
 
-    def _window_features(self, samples: np.ndarray, starts: list[int], window: int) -> np.ndarray:
+    def _window_features(
+        self, samples: np.ndarray, starts: list[int], window: int, centre: np.ndarray | None = None
+    ) -> np.ndarray:
         """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_inputs)``).
 
         The log-mel network's windows are slices of one STFT of the whole clip, each normalised on
@@ -243,7 +302,7 @@ class EmotionRecognizer:
         """
         features = self.config.features
         if self.config.architecture.kind != "tdnn":
-            return np.stack([self._features(samples[s : s + window]) for s in starts])
+            return np.stack([self._features(samples[s : s + window], centre) for s in starts])
         power = mel_power(samples, features)
         frames = window // features.hop_length + 1
         first = [s // features.hop_length for s in starts]

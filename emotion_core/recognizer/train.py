@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,9 @@ from emotion_core.errors import ModelError
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
+from emotion_core.recognizer.calibration import fit_calibration
 from emotion_core.recognizer.config import (
+    PROFILE_DIR,
     WEIGHTS_FILE,
     ArchitectureConfig,
     RecognizerConfig,
@@ -48,7 +50,7 @@ TRAINING_FILE = "training.json"
 class TrainConfig:
     """Everything that decides a training run besides the data; saved as ``training.json``."""
 
-    corpora: tuple[str, ...] = ("RAVDESS", "TESS", "SAVEE", "nEMO")
+    corpora: tuple[str, ...] = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB", "IndianEmoSpeech")
     seed: int = 0
     epochs: int = 60
     patience: int = 15
@@ -388,10 +390,45 @@ def train(
         "parameters": int(model.count_params()),
         "baseline_parameters": int(baseline.count_params()),
     }
+    if config.architecture.kind == "functional":
+        record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
     (out_dir / TRAINING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)
     return out_dir
+
+
+def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:
+    """Train the network for people with a voice profile into ``out_dir/profile``, calibrated on the
+    validation speakers with profiles of ``train_cfg.profile_clips`` of their other clips."""
+    from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+
+    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True))
+    network, history = fit_functional(profile_config, train_table, val_table, train_cfg)
+    _save(network, profile_config, out_dir / PROFILE_DIR)
+    conditions = ("clean", "discord")
+    probs = np.concatenate(
+        [
+            network.predict(
+                table_inputs(
+                    val_table,
+                    profile_config,
+                    VARIANTS.index(c),
+                    profile_clips=train_cfg.profile_clips,
+                    seed=train_cfg.seed,
+                ),
+                verbose=0,
+            )
+            for c in conditions
+        ]
+    )
+    truth = np.tile(_label_indices(val_table.clips, config), len(conditions))
+    fitted_on = (
+        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
+        f"against a profile of {train_cfg.profile_clips} of the speaker's other clips"
+    )
+    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / PROFILE_DIR)
+    return history
 
 
 def load_split(out_dir: Path) -> Split:

@@ -8,13 +8,16 @@ import pytest
 
 from bot.cli import main
 from emotion_core.labels import Emotion
+from emotion_core.profile import MIN_MESSAGES, VoiceProfile
 from emotion_core.recognizer.config import RecognizerConfig
+from emotion_core.recognizer.crossval import SCORED_MODELS
 from emotion_core.recognizer.infer import EmotionRecognizer
-from tests.emotion_core.conftest import speechlike
+from tests.emotion_core.conftest import make_encoded_audio, speechlike
 
 
 def test_functional_artifact_round_trips(trained_functional):
-    for name in ("config.json", "model.weights.h5", "MODEL_CARD.md", "baseline/model.weights.h5"):
+    files = ("config.json", "model.weights.h5", "MODEL_CARD.md", "baseline/model.weights.h5")
+    for name in (*files, "profile/model.weights.h5", "profile/calibration.json"):
         assert (trained_functional / name).is_file(), name
     recognizer = EmotionRecognizer.from_pretrained(trained_functional)
     assert recognizer.config == RecognizerConfig.load(trained_functional)
@@ -46,7 +49,7 @@ def test_protocol_command_scores_every_model_on_every_tested_clip(
     savee = report["results"]["SAVEE"]
     assert set(savee) == {"clean", "discord"}
     for models in savee.values():
-        assert set(models) == {"moodbot", "moodbot + profile", "seed baseline"}
+        assert set(models) == set(SCORED_MODELS)
         # 4 speakers x 8 clips, each tested exactly once.
         assert {m["n_clips"] for m in models.values()} == {32}
     printed = capsys.readouterr().out
@@ -59,3 +62,30 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "at least two corpora" in capsys.readouterr().err
     assert main([*base, "--protocol", "speaker-folds", "--folds", "2"]) == 2
     assert "--folds 3 or more" in capsys.readouterr().err
+
+
+def test_a_ready_profile_switches_to_the_profile_network(trained_functional):
+    recognizer = EmotionRecognizer.from_pretrained(trained_functional)
+    assert recognizer.profiled is not None and recognizer.profiled.config.architecture.speaker_norm
+    clip = make_encoded_audio("ogg-opus", samples=speechlike(2.0, 16000, seed=8), sample_rate=16000)
+    first = recognizer.analyze(clip)
+    assert not first.compared_with_profile
+    assert first.voice is not None and first.voice.shape == (recognizer.n_functionals,)
+
+    profile = VoiceProfile.first(first.voice)
+    for _ in range(MIN_MESSAGES - 2):
+        profile = profile.updated(first.voice)
+    assert not profile.ready and not recognizer.analyze(clip, profile=profile).compared_with_profile
+    profile = profile.updated(first.voice)
+    heard = recognizer.analyze(clip, profile=profile)
+    assert profile.ready and heard.compared_with_profile
+    assert sum(heard.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    # Heard against a profile of this very clip, the input is all zeros: a different answer.
+    assert heard.probabilities != first.probabilities
+
+
+def test_a_profile_of_another_feature_version_is_ignored(trained_functional):
+    recognizer = EmotionRecognizer.from_pretrained(trained_functional)
+    clip = make_encoded_audio("wav-16", samples=speechlike(2.0, 16000, seed=9), sample_rate=16000)
+    stale = VoiceProfile(MIN_MESSAGES, np.zeros(10, np.float32))
+    assert not recognizer.analyze(clip, profile=stale).compared_with_profile
