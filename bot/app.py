@@ -32,6 +32,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.analyze",
     "bot.exts.speak",
     "bot.exts.admin",
+    "bot.exts.profile",
 )
 
 

@@ -86,7 +86,9 @@ def headline(result: EmotionResult) -> tuple[str, str]:
     return f"{result.label.emoji} {result.label.value.capitalize()}", f"**{result.confidence:.0%}** confident"
 
 
-def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> discord.Embed:
+def mood_embed(
+    result: EmotionResult, *, timeline_attached: bool = False, note: str | None = None
+) -> discord.Embed:
     """The reply card for one analysed clip.
 
     Parameters
@@ -95,6 +97,8 @@ def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> dis
         What the recogniser heard.
     timeline_attached : bool
         Whether the reply carries :data:`TIMELINE_FILENAME`; the embed then shows it as its image.
+    note : str, optional
+        A line for the footer, e.g. that the clip was heard against the person's voice profile.
     """
     if result.no_speech or result.label is None:
         embed = discord.Embed(
@@ -109,7 +113,7 @@ def mood_embed(result: EmotionResult, *, timeline_attached: bool = False) -> dis
     others = runners_up(result)
     if others:
         embed.add_field(name="Runner-up moods", value=f"```\n{others}\n```", inline=False)
-    embed.set_footer(text=duration_text(result))
+    embed.set_footer(text=" · ".join(filter(None, (duration_text(result), note))))
     if timeline_attached:
         embed.set_image(url=f"attachment://{TIMELINE_FILENAME}")
     return embed

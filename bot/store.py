@@ -1,4 +1,8 @@
-"""Per-guild settings in SQLite: what server managers chose with ``/moodbot``, kept across restarts.
+"""Per-guild settings and opted-in voice profiles in SQLite, kept across restarts.
+
+Guild settings are what server managers chose with ``/moodbot``. A voice profile exists only for a
+person who asked for one with ``/voiceprofile on``: one row with a message count and a vector of
+voice statistics (see :mod:`emotion_core.profile`), deleted with ``/voiceprofile delete``.
 
 The defaults are declared once (:data:`DEFAULTS`), so a guild that never touched the settings has no row
 and behaves like a fresh install. SQL lives in named constants, the schema version in
@@ -71,6 +75,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
     ),
+    2: (
+        """
+        CREATE TABLE voice_profiles (
+            user_id    INTEGER PRIMARY KEY,
+            count      INTEGER NOT NULL,
+            mean       BLOB,
+            updated_at REAL    NOT NULL
+        )
+        """,
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -92,6 +106,24 @@ INSERT_CHANNEL = (
 )
 DELETE_CHANNEL = "DELETE FROM allowed_channels WHERE guild_id = :guild_id AND channel_id = :channel_id"
 DELETE_CHANNELS = "DELETE FROM allowed_channels WHERE guild_id = :guild_id"
+SELECT_PROFILE = "SELECT count, mean FROM voice_profiles WHERE user_id = :user_id"
+INSERT_PROFILE = (
+    "INSERT OR IGNORE INTO voice_profiles (user_id, count, mean, updated_at) VALUES (:user_id, 0, NULL, :now)"
+)
+# Only an opted-in person's row is updated: a profile is never created by analysing a message.
+UPDATE_PROFILE = (
+    "UPDATE voice_profiles SET count = :count, mean = :mean, updated_at = :now WHERE user_id = :user_id"
+)
+DELETE_PROFILE = "DELETE FROM voice_profiles WHERE user_id = :user_id"
+
+
+@dataclass(frozen=True)
+class StoredProfile:
+    """An opted-in person's profile as stored: ``count`` messages, ``mean`` their statistics
+    (``None`` until the first message)."""
+
+    count: int
+    mean: bytes | None
 
 
 class StoreError(RuntimeError):
@@ -159,6 +191,26 @@ class SettingsStore:
     async def clear_channels(self, guild_id: int) -> GuildSettings:
         """Allow automatic analysis in every channel again."""
         return await self._write(guild_id, DELETE_CHANNELS)
+
+    async def voice_profile(self, user_id: int) -> StoredProfile | None:
+        """The person's stored profile, or ``None`` when they have not opted in."""
+        row = await self._call(self._fetch, SELECT_PROFILE, user_id=user_id)
+        return None if row is None else StoredProfile(int(row[0]), row[1])
+
+    async def opt_in(self, user_id: int) -> StoredProfile:
+        """Start keeping a voice profile for the person (an existing one is kept)."""
+        await self._call(self._execute, INSERT_PROFILE, user_id=user_id, now=time.time())
+        return await self.voice_profile(user_id)  # type: ignore[return-value]
+
+    async def save_profile(self, user_id: int, count: int, mean: bytes) -> None:
+        """Store an updated profile; does nothing for a person who is not (or no longer) opted in."""
+        await self._call(
+            self._execute, UPDATE_PROFILE, user_id=user_id, count=count, mean=mean, now=time.time()
+        )
+
+    async def delete_profile(self, user_id: int) -> bool:
+        """Forget the person's profile and opt them out; whether there was one."""
+        return await self._call(self._delete, DELETE_PROFILE, user_id=user_id)
 
     async def close(self) -> None:
         """Close the database (again is harmless); later reads and writes fail."""
@@ -247,3 +299,10 @@ class SettingsStore:
     def _execute(self, statement: str, **parameters: object) -> None:
         with self._connection:
             self._connection.execute(statement, parameters)
+
+    def _fetch(self, statement: str, **parameters: object) -> tuple | None:
+        return self._connection.execute(statement, parameters).fetchone()
+
+    def _delete(self, statement: str, **parameters: object) -> bool:
+        with self._connection:
+            return self._connection.execute(statement, parameters).rowcount > 0

@@ -29,6 +29,7 @@ from bot.worker import Reservation
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
 from emotion_core.labels import Emotion
+from emotion_core.profile import MIN_MESSAGES, VoiceProfile
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
@@ -69,17 +70,41 @@ def check_size(attachment: discord.Attachment, limit_bytes: int) -> None:
 
 
 @dataclass(frozen=True)
+class Speaker:
+    """Whose voice a clip is, as far as profiles go: opted in or not, and their profile so far."""
+
+    user_id: int
+    opted_in: bool = False
+    profile: VoiceProfile | None = None
+
+    def note(self, result: EmotionResult) -> str | None:
+        """The reply's word on the profile: used, still filling, or nothing (not opted in)."""
+        if result.compared_with_profile:
+            return "compared with your usual voice"
+        if not self.opted_in:
+            return None
+        count = 0 if self.profile is None else self.profile.count
+        return f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages"
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """What the worker hands back: the recogniser's result and, for longer clips, the chart PNG."""
+    """What the worker hands back: the recogniser's result, for longer clips the chart PNG, and
+    the line about the speaker's voice profile."""
 
     result: EmotionResult
     timeline_png: bytes | None
+    profile_note: str | None = None
 
 
-def analyse(recognizer: EmotionRecognizer, data: bytes, limits: AudioLimits) -> Analysis:
+def analyse(
+    recognizer: EmotionRecognizer, data: bytes, limits: AudioLimits, speaker: Speaker | None = None
+) -> Analysis:
     """Decode, recognise and draw the chart; blocking, so it runs on a worker thread."""
-    result = recognizer.analyze(data, limits=limits)
-    return Analysis(result, render.timeline_png(result) if render.wants_timeline(result) else None)
+    speaker = speaker or Speaker(0)
+    result = recognizer.analyze(data, limits=limits, profile=speaker.profile)
+    png = render.timeline_png(result) if render.wants_timeline(result) else None
+    return Analysis(result, png, speaker.note(result))
 
 
 def warm_up(recognizer: EmotionRecognizer, synthesizer: Synthesizer) -> None:
@@ -99,7 +124,7 @@ def warm_up(recognizer: EmotionRecognizer, synthesizer: Synthesizer) -> None:
 def embed_reply(analysis: Analysis) -> tuple[discord.Embed, list[discord.File]]:
     """The embed and its attachments (the chart, when there is one) for one analysis."""
     png = analysis.timeline_png
-    embed = render.mood_embed(analysis.result, timeline_attached=png is not None)
+    embed = render.mood_embed(analysis.result, timeline_attached=png is not None, note=analysis.profile_note)
     files = [] if png is None else [discord.File(io.BytesIO(png), filename=render.TIMELINE_FILENAME)]
     return embed, files
 
@@ -143,11 +168,14 @@ class Analyze(commands.Cog):
             return
         with job:
             try:
+                speaker = await self._speaker(message.author)
                 async with message.channel.typing():
-                    analysis = await self._analyse(job, attachment)
+                    analysis = await self._analyse(job, attachment, speaker)
                 await self._reply(message, analysis, settings)
             except Exception as error:
                 await self._send_error(message, error)
+                return
+            await self._learn(speaker, analysis.result)
 
     async def _reply(self, message: discord.Message, analysis: Analysis, settings: GuildSettings) -> None:
         if settings.reply_style == "reaction":
@@ -179,16 +207,25 @@ class Analyze(commands.Cog):
     @app_commands.describe(clip="A voice recording or audio file: ogg, opus, wav, mp3, m4a, webm or flac")
     async def mood(self, interaction: discord.Interaction, clip: discord.Attachment) -> None:
         """Hear the mood in an audio clip."""
-        await self._answer(interaction, clip)
+        await self._answer(interaction, clip, interaction.user, learn=True)
 
     async def analyze_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Hear the mood in an earlier message's voice message or audio file."""
         attachment = first_audio(message)
         if attachment is None:
             raise AudioError("That message has no voice message or audio file.")
-        await self._answer(interaction, attachment)
+        # An earlier message may be analysed again and again: it is heard against its author's
+        # profile but never added to it.
+        await self._answer(interaction, attachment, message.author, learn=False)
 
-    async def _answer(self, interaction: discord.Interaction, attachment: discord.Attachment) -> None:
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        attachment: discord.Attachment,
+        author: discord.abc.User,
+        *,
+        learn: bool,
+    ) -> None:
         """Defer (the clip can take longer than Discord's 3 s), analyse, and follow up with the card."""
         if not is_audio(attachment):
             raise AudioError(
@@ -198,10 +235,14 @@ class Analyze(commands.Cog):
         settings = await self._settings(interaction.guild_id)
         with self._admit(interaction.user, attachment) as job:
             await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)
-            embed, files = embed_reply(await self._analyse(job, attachment))
+            speaker = await self._speaker(author)
+            analysis = await self._analyse(job, attachment, speaker)
+            embed, files = embed_reply(analysis)
             await interaction.followup.send(
                 embed=embed, files=files, ephemeral=settings.ephemeral, allowed_mentions=NO_MENTIONS
             )
+        if learn:
+            await self._learn(speaker, analysis.result)
 
     # -- shared steps -----------------------------------------------------------------------------
 
@@ -217,9 +258,40 @@ class Analyze(commands.Cog):
             raise app_commands.CommandOnCooldown(bucket, retry_after)
         return self.bot.pool.reserve()
 
-    async def _analyse(self, job: Reservation, attachment: discord.Attachment) -> Analysis:
+    async def _analyse(self, job: Reservation, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()
-        return await job.run(analyse, self.bot.recognizer, data, self.limits)
+        return await job.run(analyse, self.bot.recognizer, data, self.limits, speaker)
+
+    async def _speaker(self, user: discord.abc.User) -> Speaker:
+        """The person's opt-in state and profile; a stored profile this recogniser cannot use (another
+        feature version) counts as empty and is replaced by the next message."""
+        if self.bot.recognizer.profiled is None:
+            return Speaker(user.id)
+        stored = await self.bot.store.voice_profile(user.id)
+        if stored is None:
+            return Speaker(user.id)
+        if stored.mean is None:
+            return Speaker(user.id, opted_in=True)
+        try:
+            profile = VoiceProfile.from_bytes(stored.count, stored.mean, self.bot.recognizer.n_functionals)
+        except ValueError:
+            log.warning("Discarding a voice profile that does not fit this recogniser (user %s)", user.id)
+            profile = None
+        return Speaker(user.id, opted_in=True, profile=profile)
+
+    async def _learn(self, speaker: Speaker, result: EmotionResult) -> None:
+        """Add the clip to an opted-in person's profile, after they have had their answer."""
+        if not speaker.opted_in or result.voice is None:
+            return
+        profile = (
+            VoiceProfile.first(result.voice)
+            if speaker.profile is None
+            else speaker.profile.updated(result.voice)
+        )
+        try:
+            await self.bot.store.save_profile(speaker.user_id, profile.count, profile.to_bytes())
+        except Exception:  # the reply is out; a profile update that fails costs one message of history
+            log.exception("Could not update the voice profile of user %s", speaker.user_id)
 
 
 async def setup(bot: MoodBot) -> None:

@@ -89,7 +89,7 @@ def speak_data(text: str, emotion: str, intensity: float | None = None) -> dict[
 async def test_setup_hook_syncs_the_commands_to_the_dev_guild(bot, discord_api):
     (sync,) = discord_api.sent("PUT", rf"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands")
     commands = {c["name"]: c for c in sync.payload}
-    assert set(commands) == {"mood", "speak", "moodbot", "Analyze mood"}
+    assert set(commands) == {"mood", "speak", "moodbot", "voiceprofile", "Analyze mood"}
     assert commands["Analyze mood"]["type"] == 3
     assert str(commands["moodbot"]["default_member_permissions"]) == "32"  # Manage Server
     assert commands["moodbot"]["contexts"] == [0]  # servers only
