@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from emotion_core.corpora import CORPORA
+from emotion_core.features import FeatureConfig
+from emotion_core.functionals import network_input_size
 from emotion_core.labels import CORPUS_LABELS
 from emotion_core.recognizer.config import WEIGHTS_FILE
 from emotion_core.recognizer.evaluate import BASELINE_NAME, CONDITIONS, MODEL_NAME, Evaluation
@@ -40,6 +42,21 @@ def _licence_note(corpora: list[str]) -> str:
     return (
         f"Trained on {', '.join(restricted)}: their non-commercial and research-only terms carry "
         "over to these weights. Do not use them commercially."
+    )
+
+
+def _architecture_note(arch: dict, features: FeatureConfig) -> str:
+    if arch["kind"] == "functional":
+        widths = " -> ".join(str(w) for w in arch["hidden"])
+        inputs = f"{network_input_size(features, arch['band_means'])} utterance functionals"
+        return (
+            f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
+            f"Dense {widths} with batch norm and dropout {arch['dropout']}; a profile network of the same "
+            "shape in `profile/` hears people against their voice profile."
+        )
+    return (
+        f"1-D convolutions over log-mel frames, {arch['channels']} channels, dilations "
+        f"{tuple(arch['dilations'])}, attentive statistics pooling, embedding {arch['embedding']}."
     )
 
 
@@ -72,7 +89,13 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
         "licence_note": _licence_note(corpora),
         "split": "speaker-independent: no speaker in two of train, validation and test",
         "conditions": {name: _CONDITION_NOTES[name] for name in CONDITIONS},
-        "training": {k: record["config"][k] for k in ("seed", "epochs", "batch_size", "crop_frames")},
+        "training": {
+            k: record["config"][k] for k in ("seed", "epochs", "batch_size", "crop_frames", "variants")
+        },
+        "architecture": record["config"]["architecture"],
+        "architecture_note": _architecture_note(
+            record["config"]["architecture"], FeatureConfig(**record["config"]["features"])
+        ),
         "epochs_run": len(record["history"]),
         "evaluation": evaluation.to_dict(),
     }
@@ -143,9 +166,15 @@ def _markdown(card: dict) -> str:
         "TESS pleasant surprise as surprised; nEMO has no disgust (its UAR is over the six classes "
         "it has). The full table is in `model_card.json` and `emotion_core/labels.py`.",
         "",
+        f"Network: {card['architecture_note']}",
+        "",
         f"Training: seed {card['training']['seed']}, {card['epochs_run']} epochs run "
-        f"(best by validation UAR kept), batch {card['training']['batch_size']}, "
-        f"{card['training']['crop_frames'] / 100:.1f} s crops.",
+        f"(best by validation UAR kept), batch {card['training']['batch_size']}"
+        + (
+            f", {card['training']['crop_frames'] / 100:.1f} s crops."
+            if card["architecture"]["kind"] == "tdnn"
+            else f"; augmentation variants {', '.join(card['training']['variants'])}."
+        ),
         "",
     ]
     return "\n".join(lines)

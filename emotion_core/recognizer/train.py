@@ -62,7 +62,7 @@ class TrainConfig:
     spec_augment: bool = True
     variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
     profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
-    max_clips_per_speaker: int | None = 200  # see dataset.cap_per_speaker
+    max_clips_per_speaker: int | None = 300  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
     baseline_batch_size: int = 256
     features: FeatureConfig = field(default_factory=FeatureConfig)

@@ -61,7 +61,7 @@ def test_train_refuses_unknown_or_absent_corpora(tmp_path, capsys):
     assert main(["train", "--corpora", "NOPE", "-o", str(tmp_path / "x")]) == 2
     assert "unknown corpora ['NOPE']" in capsys.readouterr().err
     assert main(["train", "--corpora-dir", str(tmp_path), "-o", str(tmp_path / "x")]) == 2
-    assert "corpora not found: RAVDESS" in capsys.readouterr().err
+    assert "corpora not found: EmoDB, IndianEmoSpeech, RAVDESS" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 

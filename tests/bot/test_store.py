@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.store import DEFAULTS, SCHEMA_VERSION, SettingsStore, StoreError
+from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, SettingsStore, StoreError
 
 GUILD = 42
 
@@ -76,3 +76,26 @@ async def test_a_newer_schema_is_not_touched(tmp_path):
     with pytest.raises(StoreError, match="newer"):
         SettingsStore(path)
     assert path.exists() and not list(tmp_path.glob("*.corrupt-*"))
+
+
+async def test_a_version_1_database_keeps_its_settings_and_gains_voice_profiles(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as connection:
+        for statement in MIGRATIONS[1]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO guild_settings VALUES (42, 0, 'reaction', 1)")
+        connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    store = SettingsStore(path)
+    try:
+        settings = await store.get(GUILD)
+        assert (settings.auto_analyze, settings.reply_style, settings.ephemeral) == (False, "reaction", True)
+        assert await store.voice_profile(5) is None
+        await store.save_profile(5, 3, b"\x00" * 8)  # not opted in: nothing is created
+        assert await store.voice_profile(5) is None
+        assert (await store.opt_in(5)).count == 0
+        await store.save_profile(5, 3, b"\x00" * 8)
+        assert (await store.voice_profile(5)).count == 3
+        assert await store.delete_profile(5) and not await store.delete_profile(5)
+    finally:
+        await store.close()
