@@ -34,7 +34,7 @@ TINY_TRAINING = TrainConfig(
     baseline_epochs=3,
     batch_size=8,
     crop_frames=80,
-    architecture=ArchitectureConfig(channels=16, dilations=(1, 2), embedding=16),
+    architecture=ArchitectureConfig(kind="tdnn", channels=16, dilations=(1, 2), embedding=16),
 )
 
 

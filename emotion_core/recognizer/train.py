@@ -66,7 +66,7 @@ class TrainConfig:
     baseline_epochs: int = 60
     baseline_batch_size: int = 256
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    architecture: ArchitectureConfig = field(default_factory=ArchitectureConfig)
+    architecture: ArchitectureConfig = field(default_factory=lambda: ArchitectureConfig(kind="functional"))
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
 

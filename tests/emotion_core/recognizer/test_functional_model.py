@@ -41,7 +41,7 @@ def test_protocol_command_scores_every_model_on_every_tested_clip(
 ):
     monkeypatch.setenv("MOODBOT_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "folds.json"
-    argv = ["evaluate", "--protocol", "speaker-folds", "--folds", "4", "--seeds", "0", "--epochs", "2"]
+    argv = ["evaluate", "--protocol", "speaker-folds", "--folds", "3", "--seeds", "0", "--epochs", "2"]
     argv += ["--corpora", "SAVEE", "--corpora-dir", str(tiny_corpora), "--workers", "1", "--json", str(out)]
     assert main(argv) == 0
     report = json.loads(out.read_text())
