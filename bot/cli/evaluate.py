@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_protocol(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from emotion_core.corpora import CORPORA, available_corpora
+    from bot.cli.train import with_corpora
     from emotion_core.errors import EmotionCoreError
     from emotion_core.recognizer.augment import VARIANTS
     from emotion_core.recognizer.config import ArchitectureConfig
@@ -88,16 +88,7 @@ def run_protocol(args: argparse.Namespace) -> int:
         if unknown:
             raise EmotionCoreError(f"unknown variants {unknown}; known: {list(VARIANTS)}")
         config = replace(config, variants=tuple(args.variants))
-    if args.corpora:
-        unknown = sorted(set(args.corpora) - set(CORPORA))
-        if unknown:
-            raise EmotionCoreError(f"unknown corpora {unknown}; known: {sorted(CORPORA)}")
-        config = replace(config, corpora=tuple(args.corpora))
-    missing = sorted(set(config.corpora) - set(available_corpora(args.corpora_dir)))
-    if missing:
-        raise EmotionCoreError(
-            f"corpora not found: {', '.join(missing)} (set --corpora-dir or MOODBOT_CORPORA_DIR)"
-        )
+    config = with_corpora(config, args)
     if args.protocol == "loco" and len(config.corpora) < 2:
         raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")
     if args.protocol == "speaker-folds" and args.folds < 3:

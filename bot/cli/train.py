@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emotion_core.recognizer.train import TrainConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,15 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def with_corpora(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
+    """``config`` on ``args.corpora`` (when given), after checking that each is known and present
+    below ``args.corpora_dir``; raises the error to show the user otherwise."""
     from dataclasses import replace
 
     from emotion_core.corpora import CORPORA, available_corpora
     from emotion_core.errors import EmotionCoreError
-    from emotion_core.recognizer.dataset import SplitConfig
-    from emotion_core.recognizer.train import TrainConfig, train
 
-    config = TrainConfig(seed=args.seed, split=SplitConfig(seed=args.seed))
     if args.corpora:
         unknown = sorted(set(args.corpora) - set(CORPORA))
         if unknown:
@@ -51,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
         raise EmotionCoreError(
             f"corpora not found: {', '.join(missing)} (set --corpora-dir or MOODBOT_CORPORA_DIR)"
         )
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from emotion_core.recognizer.dataset import SplitConfig
+    from emotion_core.recognizer.train import TrainConfig, train
+
+    config = with_corpora(TrainConfig(seed=args.seed, split=SplitConfig(seed=args.seed)), args)
     if args.epochs:
         config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
     out = train(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -198,6 +198,35 @@ def cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentCo
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def featurise_chunks(
+    worker: Callable,
+    clips: Sequence[Clip],
+    features: FeatureConfig,
+    augment: AugmentConfig,
+    seed: int,
+    workers: int,
+    desc: str,
+) -> list:
+    """``worker`` on chunks of :data:`CHUNK` clips of one corpus in ``workers`` processes, in order;
+    each job is ``(chunk number, paths, corpus, features, augment, seed)``, as :func:`variant_audio`
+    takes it."""
+    corpus = clips[0].corpus
+    jobs = [
+        (k, [str(c.path) for c in clips[start : start + CHUNK]], corpus, features, augment, seed)
+        for k, start in enumerate(range(0, len(clips), CHUNK))
+    ]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(tqdm(pool.map(worker, jobs), total=len(jobs), desc=f"{desc} {corpus}", unit="chunk"))
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Write a cache file whole or not at all (a killed run leaves no half-written table)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
 def build_features(
     clips: Sequence[Clip],
     features: FeatureConfig,
@@ -222,28 +251,18 @@ def build_features(
             ]
             tables.append(FeatureTable(subset, mels, mfcc))
             continue
-        jobs = [
-            (k, [str(c.path) for c in subset[start : start + CHUNK]], corpus, features, augment, seed)
-            for k, start in enumerate(range(0, len(subset), CHUNK))
-        ]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunks = tqdm(
-                pool.map(_featurise, jobs), total=len(jobs), desc=f"features {corpus}", unit="chunk"
-            )
-            results = [result for chunk in chunks for result in chunk]
+        chunks = featurise_chunks(_featurise, subset, features, augment, seed, workers, "features")
+        results = [result for chunk in chunks for result in chunk]
         mels = [[result[0][v] for result in results] for v in range(len(VARIANTS))]
         mfcc = np.array([[result[1][v] for result in results] for v in range(len(VARIANTS))])
         if use_cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
             ordered = [m for result in results for m in result[0]]  # clip-major, variant-minor
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(
-                tmp,
+            save_npz(
+                path,
                 lengths=np.array([m.shape[0] for m in ordered]),
                 log_mel=np.concatenate(ordered),
                 mfcc=mfcc,
             )
-            tmp.replace(path)
         tables.append(FeatureTable(subset, mels, mfcc))
     return FeatureTable(
         [clip for table in tables for clip in table.clips],

@@ -9,17 +9,15 @@ everything that shapes it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig, mfcc_mean
 from emotion_core.functionals import utterance_functionals
 from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
-from emotion_core.recognizer.dataset import CHUNK, cache_dir, cache_key, variant_audio
+from emotion_core.recognizer.dataset import cache_dir, cache_key, featurise_chunks, save_npz, variant_audio
 
 
 @dataclass
@@ -73,23 +71,13 @@ def build_functionals(
             with np.load(path) as data:
                 tables.append(FunctionalTable(subset, data["functionals"], data["mfcc"]))
             continue
-        jobs = [
-            (k, [str(c.path) for c in subset[start : start + CHUNK]], corpus, features, augment, seed)
-            for k, start in enumerate(range(0, len(subset), CHUNK))
-        ]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(
-                tqdm(pool.map(_featurise, jobs), total=len(jobs), desc=f"functionals {corpus}", unit="chunk")
-            )
+        results = featurise_chunks(_featurise, subset, features, augment, seed, workers, "functionals")
         table = FunctionalTable(
             subset,
             np.concatenate([r[0] for r in results], axis=1).astype(np.float32),
             np.concatenate([r[1] for r in results], axis=1).astype(np.float32),
         )
         if use_cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, functionals=table.functionals, mfcc=table.mfcc)
-            tmp.replace(path)
+            save_npz(path, functionals=table.functionals, mfcc=table.mfcc)
         tables.append(table)
     return FunctionalTable.concatenate(tables)

@@ -174,10 +174,10 @@ class EmotionRecognizer:
         """
         return self._whole_clip(self._resample(samples, sample_rate))
 
-    def _whole_clip(self, samples: np.ndarray) -> np.ndarray:
+    def _whole_clip(self, samples: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
         """Probabilities for one clip at the model's rate, leading and trailing silence trimmed."""
         trimmed = trim_silence(samples, self.config.features)
-        return self._run(self._features(trimmed)[None])[0]
+        return self._run(self._features(trimmed, centre)[None])[0]
 
     def _voice(self, samples: np.ndarray) -> np.ndarray | None:
         """The whole clip's functionals for a profile, where this recogniser can use one."""
@@ -256,8 +256,7 @@ class EmotionRecognizer:
             return result(None, 0.0, {}, (), True)
         timing = self.config.timeline
         if duration_s < timing.min_clip_s:
-            trimmed = trim_silence(samples, self.config.features)
-            probs = self._run(self._features(trimmed, centre)[None])[0]
+            probs = self._whole_clip(samples, centre)
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
         window = int(timing.window_s * self.sample_rate)
