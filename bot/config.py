@@ -72,6 +72,11 @@ class Config:
                 "DISCORD_TOKEN is not set: put the bot token in .env or the environment "
                 "(see docs/discord-setup.md)."
             )
+        if any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
+            raise ConfigError(
+                "DISCORD_TOKEN has a space, line break or other character no token has: "
+                "copy it again from the Developer Portal (Bot → Reset Token), on one line."
+            )
         guild = environ.get("MOODBOT_DEV_GUILD_ID", "").strip()
         level_name = environ.get("MOODBOT_LOG_LEVEL", "INFO").strip().upper()
         level = logging.getLevelName(level_name)

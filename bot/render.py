@@ -60,6 +60,8 @@ def runners_up(result: EmotionResult, *, count: int = RUNNERS_UP) -> str:
 
 def duration_text(result: EmotionResult) -> str:
     """How much audio was heard, saying so when only the beginning of a long clip was analysed."""
+    if result.truncated and result.original_duration_s is None:
+        return f"Analysed the first {result.duration_s:.0f} s of a longer clip"
     if result.truncated:
         return f"Analysed the first {result.duration_s:.0f} s of a {result.original_duration_s:.0f} s clip"
     return f"Analysed {result.duration_s:.1f} s of audio"

@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmotionCoreError as error:
         print(f"moodbot {args.command}: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file or folder we were pointed at: unwritable, full, gone
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"moodbot {args.command}: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("moodbot: interrupted", file=sys.stderr)
         return 130

@@ -51,7 +51,10 @@ def _as_text(path: Path, result, top: int) -> str:
     rest = ", ".join(f"{label.value} {p:.0%}" for label, p in ranked[1:top])
     lines = [f"{head}  (then {rest})  [{result.duration_s:.1f} s]"]
     if result.truncated:
-        lines.append(f"  analysed the first {result.duration_s:.0f} s of {result.original_duration_s:.0f} s")
+        whole = (
+            "a longer clip" if result.original_duration_s is None else f"{result.original_duration_s:.0f} s"
+        )
+        lines.append(f"  analysed the first {result.duration_s:.0f} s of {whole}")
     for point in result.timeline:
         lines.append(
             f"  {point.start_s:5.1f}-{point.end_s:5.1f} s  {point.label.value} {point.confidence:.0%}"

@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="accept a file with no known SHA-256 (its digest is printed so you can pin it)",
     )
     download.add_argument("--force", action="store_true", help="download again even if present")
+    download.add_argument(
+        "--deadline-s",
+        type=float,
+        default=None,
+        help="give up when the whole download takes longer (default: grows with the model's size cap)",
+    )
     download.set_defaults(func=_download)
 
 
@@ -61,6 +67,7 @@ def _download(args: argparse.Namespace) -> int:
             sha256=args.sha256,
             allow_unverified=args.allow_unverified,
             force=args.force,
+            deadline_s=args.deadline_s,
         )
         print(f"{name}: {path} (sha256 {hub.sha256_of(path)})")
     return 0

@@ -25,10 +25,16 @@ def _intensity(value: str) -> float:
 
 
 def _output_path(value: str) -> Path:
-    """argparse type: a path ending in .ogg, .opus or .wav."""
+    """argparse type: a path ending in .ogg, .opus or .wav, in a folder that exists.
+
+    Checked here, before the voice is loaded and the speech made, so a mistyped folder costs nothing.
+    """
     path = Path(value)
     if path.suffix.lower() not in _SUFFIXES:
         raise argparse.ArgumentTypeError(f"{value!r} must end in .ogg, .opus or .wav")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {str(folder)!r} does not exist")
     return path
 
 

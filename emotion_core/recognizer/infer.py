@@ -55,7 +55,8 @@ class EmotionResult:
     """What the recogniser heard in one clip.
 
     ``label`` is ``None`` (and ``probabilities`` empty) when ``no_speech`` is set. ``duration_s`` is
-    the analysed length; ``truncated`` says that the input was longer and only its start was heard.
+    the analysed length; ``truncated`` says that the input was longer and only its start was heard,
+    and ``original_duration_s`` is its whole length, ``None`` where the file states none plausible.
     Probabilities are calibrated where the model folder has a ``calibration.json``. ``verdict`` is
     ``"clear"``, ``"not sure"`` (the evidence is weak: low confidence or two moods close; say "A or
     B", see :meth:`ranked`) or ``"mixed"`` (the mood over time changes several times).
@@ -67,7 +68,7 @@ class EmotionResult:
     timeline: tuple[TimelinePoint, ...]
     no_speech: bool
     duration_s: float
-    original_duration_s: float
+    original_duration_s: float | None
     truncated: bool = False
     verdict: str = "clear"
     #: Heard against the person's voice profile ("compared with your usual voice").

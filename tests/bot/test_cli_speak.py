@@ -62,6 +62,7 @@ def test_missing_tacotron2_weights_say_how_to_get_them(
         (["--intensity", "1.5"], "outside [0, 1]"),
         (["--intensity", "lots"], "not a number"),
         (["-o", "speech.mp3"], "must end in .ogg, .opus or .wav"),
+        (["-o", "no_such_folder/speech.ogg"], "the folder 'no_such_folder' does not exist"),
         (["--voice", "robot"], "invalid choice"),
     ],
 )
@@ -90,3 +91,13 @@ def test_models_download_refuses_unknown_and_unverifiable(
     assert "registered: tacotron2, waveglow" in capsys.readouterr().err
     assert main(["models", "download", "tacotron2"]) == 2  # no sha256 published: needs consent
     assert "--allow-unverified" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "speech.ogg"
+    folder.mkdir()  # a folder where the file should go
+    assert main(["speak", "Hello there.", "--voice", "espeak", "-o", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("moodbot speak: ") and "Traceback" not in err and str(folder) in err

@@ -68,6 +68,8 @@ def test_the_example_env_file_lists_every_setting():
     [
         ({}, "DISCORD_TOKEN is not set"),
         ({"DISCORD_TOKEN": "  "}, "DISCORD_TOKEN is not set"),
+        ({"DISCORD_TOKEN": TOKEN[:5] + "\n" + TOKEN[5:]}, "line break"),
+        ({"DISCORD_TOKEN": TOKEN + " extra"}, "on one line"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "two"}, "MOODBOT_WORKERS='two' is not a whole number"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "0"}, "at least 1"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_LOG_LEVEL": "LOUD"}, "MOODBOT_LOG_LEVEL"),

@@ -218,7 +218,7 @@ def test_unreadable_input_raises_audio_error_with_a_message(name: str, tmp_path:
         with pytest.raises(AudioError) as caught:
             decode(source)
         message = _user_message(caught.value)
-        assert "audio I can read" in message or "header is broken" in message
+        assert "audio I can read" in message or "header" in message or "channels" in message
 
 
 @pytest.mark.parametrize("fmt", ["ogg-opus", "flac", "wav-16", "webm-opus"])
@@ -404,3 +404,119 @@ def test_encode_refuses_bad_arguments() -> None:
         encode(samples, SR, fmt="mp3")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         opus_roundtrip(np.full(100, np.nan, np.float32), SR)
+
+
+# --- budgets: what a header claims cannot make a small file expensive ---------------------------
+
+
+def _matroska_claiming(rate_hz: float) -> bytes:
+    """A real Matroska file of 16-bit PCM whose header's sampling frequency is rewritten."""
+    from tests.emotion_core.hostile_audio import seed_files
+
+    mkv = seed_files()["mkv-pcm"]
+    at = mkv.find(b"\xb5\x88")  # EBML SamplingFrequency, an 8-byte float
+    return mkv[: at + 2] + struct.pack(">d", rate_hz) + mkv[at + 10 :]
+
+
+def test_a_matroska_claiming_1_hz_is_refused_from_its_header() -> None:
+    for rate in (1.0, 5.0):
+        with pytest.raises(AudioError, match=f"claims {rate:.0f} samples per second"):
+            decode(_matroska_claiming(rate))
+
+
+@pytest.mark.parametrize(("channels", "rate"), [(8, 192000), (32, 192000), (8, 655350)])
+def test_many_channels_at_high_rates_are_refused_before_reading(
+    channels: int, rate: int, monkeypatch
+) -> None:
+    buffer = io.BytesIO()
+    fmt = "FLAC" if channels <= 8 else "OGG"
+    sf.write(buffer, np.zeros((rate // 4, channels), np.float32), rate, format=fmt,
+             subtype="PCM_16" if fmt == "FLAC" else "VORBIS")  # fmt: skip
+    monkeypatch.setattr(sf.SoundFile, "read", None)  # reading a single sample would fail loudly
+    with pytest.raises(AudioError) as caught:
+        decode(buffer.getvalue())
+    message = _user_message(caught.value)
+    assert "channels" in message or f"claims {rate} samples per second" in message
+
+
+def test_a_high_rate_file_is_decoded_only_to_the_limit() -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(90 * 384000, np.float32), 384000, format="FLAC", subtype="PCM_16")
+    wave = decode(buffer.getvalue())
+    assert wave.truncated and wave.duration_s == pytest.approx(60.0)
+    assert wave.original_duration_s == pytest.approx(90.0)
+
+
+def test_multichannel_audio_is_downmixed_block_by_block(monkeypatch) -> None:
+    monkeypatch.setattr("emotion_core.decoders.BLOCK_SAMPLES", 1000)
+    samples = speechlike(2.0, SR)
+    audio = np.stack([samples, samples * 0.5], axis=1)
+    wave = decode(_wav_bytes(audio, SR, "FLOAT"))
+    np.testing.assert_allclose(wave.samples, samples * 0.75, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("container", "subtype"),
+    [("AIFF", "PCM_16"), ("CAF", "PCM_16"), ("W64", "PCM_16"), ("VOC", "PCM_16"), ("NIST", "PCM_16"),
+     ("MAT5", "DOUBLE"), ("AU", "PCM_16"), ("WAV", "GSM610")],
+)  # fmt: skip
+def test_formats_the_readme_does_not_offer_are_refused_by_name(container: str, subtype: str) -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(1.0, 8000), 8000, format=container, subtype=subtype)
+    with pytest.raises(AudioError, match="I don't read") as caught:
+        decode(buffer.getvalue())
+    assert "ogg, opus, wav, mp3, m4a, webm or flac" in _user_message(caught.value)
+
+
+def test_bytes_and_a_path_get_the_same_answer(tmp_path: Path, encoded_audio) -> None:
+    import tarfile
+
+    ogg = encoded_audio("ogg-opus")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:  # ffmpeg found the Ogg in this from a path
+        info = tarfile.TarInfo("voice.ogg")
+        info.size = len(ogg)
+        archive.addfile(info, io.BytesIO(ogg))
+    for data in (buffer.getvalue(), b"%PDF-1.4\nstream\n" + ogg, ogg + b"\0" * 1000):
+        path = tmp_path / "upload.ogg"
+        path.write_bytes(data)
+        outcomes = []
+        for source in (data, path):
+            try:
+                outcomes.append(decode(source).samples.tobytes())
+            except AudioError as error:
+                outcomes.append(str(error))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_a_length_no_file_of_that_size_could_hold_is_left_out() -> None:
+    stream = io.BytesIO()
+    samples = speechlike(70.0, 8000)
+    with sf.SoundFile(stream, "w", 8000, 1, format="FLAC", subtype="PCM_16") as f:
+        f.write(samples)
+    data = bytearray(stream.getvalue())
+    start = data.find(b"fLaC") + 8 + 10
+    info = int.from_bytes(data[start : start + 8], "big") | ((1 << 36) - 1)  # total samples: 2**36 - 1
+    data[start : start + 8] = info.to_bytes(8, "big")
+    wave = decode(bytes(data))
+    assert wave.truncated and wave.original_duration_s is None
+
+
+def test_too_short_never_shows_the_minimum_itself(encoded_audio) -> None:
+    with pytest.raises(AudioTooShortError) as caught:
+        decode(_wav_bytes(speechlike(0.499, SR), SR, "PCM_16"))
+    assert "(0.49 s)" in str(caught.value)
+
+
+def test_running_out_of_memory_is_an_audio_error(encoded_audio, monkeypatch) -> None:
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr("emotion_core.decoders._read_blocks", exhausted)
+    with pytest.raises(AudioError, match="more memory"):
+        decode(encoded_audio("wav-16"))
+
+
+def test_the_in_process_decoder_stops_at_its_deadline(encoded_audio) -> None:
+    with pytest.raises(AudioError, match="took longer"):
+        decode(encoded_audio("flac"), limits=AudioLimits(decode_timeout_s=1e-9))
