@@ -10,6 +10,7 @@ worker thread.
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import discord
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 #: Clips at least this long get a mood-over-time chart; shorter ones have one or two windows.
 TIMELINE_MIN_DURATION_S = 4.0
 TIMELINE_FILENAME = "mood-timeline.png"
+CHART_SIZE_IN = (4.0, 1.8)  # laid out for the ~400 px Discord shows an embed image at, 100 px an inch
+CHART_DPI = 200  # twice that, for high-density screens: 800 x 360 px
+CHART_FONT_PT = 9  # about 12 px on screen at 400 px wide
+CHART_BACKGROUND = "#2b2d31"  # Discord's dark-theme embed background
+CHART_TEXT = "#dbdee1"  # Discord's dark-theme body text
+LEGEND_MIN_PROBABILITY = 0.03  # a mood that never reaches this is left out of the legend
 #: Characters in a confidence bar.
 BAR_WIDTH = 12
 #: Runner-up moods listed under the winner.
@@ -43,10 +50,17 @@ COLOURS: dict[Emotion, int] = {
 NO_SPEECH_COLOUR = 0x4F545C
 
 
+#: Left-aligned eighth blocks, one to seven eighths: a bar's last cell, so that 12 cells show
+#: 96 steps and two moods 5 points apart never draw the same bar.
+EIGHTHS = "\u258f\u258e\u258d\u258c\u258b\u258a\u2589"
+
+
 def bar(probability: float, *, width: int = BAR_WIDTH) -> str:
-    """A text bar such as ``█████░░░░░░░`` for a probability in [0, 1]."""
-    filled = round(min(max(probability, 0.0), 1.0) * width)
-    return "\N{FULL BLOCK}" * filled + "\N{LIGHT SHADE}" * (width - filled)
+    """A text bar such as ``█████▍░░░░░░`` for a probability in [0, 1], to an eighth of a cell."""
+    eighths = round(min(max(probability, 0.0), 1.0) * width * 8)
+    full, part = divmod(eighths, 8)
+    partial = EIGHTHS[part - 1] if part else ""
+    return "\N{FULL BLOCK}" * full + partial + "\N{LIGHT SHADE}" * (width - full - len(partial))
 
 
 def runners_up(result: EmotionResult, *, count: int = RUNNERS_UP) -> str:
@@ -77,8 +91,12 @@ def headline(result: EmotionResult) -> tuple[str, str]:
     "not sure: sad or neutral" or "mixed" when it is not (see ``EmotionResult.verdict``)."""
     assert result.label is not None
     if result.verdict == "mixed":
+        (first, p1), (second, p2) = result.ranked()[:2]
         moods = list(dict.fromkeys(point.label.value for point in result.timeline))
-        return "\N{TWISTED RIGHTWARDS ARROWS} Mixed mood", f"it changes: {', '.join(moods)}"
+        return (
+            f"\N{TWISTED RIGHTWARDS ARROWS} Mixed: {first.value} and {second.value}",
+            f"no mood holds: {p1:.0%} and {p2:.0%} overall; it changes {' → '.join(moods)}",
+        )
     if result.verdict == "not sure":
         (first, p1), (second, p2) = result.ranked()[:2]
         return (
@@ -128,30 +146,63 @@ def reaction_emoji(result: EmotionResult) -> str:
     return result.label.emoji
 
 
+def legend_moods(result: EmotionResult) -> list[Emotion]:
+    """The moods the legend lists: those reaching ``LEGEND_MIN_PROBABILITY``, top of the stack first."""
+    peaks = {e: max(p.probabilities.get(e, 0.0) for p in result.timeline) for e in EMOTIONS}
+    return [emotion for emotion in reversed(EMOTIONS) if peaks[emotion] >= LEGEND_MIN_PROBABILITY]
+
+
 def timeline_png(result: EmotionResult) -> bytes:
-    """A small PNG (600×180 px) of every mood's probability over time, stacked, one colour per mood.
+    """A PNG of every mood's probability over time, stacked, one colour per mood, for Discord's dark theme.
+
+    Discord shows an embed's image about 400 px wide, so the figure is laid out for that width (text of
+    9 pt at 100 px an inch, so about 12 px on screen) and drawn at twice the resolution (800 x 360 px)
+    for sharp high-density screens. The background is Discord's dark embed colour, the text its light
+    grey. Each window's value is held over the whole window, so the chart fills the clip from end to
+    end. The legend lists only the moods that show, top of the stack first, as the eye reads it.
 
     Uses matplotlib's object API on the Agg canvas, not pyplot, so it holds no global figure state and
     can run on any worker thread.
     """
-    times = [(point.start_s + point.end_s) / 2 for point in result.timeline]
-    stacks = [[point.probabilities.get(emotion, 0.0) for point in result.timeline] for emotion in EMOTIONS]
-    figure = Figure(figsize=(6.0, 1.8), dpi=100)
+    edges = [result.timeline[0].start_s, *[(a.end_s + b.start_s) / 2 for a, b in pairwise(result.timeline)]]
+    edges.append(result.timeline[-1].end_s)
+    times = [t for pair in pairwise(edges) for t in pair]  # each window's value from its start to its end
+    stacks = [
+        [point.probabilities.get(emotion, 0.0) for point in result.timeline for _ in range(2)]
+        for emotion in EMOTIONS
+    ]
+    figure = Figure(figsize=CHART_SIZE_IN, dpi=CHART_DPI, facecolor=CHART_BACKGROUND)
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.07, 0.24, 0.74, 0.70))
-    axes.stackplot(
+    axes = figure.add_axes((0.12, 0.22, 0.60, 0.72), facecolor=CHART_BACKGROUND)
+    polygons = axes.stackplot(
         times,
         stacks,
         labels=[emotion.value for emotion in EMOTIONS],
         colors=[f"#{COLOURS[emotion]:06x}" for emotion in EMOTIONS],
-        alpha=0.9,
+        linewidth=0,
     )
-    axes.set_xlim(result.timeline[0].start_s, result.timeline[-1].end_s)
+    axes.set_xlim(edges[0], edges[-1])
     axes.set_ylim(0.0, 1.0)
-    axes.set_yticks([0.0, 0.5, 1.0], labels=["0", "50%", "100%"], fontsize=7)
-    axes.tick_params(axis="x", labelsize=7)
-    axes.set_xlabel("seconds", fontsize=7, labelpad=1)
-    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    axes.set_yticks([0.0, 0.5, 1.0], labels=["0", "50%", "100%"])
+    axes.set_xlabel("seconds", labelpad=1)
+    axes.tick_params(colors=CHART_TEXT, labelsize=CHART_FONT_PT, length=3)
+    axes.xaxis.label.set(color=CHART_TEXT, fontsize=CHART_FONT_PT)
+    for spine in axes.spines.values():
+        spine.set_color(CHART_TEXT)
+        spine.set_alpha(0.4)
+    shown = legend_moods(result)
+    legend = axes.legend(
+        [polygons[EMOTIONS.index(emotion)] for emotion in shown],
+        [emotion.value for emotion in shown],
+        loc="center left",
+        bbox_to_anchor=(1.02, 0.5),
+        fontsize=CHART_FONT_PT,
+        frameon=False,
+        handlelength=1.0,
+        borderaxespad=0.0,
+    )
+    for text in legend.get_texts():
+        text.set_color(CHART_TEXT)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", facecolor=CHART_BACKGROUND)
     return buffer.getvalue()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import render
-from emotion_core.labels import Emotion
+from emotion_core.labels import EMOTIONS, Emotion
 from emotion_core.recognizer.infer import EmotionResult, TimelinePoint
 
 PROBABILITIES = {
@@ -39,6 +39,13 @@ def test_bar_is_proportional_and_fixed_width():
     assert render.bar(1.0) == "\N{FULL BLOCK}" * render.BAR_WIDTH
     assert render.bar(0.5).count("\N{FULL BLOCK}") == render.BAR_WIDTH // 2
     assert len(render.bar(1.7)) == render.BAR_WIDTH
+    assert all(len(render.bar(p / 100)) == render.BAR_WIDTH for p in range(101))
+
+
+def test_bars_five_points_apart_never_look_the_same():
+    bars = [render.bar(p / 100) for p in range(101)]
+    assert all(bars[p] != bars[p + 5] for p in range(96))
+    assert render.bar(0.14) != render.bar(0.19)
 
 
 def test_embed_reads_at_a_glance():
@@ -78,7 +85,32 @@ def test_timeline_png_from_a_real_result(recognizer, clips):
     png = render.timeline_png(real)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (600, 180)
+    assert (width, height) == (800, 360)  # 2x the ~400 px Discord shows it at
+
+
+def test_timeline_is_made_for_the_dark_theme_and_fills_the_clip(recognizer, clips):
+    import io
+
+    from matplotlib.image import imread
+
+    real = recognizer.analyze(clips("ogg-opus", duration_s=8.0))
+    pixels = (imread(io.BytesIO(render.timeline_png(real)))[..., :3] * 255).round().astype(int)
+    background = [int(render.CHART_BACKGROUND[i : i + 2], 16) for i in (1, 3, 5)]
+    assert pixels[0, 0].tolist() == background and pixels[-1, -1].tolist() == background
+    height, width = pixels.shape[:2]
+    middle = height * (1 - (0.22 + 0.72 / 2))
+    for x in (0.12 + 0.004, 0.72 - 0.004):  # just inside the plot's left and right edges
+        assert pixels[round(middle), round(x * width)].tolist() != background
+
+
+def test_legend_lists_the_moods_that_show_top_of_the_stack_first():
+    from dataclasses import replace
+
+    points = (TimelinePoint(0.0, 3.0, Emotion.HAPPY, 0.6, {Emotion.NEUTRAL: 0.3, Emotion.HAPPY: 0.68,
+              Emotion.SURPRISED: 0.02}),)  # fmt: skip
+    assert render.legend_moods(replace(result(), timeline=points)) == [Emotion.HAPPY, Emotion.NEUTRAL]
+    every = render.legend_moods(result())
+    assert every == sorted(every, key=EMOTIONS.index, reverse=True)
 
 
 def test_weak_evidence_is_headlined_not_sure_with_both_moods():
@@ -98,5 +130,5 @@ def test_a_mood_that_keeps_changing_is_headlined_mixed():
         for i, label in enumerate([Emotion.HAPPY, Emotion.SAD, Emotion.HAPPY, Emotion.ANGRY])
     )
     embed = render.mood_embed(replace(result(), timeline=swings, verdict="mixed"))
-    assert embed.title.endswith("Mixed mood")
-    assert embed.description == "it changes: happy, sad, angry"
+    assert embed.title.endswith("Mixed: happy and surprised")  # the leading two over the whole clip
+    assert embed.description == "no mood holds: 62% and 21% overall; it changes happy → sad → angry"
