@@ -6,22 +6,34 @@ voice statistics (see :mod:`emotion_core.profile`), deleted with ``/voiceprofile
 
 The defaults are declared once (:data:`DEFAULTS`), so a guild that never touched the settings has no row
 and behaves like a fresh install. SQL lives in named constants, the schema version in
-``PRAGMA user_version`` with one migration per version. A file SQLite cannot read is moved aside and the
-bot starts fresh with a logged warning, because losing a few toggles beats refusing to start.
+``PRAGMA user_version`` with one migration per version.
 
-SQLite calls run on one dedicated thread (the connection belongs to it), so the event loop never waits
-on disk; settings are cached after the first read since every voice message looks them up.
+Opening tells damage from trouble. A file SQLite reports as corrupt ("file is not a database", "database
+disk image is malformed", a failed ``PRAGMA quick_check``) is moved aside with a logged warning and the
+bot starts fresh, because losing a few toggles beats refusing to start. Anything else (locked past the
+busy timeout, permission denied, a read-only folder, a folder at the path, a file where a folder should
+be) raises :class:`StoreError` with one line a person can act on: such a file is healthy, and moving it
+aside would silently hand every server the defaults.
+
+Several processes may share one file: every change is one SQL statement naming only the fields it
+changes (``COALESCE`` keeps the others as they are on disk, in the same statement), channels are rows,
+and reads always go to the file (two indexed lookups, no cache that could go stale), so nobody's change
+is overwritten by another's old copy. SQLite calls run on one dedicated thread (the connection belongs
+to it), so the event loop never waits on disk; after start-up every SQLite failure surfaces as
+:class:`StoreError`, which the handlers answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -30,6 +42,9 @@ log = logging.getLogger(__name__)
 
 ReplyStyle = Literal["embed", "reaction"]
 REPLY_STYLES: tuple[ReplyStyle, ...] = ("embed", "reaction")
+
+#: How long a statement waits for another connection's lock before giving up, in seconds.
+BUSY_TIMEOUT_S = 5.0
 
 T = TypeVar("T")
 
@@ -92,13 +107,21 @@ QUICK_CHECK = "PRAGMA quick_check"
 GET_VERSION = "PRAGMA user_version"
 SET_VERSION = "PRAGMA user_version = {version:d}"
 SELECT_SETTINGS = "SELECT auto_analyze, reply_style, ephemeral FROM guild_settings WHERE guild_id = :guild_id"
-UPSERT_SETTINGS = """
+# A NULL parameter keeps that field: as stored for an existing row, the default for a new one. Reading
+# the stored value inside the one statement (under the write lock) is what makes concurrent changes of
+# different fields safe.
+UPDATE_SETTINGS = """
 INSERT INTO guild_settings (guild_id, auto_analyze, reply_style, ephemeral)
-VALUES (:guild_id, :auto_analyze, :reply_style, :ephemeral)
+VALUES (
+    :guild_id,
+    COALESCE(:auto_analyze, :default_auto_analyze),
+    COALESCE(:reply_style, :default_reply_style),
+    COALESCE(:ephemeral, :default_ephemeral)
+)
 ON CONFLICT (guild_id) DO UPDATE SET
-    auto_analyze = excluded.auto_analyze,
-    reply_style  = excluded.reply_style,
-    ephemeral    = excluded.ephemeral
+    auto_analyze = COALESCE(:auto_analyze, auto_analyze),
+    reply_style  = COALESCE(:reply_style, reply_style),
+    ephemeral    = COALESCE(:ephemeral, ephemeral)
 """
 SELECT_CHANNELS = "SELECT channel_id FROM allowed_channels WHERE guild_id = :guild_id"
 INSERT_CHANNEL = (
@@ -116,6 +139,18 @@ UPDATE_PROFILE = (
 )
 DELETE_PROFILE = "DELETE FROM voice_profiles WHERE user_id = :user_id"
 
+# SQLite's primary result codes (``sqlite3.SQLITE_*`` only exists from Python 3.11).
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 5, 6, 11, 13, 26
+#: Before Python 3.11 errors carry no code, only SQLite's fixed message for it.
+_CODES_BY_MESSAGE = {
+    "database is locked": SQLITE_BUSY,
+    "database disk image is malformed": SQLITE_CORRUPT,
+    "database or disk is full": SQLITE_FULL,
+    "file is not a database": SQLITE_NOTADB,
+}
+#: The end of every start-up message: what to change when the file cannot be fixed in place.
+ELSEWHERE = "or set MOODBOT_DB_PATH to another file"
+
 
 @dataclass(frozen=True)
 class StoredProfile:
@@ -127,7 +162,13 @@ class StoredProfile:
 
 
 class StoreError(RuntimeError):
-    """The database cannot be used as is and moving it aside would lose data we must not lose."""
+    """The settings database cannot be used: at start-up, with one line that says what to change; later
+    (locked past the busy timeout, disk full), for one read or write, which did not happen."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        #: The database file.
+        self.path = path
 
 
 class SettingsStore:
@@ -137,25 +178,31 @@ class SettingsStore:
     ----------
     path : Path
         The database file, created with its folder when missing.
+    busy_timeout_s : float
+        How long one statement waits for another connection's lock, in seconds, before it fails.
+
+    Raises
+    ------
+    StoreError
+        The file cannot be opened, migrated and written (it is left where it is).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodbot-db")
-        self._cache: dict[int, GuildSettings] = {}
+        self.busy_timeout_s = busy_timeout_s
         self._closed = False
-        # Read-modify-write of one guild's row must not interleave with another command's.
-        self._writing = asyncio.Lock()
-        self._connection: sqlite3.Connection = self._executor.submit(self._open).result()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodbot-db")
+        try:
+            self._connection: sqlite3.Connection = self._executor.submit(self._open).result()
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
 
     # -- public API -------------------------------------------------------------------------------
 
     async def get(self, guild_id: int) -> GuildSettings:
-        """The guild's settings: its saved choices over :data:`DEFAULTS`."""
-        cached = self._cache.get(guild_id)
-        if cached is None:
-            cached = self._cache[guild_id] = await self._call(self._load, guild_id)
-        return cached
+        """The guild's settings as stored now: its saved choices over :data:`DEFAULTS`."""
+        return await self._call(self._read, guild_id)
 
     async def update(
         self,
@@ -165,42 +212,40 @@ class SettingsStore:
         reply_style: ReplyStyle | None = None,
         ephemeral: bool | None = None,
     ) -> GuildSettings:
-        """Change some of a guild's settings (``None`` keeps one) and return the result."""
+        """Change some of a guild's settings (``None`` keeps one as stored) and return the result."""
         if reply_style is not None and reply_style not in REPLY_STYLES:
             raise ValueError(f"reply_style must be one of {REPLY_STYLES}, not {reply_style!r}")
-        changes = {
-            "auto_analyze": auto_analyze,
-            "reply_style": reply_style,
-            "ephemeral": ephemeral,
-        }
-        async with self._writing:
-            current = await self.get(guild_id)
-            new = dataclasses.replace(current, **{k: v for k, v in changes.items() if v is not None})
-            await self._call(self._save, guild_id, new)
-            self._cache[guild_id] = new
-        return new
+        return await self._call(
+            self._write,
+            guild_id,
+            UPDATE_SETTINGS,
+            auto_analyze=None if auto_analyze is None else int(auto_analyze),
+            reply_style=reply_style,
+            ephemeral=None if ephemeral is None else int(ephemeral),
+            default_auto_analyze=int(DEFAULTS.auto_analyze),
+            default_reply_style=DEFAULTS.reply_style,
+            default_ephemeral=int(DEFAULTS.ephemeral),
+        )
 
     async def add_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
         """Allow automatic analysis in ``channel_id`` (which limits it to the allowed channels)."""
-        return await self._write(guild_id, INSERT_CHANNEL, channel_id=channel_id)
+        return await self._call(self._write, guild_id, INSERT_CHANNEL, channel_id=channel_id)
 
     async def remove_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
         """Stop allowing ``channel_id``; when none are left every channel is allowed again."""
-        return await self._write(guild_id, DELETE_CHANNEL, channel_id=channel_id)
+        return await self._call(self._write, guild_id, DELETE_CHANNEL, channel_id=channel_id)
 
     async def clear_channels(self, guild_id: int) -> GuildSettings:
         """Allow automatic analysis in every channel again."""
-        return await self._write(guild_id, DELETE_CHANNELS)
+        return await self._call(self._write, guild_id, DELETE_CHANNELS)
 
     async def voice_profile(self, user_id: int) -> StoredProfile | None:
         """The person's stored profile, or ``None`` when they have not opted in."""
-        row = await self._call(self._fetch, SELECT_PROFILE, user_id=user_id)
-        return None if row is None else StoredProfile(int(row[0]), row[1])
+        return await self._call(self._read_profile, user_id)
 
     async def opt_in(self, user_id: int) -> StoredProfile:
         """Start keeping a voice profile for the person (an existing one is kept)."""
-        await self._call(self._execute, INSERT_PROFILE, user_id=user_id, now=time.time())
-        return await self.voice_profile(user_id)  # type: ignore[return-value]
+        return await self._call(self._opt_in, user_id)
 
     async def save_profile(self, user_id: int, count: int, mean: bytes) -> None:
         """Store an updated profile; does nothing for a person who is not (or no longer) opted in."""
@@ -210,7 +255,7 @@ class SettingsStore:
 
     async def delete_profile(self, user_id: int) -> bool:
         """Forget the person's profile and opt them out; whether there was one."""
-        return await self._call(self._delete, DELETE_PROFILE, user_id=user_id)
+        return await self._call(self._execute, DELETE_PROFILE, user_id=user_id) > 0
 
     async def close(self) -> None:
         """Close the database (again is harmless); later reads and writes fail."""
@@ -220,89 +265,217 @@ class SettingsStore:
         await self._call(self._connection.close)
         self._executor.shutdown(wait=True)
 
-    # -- on the database thread -------------------------------------------------------------------
-
     async def _call(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run ``function`` on the database thread; any SQLite failure becomes :class:`StoreError`."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        except sqlite3.Error as error:
+            raise StoreError(f"The settings database {self.path} failed: {error}", path=self.path) from error
 
-    async def _write(self, guild_id: int, statement: str, **parameters: object) -> GuildSettings:
-        async with self._writing:
-            await self._call(self._execute, statement, guild_id=guild_id, **parameters)
-            self._cache.pop(guild_id, None)
-            return await self.get(guild_id)
+    # -- on the database thread: start-up ----------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Check the location, set a damaged file aside, then connect, migrate and prove we can write."""
+        _prepare_folder(self.path)
         try:
-            return self._migrate(sqlite3.connect(self.path))
-        except sqlite3.DatabaseError as error:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-            self.path.replace(aside)
-            log.warning(
-                "Settings database %s could not be read (%s); moved it to %s and started with "
-                "default settings for every server.",
-                self.path,
-                error,
-                aside,
-            )
-            return self._migrate(sqlite3.connect(self.path))
+            damage = self._damage()
+            if damage is not None:
+                self._set_aside(damage)
+            connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+            try:
+                _migrate(connection, self.path)
+                _check_writable(connection)
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+        except sqlite3.Error as error:
+            raise _unusable(self.path, error, self.busy_timeout_s) from error
 
-    def _migrate(self, connection: sqlite3.Connection) -> sqlite3.Connection:
-        """Bring the schema up to :data:`SCHEMA_VERSION`, one migration per transaction."""
+    def _damage(self) -> str | None:
+        """What SQLite says is wrong with the file if it is corrupt; ``None`` if it is readable. Any other
+        failure (locked, unreadable) is raised: it says nothing about the file's contents."""
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s)
         try:
             (verdict,) = connection.execute(QUICK_CHECK).fetchone()
-            if verdict != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
-            (version,) = connection.execute(GET_VERSION).fetchone()
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"The settings database has schema version {version}, newer than this MoodBot "
-                    f"understands ({SCHEMA_VERSION}); upgrade MoodBot or point MOODBOT_DB_PATH elsewhere."
-                )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                with connection:
-                    for statement in MIGRATIONS[target]:
-                        connection.execute(statement)
-                    connection.execute(SET_VERSION.format(version=target))
-                log.info("Settings database migrated to schema version %d", target)
-        except BaseException:
-            connection.close()
+        except sqlite3.DatabaseError as error:
+            if _result_code(error) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                return str(error)
             raise
-        return connection
+        finally:
+            connection.close()
+        if verdict == "ok":
+            return None
+        # A report of many lines under a "*** in database main ***" heading; the first finding will do.
+        findings = [line for line in verdict.splitlines() if line and not line.startswith("***")]
+        return f"quick_check: {(findings or [verdict])[0]}"
 
-    def _load(self, guild_id: int) -> GuildSettings:
+    def _set_aside(self, damage: str) -> None:
+        """Move the damaged file away under a new name. Only the file: SQLite has already rolled back or
+        removed any journal beside it while checking it, so none is left to meet the new file."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        attempt = 1
+        while aside.exists():
+            attempt += 1
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{attempt}")
+        try:
+            self.path.replace(aside)
+        except OSError as error:
+            raise StoreError(
+                f"The settings database {self.path} is damaged ({damage}) and could not be moved aside "
+                f"({error.strerror}); move it away yourself to start with default settings, {ELSEWHERE}.",
+                path=self.path,
+            ) from error
+        log.warning(
+            "Settings database %s is damaged (%s); moved it to %s and started with default settings for "
+            "every server.",
+            self.path,
+            damage,
+            aside,
+        )
+
+    # -- on the database thread: reads and writes ---------------------------------------------------
+
+    def _read(self, guild_id: int) -> GuildSettings:
+        with _transaction(self._connection, "BEGIN"):  # one snapshot for both tables
+            return self._select(guild_id)
+
+    def _write(self, guild_id: int, statement: str, **parameters: object) -> GuildSettings:
+        """Run one change and read the guild's settings back in the same transaction."""
+        with _transaction(self._connection):
+            self._connection.execute(statement, {"guild_id": guild_id, **parameters})
+            return self._select(guild_id)
+
+    def _select(self, guild_id: int) -> GuildSettings:
         row = self._connection.execute(SELECT_SETTINGS, {"guild_id": guild_id}).fetchone()
-        channels = self._connection.execute(SELECT_CHANNELS, {"guild_id": guild_id}).fetchall()
-        settings = DEFAULTS
-        if row is not None:
-            auto_analyze, reply_style, ephemeral = row
-            settings = GuildSettings(
-                auto_analyze=bool(auto_analyze),
-                reply_style=reply_style if reply_style in REPLY_STYLES else DEFAULTS.reply_style,
-                ephemeral=bool(ephemeral),
-            )
-        return dataclasses.replace(settings, allowed_channel_ids=frozenset(c for (c,) in channels))
+        channels = frozenset(c for (c,) in self._connection.execute(SELECT_CHANNELS, {"guild_id": guild_id}))
+        if row is None:
+            return GuildSettings(allowed_channel_ids=channels)
+        auto_analyze, reply_style, ephemeral = row
+        return GuildSettings(
+            auto_analyze=bool(auto_analyze),
+            allowed_channel_ids=channels,
+            reply_style=reply_style if reply_style in REPLY_STYLES else DEFAULTS.reply_style,
+            ephemeral=bool(ephemeral),
+        )
 
-    def _save(self, guild_id: int, settings: GuildSettings) -> None:
-        with self._connection:
-            self._connection.execute(
-                UPSERT_SETTINGS,
-                {
-                    "guild_id": guild_id,
-                    "auto_analyze": int(settings.auto_analyze),
-                    "reply_style": settings.reply_style,
-                    "ephemeral": int(settings.ephemeral),
-                },
-            )
+    def _read_profile(self, user_id: int) -> StoredProfile | None:
+        row = self._connection.execute(SELECT_PROFILE, {"user_id": user_id}).fetchone()
+        return None if row is None else StoredProfile(int(row[0]), row[1])
 
-    def _execute(self, statement: str, **parameters: object) -> None:
-        with self._connection:
-            self._connection.execute(statement, parameters)
+    def _opt_in(self, user_id: int) -> StoredProfile:
+        with _transaction(self._connection):
+            self._connection.execute(INSERT_PROFILE, {"user_id": user_id, "now": time.time()})
+            return self._read_profile(user_id)  # type: ignore[return-value]
 
-    def _fetch(self, statement: str, **parameters: object) -> tuple | None:
-        return self._connection.execute(statement, parameters).fetchone()
+    def _execute(self, statement: str, **parameters: object) -> int:
+        """One statement in its own transaction; the number of rows it changed."""
+        return self._connection.execute(statement, parameters).rowcount
 
-    def _delete(self, statement: str, **parameters: object) -> bool:
-        with self._connection:
-            return self._connection.execute(statement, parameters).rowcount > 0
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """Commit the block or roll it back. Writes take the write lock at once (``IMMEDIATE``): a read lock
+    upgraded later can fail at once instead of waiting for the busy timeout."""
+    connection.execute(begin)
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:  # SQLite rolls back by itself after some errors (disk full)
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to :data:`SCHEMA_VERSION`, one migration per transaction; a process starting
+    at the same time may have done a step already, so each re-reads the version under the write lock."""
+    for target in range(_version(connection, path) + 1, SCHEMA_VERSION + 1):
+        with _transaction(connection):
+            if _version(connection, path) >= target:
+                continue
+            for statement in MIGRATIONS[target]:
+                connection.execute(statement)
+            connection.execute(SET_VERSION.format(version=target))
+        log.info("Settings database migrated to schema version %d", target)
+
+
+def _version(connection: sqlite3.Connection, path: Path) -> int:
+    (version,) = connection.execute(GET_VERSION).fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The settings database {path} has schema version {version}, newer than this MoodBot "
+            f"understands ({SCHEMA_VERSION}); upgrade MoodBot, {ELSEWHERE}.",
+            path=path,
+        )
+    return int(version)
+
+
+def _check_writable(connection: sqlite3.Connection) -> None:
+    """Fail at start-up, not at the first ``/moodbot`` command: a write that needs the lock and the journal
+    file beside the database (so a read-only folder shows), rolled back."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(SET_VERSION.format(version=SCHEMA_VERSION))
+    finally:
+        if connection.in_transaction:  # not after an error SQLite rolled back itself
+            connection.execute("ROLLBACK")
+
+
+def _prepare_folder(path: Path) -> None:
+    """Create the database's folder, or say in one line why there cannot be a database at ``path``."""
+    if path.is_dir():
+        raise StoreError(
+            f"The settings database {path} is a folder, not a file; set MOODBOT_DB_PATH to a file such as "
+            f"{path / 'moodbot.sqlite3'}.",
+            path=path,
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        raise StoreError(
+            f"The settings database {path} cannot be created: {blocker} is a file, not a folder; move that "
+            f"file away, {ELSEWHERE}.",
+            path=path,
+        ) from error
+    except OSError as error:
+        raise StoreError(
+            f"The folder {path.parent} for the settings database cannot be created ({error.strerror}); "
+            f"create it for the user running MoodBot, {ELSEWHERE}.",
+            path=path,
+        ) from error
+
+
+def _unusable(path: Path, error: sqlite3.Error, busy_timeout_s: float) -> StoreError:
+    """The one-line start-up message for a healthy file SQLite cannot use, from the code and the file
+    system (SQLite says "unable to open database file" for most of these)."""
+    code = _result_code(error)
+    if code in (SQLITE_BUSY, SQLITE_LOCKED):
+        reason = (
+            f"is locked: another program has kept a write open on it for over {busy_timeout_s:g} s; close "
+            "that program (another MoodBot, a database browser) and start again"
+        )
+    elif path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        reason = (
+            "cannot be read and written (permission denied); give the user running MoodBot read and "
+            "write access to it"
+        )
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        reason = (
+            f"cannot be written: its folder {path.parent} is read-only and SQLite keeps a journal file "
+            "beside the database; make the folder writable for the user running MoodBot"
+        )
+    elif code == SQLITE_FULL:
+        reason = "cannot be written: the disk is full; free some space and start again"
+    else:
+        reason = f"cannot be used ({error}); check the file and its folder"
+    return StoreError(f"The settings database {path} {reason}, {ELSEWHERE}.", path=path)
+
+
+def _result_code(error: sqlite3.Error) -> int | None:
+    """SQLite's primary result code for ``error`` (extended codes keep it in the low byte)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if code is not None else _CODES_BY_MESSAGE.get(str(error))

@@ -1,9 +1,10 @@
 """``moodbot run``: start the Discord bot with settings from the environment or ``.env``.
 
 discord.py and the models are imported inside the handler so other subcommands never load them. Start-up
-problems a self-hoster can fix (no token, a rejected token, the Message Content intent switched off)
-end in one line on stderr, never a traceback, and the token is never printed or logged. SIGINT and
-SIGTERM stop the bot cleanly: no new work is taken, work in flight is answered, then it disconnects.
+problems a self-hoster can fix (no token, a rejected token, the Message Content intent switched off, a
+settings database that is locked, unwritable or in the wrong place) end in one line on stderr, never a
+traceback, and the token is never printed or logged. SIGINT and SIGTERM stop the bot cleanly: no new work
+is taken, work in flight is answered, then it disconnects.
 """
 
 from __future__ import annotations
@@ -101,24 +102,34 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _build(config: Config, *, sync_global: bool) -> MoodBot:
-    """Load the models and open the settings store (seconds, before the event loop starts)."""
-    from bot.app import MoodBot
-    from bot.exts.analyze import warm_up
-    from bot.store import SettingsStore
-    from bot.worker import WorkerPool
-    from emotion_core.recognizer.infer import EmotionRecognizer
-    from emotion_core.synth.pipeline import Synthesizer
+    """Open the settings store, then load the models (seconds, before the event loop starts).
 
-    log.info("Loading the models")
-    recognizer = EmotionRecognizer.from_pretrained()
-    synthesizer = Synthesizer.from_pretrained()
-    log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
-    warm_up(recognizer, synthesizer)
+    The store comes first, before even the models' imports, so that a database problem ends start-up at
+    once rather than after them.
+    """
+    from bot.store import SettingsStore
+
+    store = SettingsStore(config.db_path)
+    try:
+        from bot.app import MoodBot
+        from bot.exts.analyze import warm_up
+        from bot.worker import WorkerPool
+        from emotion_core.recognizer.infer import EmotionRecognizer
+        from emotion_core.synth.pipeline import Synthesizer
+
+        log.info("Loading the models")
+        recognizer = EmotionRecognizer.from_pretrained()
+        synthesizer = Synthesizer.from_pretrained()
+        log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
+        warm_up(recognizer, synthesizer)
+    except BaseException:
+        asyncio.run(store.close())
+        raise
     return MoodBot(
         config=config,
         recognizer=recognizer,
         synthesizer=synthesizer,
-        store=SettingsStore(config.db_path),
+        store=store,
         pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
         sync_global=sync_global,
     )

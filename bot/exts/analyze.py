@@ -24,7 +24,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.exts.errors import explain
-from bot.store import DEFAULTS, GuildSettings
+from bot.store import DEFAULTS, GuildSettings, StoreError
 from bot.worker import Reservation
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
@@ -157,7 +157,11 @@ class Analyze(commands.Cog):
         attachment = first_audio(message)
         if attachment is None:
             return
-        settings = await self._settings(message.guild.id if message.guild else None)
+        try:
+            settings = await self._settings(message.guild.id if message.guild else None)
+        except StoreError as error:  # still answer: this message is handled as a fresh server's would be
+            log.warning("Analysing message %s with default settings: %s", message.id, error)
+            settings = DEFAULTS
         parent_id = getattr(message.channel, "parent_id", None)
         if not settings.auto_analyze or not settings.allows(message.channel.id, parent_id):
             return
@@ -267,7 +271,11 @@ class Analyze(commands.Cog):
         feature version) counts as empty and is replaced by the next message."""
         if self.bot.recognizer.profiled is None:
             return Speaker(user.id)
-        stored = await self.bot.store.voice_profile(user.id)
+        try:
+            stored = await self.bot.store.voice_profile(user.id)
+        except StoreError as error:  # heard as anybody's voice this once, and nothing is learnt
+            log.warning("Analysing without the voice profile of user %s: %s", user.id, error)
+            return Speaker(user.id)
         if stored is None:
             return Speaker(user.id)
         if stored.mean is None:

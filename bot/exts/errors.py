@@ -1,7 +1,8 @@
 """The one place where errors become answers.
 
 Known errors become a short sentence for the person who asked: the emotion core's errors already carry
-a message fit to show (``str(error)``), and the bot adds its own few (busy, cooldown, permissions).
+a message fit to show (``str(error)``), and the bot adds its own few (busy, cooldown, permissions, the
+settings database failing for a moment).
 Anything else is a bug: it is logged with its traceback and the person gets a generic apology rather
 than silence. Slash commands reach :func:`explain` through the command tree's ``on_error``; the
 automatic voice-message handler calls it directly.
@@ -15,12 +16,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.store import StoreError
 from bot.worker import PoolBusyError
 from emotion_core.errors import EmotionCoreError
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again later."
+# Every store change is one transaction, so a failed one changed nothing.
+STORE_FAILED = (
+    "I couldn't read or save settings just now (my database is busy or unavailable), so nothing was "
+    "changed. Please try again in a moment."
+)
 
 
 def explain(error: BaseException) -> str:
@@ -29,6 +36,9 @@ def explain(error: BaseException) -> str:
         error = error.__cause__ or error
     if isinstance(error, (EmotionCoreError, PoolBusyError)):
         return str(error)
+    if isinstance(error, StoreError):
+        log.warning("Settings database error: %s", error)
+        return STORE_FAILED
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.MissingPermissions):
