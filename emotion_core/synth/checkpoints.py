@@ -19,17 +19,29 @@ other global (``os.system``, ``builtins.eval``, ...) is refused with
 
 All floating tensors are cast to float32 (fp16 checkpoints are common; CPU inference wants fp32),
 and every load is strict: a missing or unexpected key is an error, never silently ignored.
+
+A checkpoint is untrusted input, so nothing is built from it unchecked: the file's size is capped
+before it is read, its values are counted (a tensor's strides can repeat one stored value into any
+shape) before any is cast, and the sizes read from its shapes or config must pass the ranges and
+limits of the model's config (:data:`~emotion_core.synth.tacotron2.TACOTRON2_SIZES`,
+:data:`~emotion_core.synth.waveglow.WAVEGLOW_SIZES`) before a module is allocated. Whatever goes
+wrong while reading or building becomes a :class:`~emotion_core.errors.CheckpointError` with a short
+reason; torch's advice on loading a refused file anyway is never passed on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import pickle
+import re
+import reprlib
+import textwrap
 import types
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,10 +49,23 @@ import torch
 from torch import Tensor, nn
 
 from emotion_core.errors import CheckpointError
-from emotion_core.synth.tacotron2 import Tacotron2, Tacotron2Config
-from emotion_core.synth.waveglow import WaveGlow, WaveGlowConfig
+from emotion_core.synth.sizes import as_size
+from emotion_core.synth.tacotron2 import TACOTRON2_MAX_PARAMETERS, Tacotron2, Tacotron2Config
+from emotion_core.synth.waveglow import WAVEGLOW_MAX_PARAMETERS, WaveGlow, WaveGlowConfig
 
 logger = logging.getLogger(__name__)
+
+#: Largest checkpoint file read, checked before ``torch.load`` reads it into memory: room for the
+#: largest model the configs allow with optimizer state besides, and no less than the hub lets a
+#: download be (its WaveGlow cap is also 4 GiB); NVIDIA's published files are 0.1 to about 1 GB.
+MAX_CHECKPOINT_BYTES = 4 * 2**30
+
+#: Longest reason quoted from an underlying error (a strict load can list hundreds of keys).
+_MAX_REASON_CHARS = 300
+
+#: Sentences of torch's errors that explain how to load a refused file anyway (``weights_only`` set
+#: to False, or allow-listing the global it names): for an untrusted file that advice is wrong.
+_UNSAFE_ADVICE = re.compile(r"weights[_ ]only|safe_globals|trust", re.IGNORECASE)
 
 #: Globals a pickled WaveGlow legitimately needs, and nothing else.
 _ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
@@ -117,16 +142,59 @@ _RESTRICTED_PICKLE.Unpickler = _RestrictedUnpickler  # type: ignore[attr-defined
 _RESTRICTED_PICKLE.load = _restricted_load  # type: ignore[attr-defined]
 
 
+def failure_reason(error: BaseException) -> str:
+    """A short, one-line, person-readable reason for ``error`` (no final full stop), without torch's
+    unsafe advice.
+
+    torch's refusal of a pickle explains how to load it anyway; only the refusal itself is kept
+    (e.g. "Unsupported global: GLOBAL posix.system was not an allowed global by default.").
+    """
+    text = str(error)
+    _, marker, refusal = text.partition("WeightsUnpickler error:")
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", (refusal if marker else text).strip())
+    reason = " ".join(sentence for sentence in sentences if not _UNSAFE_ADVICE.search(sentence))
+    reason = " ".join(reason.split()).rstrip(".")
+    if not reason:
+        reason = "the file ends too early" if isinstance(error, EOFError) else type(error).__name__
+    return textwrap.shorten(reason, _MAX_REASON_CHARS, placeholder=" ...")
+
+
+@contextlib.contextmanager
+def _checkpoint_errors(path: Path, model: str) -> Iterator[None]:
+    """Turn any failure while reading or building ``model`` from ``path`` into a
+    :class:`CheckpointError`: a hostile file can make any step fail in its own way."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except KeyError as e:
+        raise CheckpointError(
+            f"Checkpoint {path} is not a {model}: it has no entry {failure_reason(e)}."
+        ) from e
+    except Exception as e:
+        raise CheckpointError(f"Checkpoint {path} is not a usable {model}: {failure_reason(e)}.") from e
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"Checkpoint {path} is {size:,} bytes; the limit is {MAX_CHECKPOINT_BYTES:,}.")
+
+
 def read_checkpoint(path: str | Path) -> Any:
     """``torch.load`` with ``weights_only=True`` onto the CPU, errors as
     :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    _check_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"Could not read checkpoint {path}: {e}") from e
+        raise CheckpointError(
+            f"Could not read checkpoint {path}: it is damaged, not a PyTorch file, or holds more than "
+            f"weights ({failure_reason(e)})."
+        ) from e
 
 
 def read_pickled_module(path: str | Path) -> Any:
@@ -137,16 +205,16 @@ def read_pickled_module(path: str | Path) -> Any:
     CheckpointError
         If the file is unreadable or names any global outside the allow-list.
     """
+    path = Path(path)
+    _check_file(path)
     try:
         with warnings.catch_warnings():
             # Legacy-format files carry class source to compare with; stand-ins have none, by
             # design.
             warnings.filterwarnings("ignore", message="Couldn't retrieve source code")
-            return torch.load(
-                Path(path), map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False
-            )
+            return torch.load(path, map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False)
     except Exception as e:
-        raise CheckpointError(f"Refused or could not read checkpoint {path}: {e}") from e
+        raise CheckpointError(f"Refused or could not read checkpoint {path}: {failure_reason(e)}.") from e
 
 
 def module_tree(root: PickledObject) -> tuple[dict[str, Tensor], dict[str, dict[str, Any]]]:
@@ -160,13 +228,15 @@ def module_tree(root: PickledObject) -> tuple[dict[str, Tensor], dict[str, dict[
     attributes : dict
         Module path (``""`` for the root) → its int/float/str/bool/tuple attributes, e.g. ``{"":
         {"n_flows": 12, ...}, "upsample": {"stride": (256,), ...}}``.
+
+    Raises ``ValueError`` when a node of the tree is not a pickled module.
     """
     state_dict: dict[str, Tensor] = {}
     attributes: dict[str, dict[str, Any]] = {}
 
     def visit(node: Any, path: str) -> None:
         if not isinstance(node, PickledObject) or not isinstance(node.state, dict):
-            raise CheckpointError(f"Checkpoint module {path or 'root'} has an unexpected layout.")
+            raise ValueError(f"module {path or 'root'} has an unexpected layout")
         state = node.state
         prefix = f"{path}." if path else ""
         skipped = state.get("_non_persistent_buffers_set") or set()
@@ -187,22 +257,47 @@ def module_tree(root: PickledObject) -> tuple[dict[str, Tensor], dict[str, dict[
     return state_dict, attributes
 
 
-def unwrap_state_dict(state_dict: Mapping[str, Any]) -> dict[str, Tensor]:
-    """Drop DistributedDataParallel's ``module.`` prefix and cast floating tensors to float32."""
-    out: dict[str, Tensor] = {}
+def unwrap_state_dict(state_dict: Mapping[str, Any], *, max_values: int) -> dict[str, Tensor]:
+    """Drop DistributedDataParallel's ``module.`` prefix and cast floating tensors to float32.
+
+    Raises ``ValueError`` for an entry that is not a tensor and, before anything is cast, for more
+    than ``max_values`` values in all (the model's own limit: a file can claim any shape for a
+    tensor whose strides repeat one stored value, and casting it would allocate every one); after
+    the cast, for NaN or infinite values, which would only ever speak noise.
+    """
+    values = 0
     for key, value in state_dict.items():
         if not isinstance(value, Tensor):
-            raise CheckpointError(f"State dict entry {key!r} is not a tensor.")
+            raise ValueError(f"state dict entry {key!r} is not a tensor")
+        values += value.numel()
+    if values > max_values:
+        raise ValueError(f"the state dict holds {values:,} values; the limit is {max_values:,}")
+    out: dict[str, Tensor] = {}
+    for key, value in state_dict.items():
         name = key[len("module.") :] if key.startswith("module.") else key
-        out[name] = value.float() if value.is_floating_point() else value
+        if value.is_floating_point():
+            value = value.float()
+            if not _all_finite(value):
+                raise ValueError(f"state dict entry {key!r} holds NaN or infinite values")
+        out[name] = value
     return out
+
+
+def _all_finite(tensor: Tensor) -> bool:
+    # NaN and infinities show in the extremes (min and max propagate NaN): one pass and no mask the
+    # size of the tensor, several times faster than isfinite().all() on a large model.
+    if tensor.numel() == 0:
+        return True
+    low, high = torch.aminmax(tensor)
+    return bool(torch.isfinite(low)) and bool(torch.isfinite(high))
 
 
 def fold_weight_norm(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Replace each weight-normalised pair ``<p>.weight_g``/``<p>.weight_v`` by ``<p>.weight``.
 
     ``weight = g · v / ‖v‖`` with the norm over all dimensions but the first (``dim=0``, the only
-    setting NVIDIA used), exactly what ``torch.nn.utils.remove_weight_norm`` computes.
+    setting NVIDIA used), exactly what ``torch.nn.utils.remove_weight_norm`` computes. Raises
+    ``ValueError`` for a ``weight_g`` without its ``weight_v``.
     """
     out = {key: value for key, value in state_dict.items() if not key.endswith(("weight_g", "weight_v"))}
     for key in state_dict:
@@ -210,7 +305,7 @@ def fold_weight_norm(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
             prefix = key[: -len("weight_g")]
             g, v = state_dict[key], state_dict.get(prefix + "weight_v")
             if v is None:
-                raise CheckpointError(f"Checkpoint has {key} but no {prefix}weight_v.")
+                raise ValueError(f"the state dict has {key} but no {prefix}weight_v")
             out[prefix + "weight"] = torch._weight_norm(v, g, 0)
     return out
 
@@ -219,7 +314,7 @@ def _load_strict(model: nn.Module, state_dict: Mapping[str, Tensor], path: Path)
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"Checkpoint {path} does not match the model: {e}") from e
+        raise CheckpointError(f"Checkpoint {path} does not match the model: {failure_reason(e)}.") from e
 
 
 def _state_and_config(checkpoint: Any, path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any] | None]:
@@ -241,24 +336,24 @@ def load_tacotron2(path: str | Path) -> Tacotron2:
     """Load a Tacotron 2 checkpoint (NVIDIA, DeepLearningExamples or ours) into an eval-mode CPU
     model.
 
-    Sizes come from the checkpoint's ``config`` when it has one, otherwise from its tensor shapes.
+    Sizes come from the checkpoint's ``config`` when it has one, otherwise from its tensor shapes,
+    and must pass :class:`Tacotron2Config`'s checks before the model is built.
 
     Raises
     ------
     CheckpointError
-        If the file is missing, unreadable, or its tensors do not fit a Tacotron 2 exactly.
+        If the file is missing, too large, unreadable, its sizes are out of range, or its tensors do
+        not fit a Tacotron 2 exactly.
     """
     path = Path(path)
-    raw_state, raw_config = _state_and_config(read_checkpoint(path), path)
-    state_dict = unwrap_state_dict(raw_state)
-    try:
+    with _checkpoint_errors(path, "Tacotron 2"):
+        raw_state, raw_config = _state_and_config(read_checkpoint(path), path)
+        state_dict = unwrap_state_dict(raw_state, max_values=TACOTRON2_MAX_PARAMETERS)
         config = Tacotron2Config.from_state_dict(state_dict)
         if raw_config is not None:
             config = Tacotron2Config.from_mapping(raw_config, base=config)
         model = Tacotron2(config)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise CheckpointError(f"Checkpoint {path} is not a Tacotron 2 model: {e!r}") from e
-    _load_strict(model, state_dict, path)
+        _load_strict(model, state_dict, path)
     logger.info("Loaded Tacotron 2 from %s: %s", path, config)
     return model.eval()
 
@@ -267,44 +362,48 @@ def load_waveglow(path: str | Path) -> WaveGlow:
     """Load a WaveGlow checkpoint (a pickled ``glow.WaveGlow``, DeepLearningExamples or ours) into
     an eval-mode CPU model, folding weight normalisation.
 
+    Sizes come from the tensor shapes (and the pickled upsampling stride, or the checkpoint's
+    ``config``) and must pass :class:`WaveGlowConfig`'s checks before the model is built.
+
     Raises
     ------
     CheckpointError
-        If the file is missing, unreadable, names a global outside the allow-list, or its tensors do
-        not fit a WaveGlow exactly.
+        If the file is missing, too large, unreadable, names a global outside the allow-list, its
+        sizes are out of range, or its tensors do not fit a WaveGlow exactly.
     """
     path = Path(path)
-    try:
-        checkpoint = read_checkpoint(path)
-        pickled = None
-    except CheckpointError as e:
-        if not isinstance(e.__cause__, pickle.UnpicklingError):
-            raise
-        # weights_only refuses pickled modules; read them again with the stand-in unpickler.
-        checkpoint = read_pickled_module(path)
-        pickled = checkpoint.get("model") if isinstance(checkpoint, Mapping) else None
-        if not isinstance(pickled, PickledObject):
-            raise CheckpointError(f"Checkpoint {path} holds no pickled WaveGlow under 'model'.") from e
-
-    config_values: Mapping[str, Any] | None
-    stride = 256
-    if pickled is not None:
-        raw_state, attributes = module_tree(pickled)
-        stride = int(attributes.get("upsample", {}).get("stride", (stride,))[0])
-        config_values = None
-    else:
-        raw_state, config_values = _state_and_config(checkpoint, path)
-    state_dict = fold_weight_norm(unwrap_state_dict(raw_state))
-    try:
+    with _checkpoint_errors(path, "WaveGlow"):
+        raw_state, config_values, stride = _waveglow_state(path)
+        state_dict = fold_weight_norm(unwrap_state_dict(raw_state, max_values=WAVEGLOW_MAX_PARAMETERS))
         config = WaveGlowConfig.from_state_dict(state_dict, upsample_stride=stride)
         if config_values is not None:
             config = WaveGlowConfig.from_mapping(config_values, base=config)
         model = WaveGlow(config)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise CheckpointError(f"Checkpoint {path} is not a WaveGlow model: {e!r}") from e
-    _load_strict(model, state_dict, path)
+        _load_strict(model, state_dict, path)
     logger.info("Loaded WaveGlow from %s: %s", path, config)
     return model.eval()
+
+
+def _waveglow_state(path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any] | None, int]:
+    """The raw state dict, config dict (if any) and upsampling stride of a WaveGlow checkpoint in
+    any supported format."""
+    try:
+        raw_state, config_values = _state_and_config(read_checkpoint(path), path)
+        return raw_state, config_values, WaveGlowConfig.upsample_stride
+    except CheckpointError as e:
+        if not isinstance(e.__cause__, pickle.UnpicklingError):
+            raise
+    # weights_only refuses pickled modules; read them again with the stand-in unpickler.
+    checkpoint = read_pickled_module(path)
+    pickled = checkpoint.get("model") if isinstance(checkpoint, Mapping) else None
+    if not isinstance(pickled, PickledObject):
+        raise CheckpointError(f"Checkpoint {path} holds no pickled WaveGlow under 'model'.")
+    raw_state, attributes = module_tree(pickled)
+    # nn.ConvTranspose1d keeps its stride as a 1-tuple; absent, it is NVIDIA's hop.
+    stride = attributes.get("upsample", {}).get("stride", (WaveGlowConfig.upsample_stride,))
+    if not isinstance(stride, tuple) or len(stride) != 1:
+        raise CheckpointError(f"Checkpoint {path} has an upsampling stride of {reprlib.repr(stride)}.")
+    return raw_state, None, as_size("upsample_stride", stride[0])
 
 
 def save_checkpoint(model: Tacotron2 | WaveGlow, path: str | Path) -> None:

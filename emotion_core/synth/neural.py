@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_core.errors import SynthesisError
+from emotion_core.errors import CheckpointError, SynthesisError
 from emotion_core.synth.checkpoints import load_tacotron2
 from emotion_core.synth.tacotron2 import Tacotron2, Tacotron2Options
-from emotion_core.synth.text import TextOptions, prepare_text
+from emotion_core.synth.text import N_SYMBOLS, TextOptions, prepare_text
 from emotion_core.synth.vocoders import Vocoder
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ class NeuralTTS:
     tacotron2 : Tacotron2
         A loaded model.
     vocoder : Vocoder
-        Turns its mel spectrograms into audio; must run at the model's sample rate.
+        Turns its mel spectrograms into audio; must take the model's mel bands and run at its
+        sample rate (``ValueError`` else).
     options : Tacotron2Options
         Decoder limits.
     text_options : TextOptions
@@ -47,10 +48,18 @@ class NeuralTTS:
         options: Tacotron2Options = _DEFAULT_OPTIONS,
         text_options: TextOptions = _DEFAULT_TEXT_OPTIONS,
     ) -> None:
-        if vocoder.sample_rate != tacotron2.config.sampling_rate:
+        config = tacotron2.config
+        if vocoder.sample_rate != config.sampling_rate:
             raise ValueError(
-                f"{vocoder.name} runs at {vocoder.sample_rate} Hz but Tacotron 2 at "
-                f"{tacotron2.config.sampling_rate} Hz"
+                f"{vocoder.name} runs at {vocoder.sample_rate} Hz but Tacotron 2 at {config.sampling_rate} Hz"
+            )
+        if vocoder.n_mels != config.n_mel_channels:
+            raise ValueError(
+                f"{vocoder.name} takes {vocoder.n_mels} mel bands, Tacotron 2 makes {config.n_mel_channels}"
+            )
+        if config.n_symbols < N_SYMBOLS:
+            raise ValueError(
+                f"Tacotron 2 has {config.n_symbols} symbol embeddings but the text front end uses {N_SYMBOLS}"
             )
         self.tacotron2 = tacotron2.eval()
         self.vocoder = vocoder
@@ -72,9 +81,14 @@ class NeuralTTS:
         Raises
         ------
         CheckpointError
-            If the checkpoint is missing, unreadable or does not fit.
+            If the checkpoint is missing, unreadable or does not fit, or it does not fit ``vocoder``
+            or the text front end (mel bands, sample rate, symbols).
         """
-        return cls(load_tacotron2(tacotron2_path), vocoder, options, text_options)
+        tacotron2 = load_tacotron2(tacotron2_path)
+        try:
+            return cls(tacotron2, vocoder, options, text_options)
+        except ValueError as e:
+            raise CheckpointError(f"Tacotron 2 from {tacotron2_path} does not fit: {e}.") from e
 
     @property
     def name(self) -> str:

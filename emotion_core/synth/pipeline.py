@@ -193,7 +193,10 @@ class Synthesizer:
             read from its ``tts/`` subfolder under the file names in ``emotion_core.hub``.
         voice : {"auto", "tacotron2", "espeak"}
             ``"auto"`` uses Tacotron 2 + ``vocoder`` when their weights are present and load, else
-            the offline voice (logged at INFO); ``"tacotron2"`` raises :class:`CheckpointError`
+            the offline voice: logged at INFO when Tacotron 2's weights are absent, at WARNING when
+            they are there but they or the vocoder's are refused (any :class:`ModelError`:
+            unreadable, hostile, sizes out of range, models that do not fit each other);
+            ``"tacotron2"`` raises :class:`CheckpointError`
             instead of falling back; ``"espeak"`` always uses the offline voice.
         vocoder : {"waveglow", "hifigan", "griffinlim"}
             Turns Tacotron 2's mel spectrogram into audio (Griffin-Lim needs no weights).

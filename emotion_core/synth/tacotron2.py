@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from emotion_core.synth.sizes import SizeRange, as_size, check_parameter_count, check_sizes, shape_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +30,45 @@ logger = logging.getLogger(__name__)
 PRENET_DROPOUT = 0.5
 
 
+#: The sizes a Tacotron 2 may have, generous around NVIDIA's published model (its value after each
+#: line): room for any Tacotron 2 trained so far, but no single size that could exhaust memory. The
+#: kernels are odd so that "same" padding keeps the length; the encoder's width is even because its
+#: bidirectional LSTM gives half to each direction.
+TACOTRON2_SIZES: Mapping[str, SizeRange] = MappingProxyType(
+    {
+        "n_symbols": SizeRange(1, 2048),  # 148
+        "symbols_embedding_dim": SizeRange(2, 2048),  # 512
+        "encoder_kernel_size": SizeRange(1, 31, "odd"),  # 5
+        "encoder_n_convolutions": SizeRange(1, 16),  # 3
+        "encoder_embedding_dim": SizeRange(2, 2048, "even"),  # 512
+        "n_mel_channels": SizeRange(1, 512),  # 80
+        "n_frames_per_step": SizeRange(1, 8),  # 1
+        "decoder_rnn_dim": SizeRange(1, 4096),  # 1024
+        "prenet_dim": SizeRange(1, 2048),  # 256
+        "attention_rnn_dim": SizeRange(1, 4096),  # 1024
+        "attention_dim": SizeRange(1, 1024),  # 128
+        "attention_location_n_filters": SizeRange(1, 512),  # 32
+        "attention_location_kernel_size": SizeRange(1, 127, "odd"),  # 31
+        "postnet_embedding_dim": SizeRange(1, 2048),  # 512
+        "postnet_kernel_size": SizeRange(1, 31, "odd"),  # 5
+        "postnet_n_convolutions": SizeRange(1, 16),  # 5
+        "sampling_rate": SizeRange(8000, 48000),  # 22050
+    }
+)
+
+#: Most values a Tacotron 2's state dict may hold: about 5x NVIDIA's published model (28.2 million),
+#: 0.6 GiB as float32. The ranges above alone would allow LSTMs of hundreds of millions.
+TACOTRON2_MAX_PARAMETERS = 150_000_000
+
+
 @dataclass(frozen=True)
 class Tacotron2Config:
     """Architecture of a Tacotron 2 model; field names are NVIDIA's hparams names.
 
     Defaults are those of NVIDIA's ``hparams.py`` (the published LJSpeech model), but loaders build
-    the config from the checkpoint, never from these defaults alone.
+    the config from the checkpoint, never from these defaults alone. Every size is checked against
+    :data:`TACOTRON2_SIZES` and the total against :data:`TACOTRON2_MAX_PARAMETERS` on construction
+    (``ValueError`` naming the field), so no model is ever built from sizes a file made up.
     """
 
     n_symbols: int = 148
@@ -54,46 +90,96 @@ class Tacotron2Config:
     #: Audio rate the model was trained at, in Hz; checkpoints do not record it, LJSpeech is 22050.
     sampling_rate: int = 22050
 
+    def __post_init__(self) -> None:
+        check_sizes(self, TACOTRON2_SIZES)
+        if self.symbols_embedding_dim != self.encoder_embedding_dim:
+            raise ValueError(
+                f"symbols_embedding_dim ({self.symbols_embedding_dim}) must equal encoder_embedding_dim "
+                f"({self.encoder_embedding_dim}): the encoder's first convolution reads the embeddings"
+            )
+        check_parameter_count("Tacotron 2", self.parameter_count(), TACOTRON2_MAX_PARAMETERS)
+
+    def parameter_count(self) -> int:
+        """Values in the model's state dict (parameters and batch-norm statistics), worked out from
+        the sizes alone so that a model's size can be checked before any of it is allocated."""
+
+        def conv_bn(c_in: int, c_out: int, kernel: int) -> int:
+            # Convolution weight and bias; batch-norm weight, bias, running mean and variance, and
+            # num_batches_tracked.
+            return c_out * c_in * kernel + c_out + 4 * c_out + 1
+
+        def lstm(n_in: int, hidden: int) -> int:
+            # One direction of an LSTM, or an LSTMCell: four gates' input and hidden weights, two biases.
+            return 4 * hidden * (n_in + hidden + 2)
+
+        encoder = self.encoder_embedding_dim
+        frame = self.n_mel_channels * self.n_frames_per_step
+        postnet = [self.n_mel_channels, *[self.postnet_embedding_dim] * (self.postnet_n_convolutions - 1)]
+        postnet.append(self.n_mel_channels)
+        return (
+            self.n_symbols * self.symbols_embedding_dim
+            + self.encoder_n_convolutions * conv_bn(encoder, encoder, self.encoder_kernel_size)
+            + 2 * lstm(encoder, encoder // 2)
+            + (frame + self.prenet_dim) * self.prenet_dim
+            + lstm(self.prenet_dim + encoder, self.attention_rnn_dim)
+            # Attention: query, memory and v projections, then the location convolution and dense.
+            + (self.attention_rnn_dim + encoder + 1) * self.attention_dim
+            + self.attention_location_n_filters
+            * (2 * self.attention_location_kernel_size + self.attention_dim)
+            + lstm(self.attention_rnn_dim + encoder, self.decoder_rnn_dim)
+            # Frame projection and stop gate, both with a bias.
+            + (self.decoder_rnn_dim + encoder + 1) * (frame + 1)
+            + sum(
+                conv_bn(c_in, c_out, self.postnet_kernel_size)
+                for c_in, c_out in zip(postnet[:-1], postnet[1:], strict=True)
+            )
+        )
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], *, base: Tacotron2Config) -> Tacotron2Config:
         """``base`` (usually inferred from the tensors) overridden by a config dict such as
         DeepLearningExamples' ``checkpoint['config']``; keys that are not architecture
         (``max_decoder_steps``, ``mask_padding``, ...) are ignored."""
         names = {field.name for field in fields(cls)}
-        return replace(base, **{key: int(value) for key, value in values.items() if key in names})  # type: ignore[arg-type]
+        return replace(base, **{key: as_size(key, value) for key, value in values.items() if key in names})  # type: ignore[arg-type]
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, Tensor]) -> Tacotron2Config:
         """Infer every size from the tensor shapes of an (unprefixed) NVIDIA state dict.
 
-        Raises ``KeyError`` when an expected tensor is missing.
+        Raises ``KeyError`` when an expected tensor is missing and ``ValueError`` when one has the
+        wrong number of dimensions or the sizes are out of range.
         """
 
         def count(prefix: str) -> int:
             return len({key[len(prefix) :].split(".")[0] for key in state_dict if key.startswith(prefix)})
 
-        embedding = state_dict["embedding.weight"]
-        encoder_conv = state_dict["encoder.convolutions.0.0.conv.weight"]
-        location_conv = state_dict["decoder.attention_layer.location_layer.location_conv.conv.weight"]
-        postnet_conv = state_dict["postnet.convolutions.0.0.conv.weight"]
-        n_mel_channels = postnet_conv.shape[1]
+        def shape(key: str, ndim: int) -> tuple[int, ...]:
+            return shape_of(state_dict, key, ndim)
+
+        embedding = shape("embedding.weight", 2)
+        encoder_conv = shape("encoder.convolutions.0.0.conv.weight", 3)
+        location_conv = shape("decoder.attention_layer.location_layer.location_conv.conv.weight", 3)
+        postnet_conv = shape("postnet.convolutions.0.0.conv.weight", 3)
+        n_mel_channels = postnet_conv[1]
+        projection_rows = shape("decoder.linear_projection.linear_layer.weight", 2)[0]
         return cls(
-            n_symbols=embedding.shape[0],
-            symbols_embedding_dim=embedding.shape[1],
-            encoder_kernel_size=encoder_conv.shape[2],
+            n_symbols=embedding[0],
+            symbols_embedding_dim=embedding[1],
+            encoder_kernel_size=encoder_conv[2],
             encoder_n_convolutions=count("encoder.convolutions."),
-            encoder_embedding_dim=encoder_conv.shape[0],
+            encoder_embedding_dim=encoder_conv[0],
             n_mel_channels=n_mel_channels,
-            n_frames_per_step=state_dict["decoder.linear_projection.linear_layer.weight"].shape[0]
-            // n_mel_channels,
-            decoder_rnn_dim=state_dict["decoder.decoder_rnn.weight_hh"].shape[1],
-            prenet_dim=state_dict["decoder.prenet.layers.0.linear_layer.weight"].shape[0],
-            attention_rnn_dim=state_dict["decoder.attention_rnn.weight_hh"].shape[1],
-            attention_dim=state_dict["decoder.attention_layer.query_layer.linear_layer.weight"].shape[0],
-            attention_location_n_filters=location_conv.shape[0],
-            attention_location_kernel_size=location_conv.shape[2],
-            postnet_embedding_dim=postnet_conv.shape[0],
-            postnet_kernel_size=postnet_conv.shape[2],
+            # With no mel channels there are no frames either; the range check then names the first.
+            n_frames_per_step=projection_rows // n_mel_channels if n_mel_channels > 0 else 0,
+            decoder_rnn_dim=shape("decoder.decoder_rnn.weight_hh", 2)[1],
+            prenet_dim=shape("decoder.prenet.layers.0.linear_layer.weight", 2)[0],
+            attention_rnn_dim=shape("decoder.attention_rnn.weight_hh", 2)[1],
+            attention_dim=shape("decoder.attention_layer.query_layer.linear_layer.weight", 2)[0],
+            attention_location_n_filters=location_conv[0],
+            attention_location_kernel_size=location_conv[2],
+            postnet_embedding_dim=postnet_conv[0],
+            postnet_kernel_size=postnet_conv[2],
             postnet_n_convolutions=count("postnet.convolutions."),
         )
 

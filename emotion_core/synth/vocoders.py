@@ -16,6 +16,7 @@ import json
 import logging
 import types
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from emotion_core.errors import CheckpointError, SynthesisError
-from emotion_core.synth.checkpoints import load_waveglow
+from emotion_core.synth.checkpoints import failure_reason, load_waveglow
 from emotion_core.synth.denoiser import Denoiser
 from emotion_core.synth.stft import NVIDIA_MEL, MelConfig, mel_filterbank
 from emotion_core.synth.waveglow import WaveGlow, WaveGlowOptions
@@ -44,10 +45,13 @@ class Vocoder(Protocol):
         Shown to people as the voice that ran, e.g. ``"WaveGlow"``.
     sample_rate : int
         Rate of the returned audio in Hz (22050 for NVIDIA's settings).
+    n_mels : int
+        Mel bands it expects (80 for NVIDIA's settings), so that a Tacotron 2 can be checked to fit.
     """
 
     name: str
     sample_rate: int
+    n_mels: int
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """``mel`` ``(n_mels, frames)`` float32, NVIDIA's ``log(clamp(mel, 1e-5))`` → mono float32
@@ -86,6 +90,7 @@ class WaveGlowVocoder:
         self.waveglow = waveglow.eval()
         self.options = options
         self.sample_rate = waveglow.config.sampling_rate
+        self.n_mels = waveglow.config.n_mel_channels
         hop = waveglow.config.upsample_stride
         self.denoiser = (
             Denoiser(waveglow, n_fft=4 * hop, hop_length=hop, win_length=4 * hop)
@@ -95,7 +100,7 @@ class WaveGlowVocoder:
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """See :meth:`Vocoder.vocode`."""
-        spect = _mel_tensor(mel, self.waveglow.config.n_mel_channels)
+        spect = _mel_tensor(mel, self.n_mels)
         generator = None
         if self.options.seed is not None:
             generator = torch.Generator().manual_seed(self.options.seed)
@@ -111,12 +116,19 @@ def load_waveglow_vocoder(
     """Load a WaveGlow checkpoint in any supported format (see
     :mod:`emotion_core.synth.checkpoints`).
 
+    The denoiser's bias is measured here, by running the model once on silence, so weights that
+    load but cannot run (a singular 1x1 convolution, say) fail here rather than on every message.
+
     Raises
     ------
     CheckpointError
-        If the checkpoint is missing, refused or does not fit.
+        If the checkpoint is missing, refused, does not fit, or the model fails on silence.
     """
-    return WaveGlowVocoder(load_waveglow(path), options)
+    waveglow = load_waveglow(path)
+    try:
+        return WaveGlowVocoder(waveglow, options)
+    except Exception as e:
+        raise CheckpointError(f"WaveGlow from {path} fails on silence: {failure_reason(e)}.") from e
 
 
 class HifiGanVocoder:
@@ -189,6 +201,15 @@ def load_hifigan_vocoder(variant: Literal["universal", "LJSpeech"] = "universal"
     return HifiGanVocoder(generator, sample_rate=int(config["sampling_rate"]), n_mels=int(config["num_mels"]))
 
 
+@lru_cache(maxsize=8)
+def _inverse_filterbank(mel_config: MelConfig) -> np.ndarray:
+    """Least-squares inverse of the filterbank, ``(1 + n_fft // 2, n_mels)``; negative magnitudes it
+    produces are clipped to 0. An SVD, so computed once per mel settings and shared, read-only."""
+    inverse = np.linalg.pinv(mel_filterbank(mel_config)).astype(np.float32)
+    inverse.flags.writeable = False
+    return inverse
+
+
 class GriffinLimVocoder:
     """Phase reconstruction by Griffin-Lim from the mel magnitudes; no weights, always available.
 
@@ -207,16 +228,16 @@ class GriffinLimVocoder:
     def __init__(self, mel_config: MelConfig = NVIDIA_MEL, *, n_iter: int = 32, seed: int = 0) -> None:
         self.mel_config = mel_config
         self.sample_rate = mel_config.sample_rate
+        self.n_mels = mel_config.n_mels
         self.n_iter = n_iter
         self.seed = seed
-        # Least-squares inverse of the filterbank; negative magnitudes it produces are clipped to 0.
-        self._inverse_basis = np.linalg.pinv(mel_filterbank(mel_config)).astype(np.float32)
+        self._inverse_basis = _inverse_filterbank(mel_config)
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """See :meth:`Vocoder.vocode`."""
         import librosa
 
-        magnitude_mel = np.exp(_mel_tensor(mel, self.mel_config.n_mels)[0].numpy())
+        magnitude_mel = np.exp(_mel_tensor(mel, self.n_mels)[0].numpy())
         magnitude = np.maximum(self._inverse_basis @ magnitude_mel, 0.0)
         audio = librosa.griffinlim(
             magnitude,
