@@ -126,7 +126,8 @@ def amplifiers() -> tuple[bytes, ...]:
     made = []
     for audio, rate, fmt in (
         (np.zeros((2 * 192000, 8), np.float32), 192000, "FLAC"),  # refused: too many samples a second
-        (np.zeros(90 * 384000, np.float32), 384000, "FLAC"),  # allowed; only 60 s of it decoded
+        (np.zeros(90 * 192000, np.float32), 192000, "FLAC"),  # allowed; only 60 s of it decoded
+        (np.zeros(384000, np.float32), 384000, "FLAC"),  # refused: a rate above any voice recording
         (np.zeros((3 * 48000, 8), np.float32), 48000, "OGG"),  # 8 channels of Vorbis
         (np.zeros((96000, 32), np.float32), 192000, "OGG"),  # 32 channels of Vorbis at 192 kHz
         (np.zeros((327675, 8), np.float32), 655350, "FLAC"),  # 8 channels at FLAC's highest rate
