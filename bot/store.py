@@ -1,8 +1,12 @@
-"""Per-guild settings and opted-in voice profiles in SQLite, kept across restarts.
+"""Per-guild settings, people's own consent choices and opted-in voice profiles in SQLite, kept across
+restarts.
 
-Guild settings are what server managers chose with ``/moodbot``. A voice profile exists only for a
-person who asked for one with ``/voiceprofile on``: one row with a message count and a vector of
-voice statistics (see :mod:`emotion_core.profile`), deleted with ``/voiceprofile delete``.
+Guild settings are what server managers chose with ``/moodbot``; automatic analysis is off until they
+turn it on. A person's choices (:class:`Consent`, from ``/privacy``) hold everywhere: an opt-out from
+all analysis of their messages, and automatic analysis of what they send the bot in DMs. A voice
+profile exists only for a person who asked for one with ``/voiceprofile on``: one row with a message
+count and a vector of voice statistics (see :mod:`emotion_core.profile`), deleted with ``/voiceprofile
+delete`` or by opting out.
 
 The defaults are declared once (:data:`DEFAULTS`), so a guild that never touched the settings has no row
 and behaves like a fresh install. SQL lives in named constants, the schema version in
@@ -53,8 +57,9 @@ T = TypeVar("T")
 class GuildSettings:
     """One guild's choices. The field defaults are the defaults of every guild."""
 
-    #: Analyse voice messages and audio uploads as they are posted.
-    auto_analyze: bool = True
+    #: Analyse voice messages and audio uploads as they are posted. Off until a server manager turns it
+    #: on, which posts a notice: people are told before their voices are read for emotion.
+    auto_analyze: bool = False
     #: Channels where automatic analysis runs; empty means every channel the bot can read.
     allowed_channel_ids: frozenset[int] = frozenset()
     #: ``"embed"`` replies with a card; ``"reaction"`` only adds the mood emoji.
@@ -70,6 +75,19 @@ class GuildSettings:
 
 
 DEFAULTS = GuildSettings()
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One person's own choices, which hold in every server and in DMs."""
+
+    #: Never analyse this person's messages: not automatically, not from someone else's context menu.
+    opted_out: bool = False
+    #: Analyse the voice messages this person sends the bot in a DM as they arrive.
+    dm_analysis: bool = False
+
+
+NO_CHOICES = Consent()
 
 #: Schema version -> statements that bring a database from the previous version to it.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -97,6 +115,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             count      INTEGER NOT NULL,
             mean       BLOB,
             updated_at REAL    NOT NULL
+        )
+        """,
+    ),
+    # Consent first: automatic analysis was on by default, so a stored "on" may never have been chosen.
+    # Every server starts this version with it off, until a manager turns it on and a notice is posted.
+    3: (
+        "UPDATE guild_settings SET auto_analyze = 0",
+        """
+        CREATE TABLE people (
+            user_id     INTEGER PRIMARY KEY,
+            opted_out   INTEGER NOT NULL,
+            dm_analysis INTEGER NOT NULL,
+            updated_at  REAL    NOT NULL
         )
         """,
     ),
@@ -138,6 +169,15 @@ UPDATE_PROFILE = (
     "UPDATE voice_profiles SET count = :count, mean = :mean, updated_at = :now WHERE user_id = :user_id"
 )
 DELETE_PROFILE = "DELETE FROM voice_profiles WHERE user_id = :user_id"
+SELECT_CONSENT = "SELECT opted_out, dm_analysis FROM people WHERE user_id = :user_id"
+UPDATE_CONSENT = """
+INSERT INTO people (user_id, opted_out, dm_analysis, updated_at)
+VALUES (:user_id, COALESCE(:opted_out, 0), COALESCE(:dm_analysis, 0), :now)
+ON CONFLICT (user_id) DO UPDATE SET
+    opted_out   = COALESCE(:opted_out, opted_out),
+    dm_analysis = COALESCE(:dm_analysis, dm_analysis),
+    updated_at  = :now
+"""
 
 # SQLite's primary result codes (``sqlite3.SQLITE_*`` only exists from Python 3.11).
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 5, 6, 11, 13, 26
@@ -257,6 +297,17 @@ class SettingsStore:
         """Forget the person's profile and opt them out; whether there was one."""
         return await self._call(self._execute, DELETE_PROFILE, user_id=user_id) > 0
 
+    async def consent(self, user_id: int) -> Consent:
+        """The person's own choices (:data:`NO_CHOICES` for someone who never made any)."""
+        return await self._call(self._read_consent, user_id)
+
+    async def set_consent(
+        self, user_id: int, *, opted_out: bool | None = None, dm_analysis: bool | None = None
+    ) -> Consent:
+        """Change some of a person's choices (``None`` keeps one); opting out also deletes their voice
+        profile, in the same transaction."""
+        return await self._call(self._write_consent, user_id, opted_out, dm_analysis)
+
     async def close(self) -> None:
         """Close the database (again is harmless); later reads and writes fail."""
         if self._closed:
@@ -369,6 +420,23 @@ class SettingsStore:
         with _transaction(self._connection):
             self._connection.execute(INSERT_PROFILE, {"user_id": user_id, "now": time.time()})
             return self._read_profile(user_id)  # type: ignore[return-value]
+
+    def _read_consent(self, user_id: int) -> Consent:
+        row = self._connection.execute(SELECT_CONSENT, {"user_id": user_id}).fetchone()
+        return NO_CHOICES if row is None else Consent(opted_out=bool(row[0]), dm_analysis=bool(row[1]))
+
+    def _write_consent(self, user_id: int, opted_out: bool | None, dm_analysis: bool | None) -> Consent:
+        parameters = {
+            "user_id": user_id,
+            "opted_out": None if opted_out is None else int(opted_out),
+            "dm_analysis": None if dm_analysis is None else int(dm_analysis),
+            "now": time.time(),
+        }
+        with _transaction(self._connection):
+            self._connection.execute(UPDATE_CONSENT, parameters)
+            if opted_out:
+                self._connection.execute(DELETE_PROFILE, {"user_id": user_id})
+            return self._read_consent(user_id)
 
     def _execute(self, statement: str, **parameters: object) -> int:
         """One statement in its own transaction; the number of rows it changed."""

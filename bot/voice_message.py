@@ -4,8 +4,11 @@ discord.py 2.7 can read voice messages but has no API to send one. The request i
 upload with three extras that Discord requires: the message flag ``IS_VOICE_MESSAGE`` (8192), the
 attachment's ``duration_secs`` and base64 ``waveform`` (at most 256 one-byte amplitudes), and the file
 part's content type ``audio/ogg`` (Discord ignores duration and waveform otherwise). Such a message may
-have no text. We build it with ``discord.http.handle_message_parameters`` and send it through the
-interaction's follow-up webhook route, the same route ``Interaction.followup.send`` uses.
+have no text. We build it with ``discord.http.handle_message_parameters``.
+
+It goes out as a **new channel message** (``POST /channels/{id}/messages``, the bot's own request),
+never as an interaction's first follow-up: after a deferred response, Discord treats that follow-up as
+an edit of the "thinking" message, and an edit cannot carry the voice-message flag (Discord drops it).
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import io
 from typing import Any
 
 import discord
-from discord.http import MultipartParameters, handle_message_parameters
-from discord.webhook.async_ import async_context
+from discord.http import HTTPClient, MultipartParameters, handle_message_parameters
 
 from emotion_core.synth.output import MAX_WAVEFORM_POINTS
 
@@ -53,13 +55,18 @@ def voice_message_parameters(ogg: bytes, *, duration_s: float, waveform: bytes) 
     return params
 
 
-async def send_voice_followup(
-    interaction: discord.Interaction, ogg: bytes, *, duration_s: float, waveform: bytes
-) -> None:
-    """Answer a deferred interaction with a voice message; raises ``discord.HTTPException`` if refused.
+async def send_voice_message(
+    http: HTTPClient, channel_id: int, ogg: bytes, *, duration_s: float, waveform: bytes
+) -> dict[str, Any]:
+    """Post a voice message in a channel; the created message's payload. Raises ``discord.HTTPException``.
 
     Parameters
     ----------
+    http : discord.http.HTTPClient
+        The bot's client (``bot.http``): its rate-limit handling applies.
+    channel_id : int
+        Where to post; the bot needs View Channel, Send Messages and Send Voice Messages (Discord's staff:
+        not Attach Files).
     ogg : bytes
         Ogg/Opus audio at 48 kHz, as Discord's own clients record.
     duration_s : float
@@ -67,17 +74,5 @@ async def send_voice_followup(
     waveform : bytes
         Up to 256 amplitudes (0–255) drawn on the bubble.
     """
-    webhook = interaction.followup
-    adapter = async_context.get()
     with voice_message_parameters(ogg, duration_s=duration_s, waveform=waveform) as params:
-        await adapter.execute_webhook(
-            webhook.id,
-            webhook.token,
-            session=webhook.session,
-            proxy=webhook.proxy,
-            proxy_auth=webhook.proxy_auth,
-            payload=params.payload,
-            multipart=params.multipart,
-            files=params.files,
-            wait=True,
-        )
+        return await http.send_message(channel_id, params=params)

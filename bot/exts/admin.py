@@ -8,6 +8,7 @@ at once (see :mod:`bot.store`) and survive restarts.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -18,6 +19,17 @@ from bot.store import GuildSettings
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
+
+log = logging.getLogger(__name__)
+
+#: Posted where automatic analysis starts, so that people are told before their voices are read for
+#: emotion (EU AI Act, Art. 50(3)), and told how to refuse.
+NOTICE = (
+    "\N{STUDIO MICROPHONE} **MoodBot now listens to voice messages {where}.** It estimates the emotion "
+    "in voice messages and audio files posted here with a machine-learning model and replies with its "
+    "guess, which is often wrong. The audio is analysed in memory and never kept. "
+    "`/privacy opt-out` stops it for your messages, everywhere; `/privacy show` says more."
+)
 
 #: Channel kinds whose messages (or threads) can carry voice messages.
 AnalysedChannel = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.ForumChannel
@@ -62,11 +74,51 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
         """Show MoodBot's settings for this server."""
         await self._show(interaction, await self.bot.store.get(interaction.guild_id))
 
+    async def _announce(
+        self, interaction: discord.Interaction, settings: GuildSettings, channel_ids: set[int]
+    ) -> str:
+        """Post :data:`NOTICE` where analysis has just started; a line naming any channel it could not reach.
+
+        With no channel list analysis runs everywhere, and the notice goes to the channel the command was
+        used in, saying so (posting in every channel of a large server would be spam).
+        """
+        everywhere = not settings.allowed_channel_ids
+        targets = [interaction.channel_id] if everywhere else sorted(channel_ids)
+        where = "in every channel of this server" if everywhere else "in this channel"
+        missed = []
+        for channel_id in targets:
+            channel = interaction.guild.get_channel_or_thread(channel_id) if interaction.guild else None
+            try:
+                if channel is None:
+                    raise LookupError("not a channel I can see")
+                await channel.send(
+                    NOTICE.format(where=where), allowed_mentions=discord.AllowedMentions.none()
+                )
+            except (discord.HTTPException, LookupError) as error:
+                log.info("Could not post the analysis notice in channel %s: %s", channel_id, error)
+                missed.append(f"<#{channel_id}>")
+        if not missed:
+            return ""
+        return f"I couldn't post the notice in {', '.join(missed)}: please tell the people there yourself."
+
+    async def _show_after_change(
+        self, interaction: discord.Interaction, settings: GuildSettings, started_in: set[int] | None
+    ) -> None:
+        """Show the settings; first announce analysis where it has just started (``started_in``)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        note = await self._announce(interaction, settings, started_in) if started_in is not None else ""
+        await interaction.followup.send(note or None, embed=settings_embed(settings), ephemeral=True)
+
     @app_commands.command(name="auto")
     @app_commands.describe(enabled="Analyse voice messages and audio files as they are posted")
     async def auto(self, interaction: discord.Interaction, enabled: bool) -> None:
-        """Turn automatic analysis of new voice messages on or off."""
-        await self._show(interaction, await self.bot.store.update(interaction.guild_id, auto_analyze=enabled))
+        """Turn automatic analysis of new voice messages on or off (turning it on posts a notice)."""
+        before = await self.bot.store.get(interaction.guild_id)
+        settings = await self.bot.store.update(interaction.guild_id, auto_analyze=enabled)
+        starts = enabled and not before.auto_analyze
+        await self._show_after_change(
+            interaction, settings, set(settings.allowed_channel_ids) if starts else None
+        )
 
     @app_commands.command(name="style")
     @app_commands.describe(style="embed: a card with the mood; reaction: only the mood emoji")
@@ -84,7 +136,15 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
     @app_commands.describe(channel="A channel where new voice messages are analysed")
     async def channels_add(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
         """Analyse voice messages automatically in this channel (and only the listed ones)."""
-        await self._show(interaction, await self.bot.store.add_channel(interaction.guild_id, channel.id))
+        before = await self.bot.store.get(interaction.guild_id)
+        settings = await self.bot.store.add_channel(interaction.guild_id, channel.id)
+        # From "every channel" to a list, the channel was covered already; else it is new to analysis.
+        starts = (
+            settings.auto_analyze
+            and bool(before.allowed_channel_ids)
+            and channel.id not in before.allowed_channel_ids
+        )
+        await self._show_after_change(interaction, settings, {channel.id} if starts else None)
 
     @channels.command(name="remove")
     @app_commands.describe(channel="A channel to take off the list")
@@ -95,7 +155,10 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
     @channels.command(name="clear")
     async def channels_clear(self, interaction: discord.Interaction) -> None:
         """Analyse voice messages automatically in every channel again."""
-        await self._show(interaction, await self.bot.store.clear_channels(interaction.guild_id))
+        before = await self.bot.store.get(interaction.guild_id)
+        settings = await self.bot.store.clear_channels(interaction.guild_id)
+        starts = settings.auto_analyze and bool(before.allowed_channel_ids)
+        await self._show_after_change(interaction, settings, set() if starts else None)
 
     @channels.command(name="list")
     async def channels_list(self, interaction: discord.Interaction) -> None:

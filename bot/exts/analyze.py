@@ -25,7 +25,7 @@ from discord.ext import commands
 from bot import render
 from bot.exts.errors import explain
 from bot.store import DEFAULTS, GuildSettings, StoreError
-from bot.worker import Reservation
+from bot.worker import PoolBusyError, Reservation
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
 from emotion_core.labels import Emotion
@@ -142,6 +142,7 @@ class Analyze(commands.Cog):
             bot.config.analyze_per_minute, 60.0, operator.attrgetter("id")
         )
         self._context_menu = app_commands.ContextMenu(name="Analyze mood", callback=self.analyze_message)
+        self._warned_channels: set[int] = set()  # channels whose missing permission was logged
         bot.tree.add_command(self._context_menu)
 
     async def cog_unload(self) -> None:
@@ -151,23 +152,26 @@ class Analyze(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Analyse the first audio attachment of a new message, if the guild's settings allow."""
+        """Analyse the first audio attachment of a new message, where the server (or, in a DM, the
+        person) turned automatic analysis on and the author has not opted out.
+
+        Nothing is posted for a refusal (busy, slow down, more than a fair share): in a busy channel
+        refusals would outnumber the answers and use up Discord's rate limits. They are logged instead.
+        """
         if message.author.bot:
             return
         attachment = first_audio(message)
         if attachment is None:
             return
-        try:
-            settings = await self._settings(message.guild.id if message.guild else None)
-        except StoreError as error:  # still answer: this message is handled as a fresh server's would be
-            log.warning("Analysing message %s with default settings: %s", message.id, error)
-            settings = DEFAULTS
-        parent_id = getattr(message.channel, "parent_id", None)
-        if not settings.auto_analyze or not settings.allows(message.channel.id, parent_id):
+        settings = await self._consented(message)
+        if settings is None or not self._can_answer(message, settings):
             return
         try:
-            job = self._admit(message.author, attachment)
-        except Exception as error:
+            job = self._admit(message.author, attachment, check_size_first=False)
+        except (PoolBusyError, app_commands.CommandOnCooldown) as refusal:
+            log.info("Not analysing message %s from %s: %s", message.id, message.author.id, refusal)
+            return
+        except AudioTooLargeError as error:
             await self._send_error(message, error)
             return
         with job:
@@ -175,35 +179,97 @@ class Analyze(commands.Cog):
                 speaker = await self._speaker(message.author)
                 async with message.channel.typing():
                     analysis = await self._analyse(job, attachment, speaker)
-                await self._reply(message, analysis, settings)
+            except discord.NotFound:
+                log.info("Message %s was deleted before its clip could be fetched", message.id)
+                return
             except Exception as error:
+                job.done_computing()
                 await self._send_error(message, error)
                 return
+            job.done_computing()  # the reply may wait on Discord's rate limit: it holds no slot
+            await self._reply(message, analysis, settings)
             await self._learn(speaker, analysis.result)
 
-    async def _reply(self, message: discord.Message, analysis: Analysis, settings: GuildSettings) -> None:
+    async def _consented(self, message: discord.Message) -> GuildSettings | None:
+        """The settings to answer with, or ``None`` where automatic analysis has no consent: the server's
+        switch and channels (in a DM, the person's own switch), and the author's opt-out. A settings
+        database that cannot be read means no: without it there is no consent to go on."""
+        try:
+            consent = await self.bot.store.consent(message.author.id)
+            if consent.opted_out:
+                return None
+            if message.guild is None:
+                return DEFAULTS if consent.dm_analysis else None
+            settings = await self.bot.store.get(message.guild.id)
+        except StoreError as error:
+            log.warning("Not analysing message %s: %s", message.id, error)
+            return None
+        parent_id = getattr(message.channel, "parent_id", None)
+        return settings if settings.auto_analyze and settings.allows(message.channel.id, parent_id) else None
+
+    def _can_answer(self, message: discord.Message, settings: GuildSettings) -> bool:
+        """Whether the bot may answer in this channel, checked before anything is downloaded.
+
+        A missing permission would otherwise cost a download, the analysis and a refused request
+        (which counts towards Discord's limit on invalid requests); it is logged once per channel.
+        """
+        if message.guild is None:
+            return True
+        permissions = message.channel.permissions_for(message.guild.me)
+        in_thread = isinstance(message.channel, discord.Thread)
+        needed: dict[str, bool] = {"view_channel": True}
         if settings.reply_style == "reaction":
-            await message.add_reaction(render.reaction_emoji(analysis.result))
-            return
-        embed, files = embed_reply(analysis)
-        await message.channel.send(
-            embed=embed,
-            files=files,
-            reference=message.to_reference(fail_if_not_exists=False),
-            mention_author=False,
-            allowed_mentions=NO_MENTIONS,
-        )
+            needed |= {"add_reactions": True, "read_message_history": True}
+        else:
+            send = "send_messages_in_threads" if in_thread else "send_messages"
+            needed |= {send: True, "embed_links": True, "attach_files": True}  # the chart is a file
+        missing = [name for name in needed if not getattr(permissions, name)]
+        if missing:
+            if message.channel.id not in self._warned_channels:
+                self._warned_channels.add(message.channel.id)
+                log.info(
+                    "Not analysing voice messages in channel %s: missing permission %s",
+                    message.channel.id,
+                    ", ".join(missing),
+                )
+            return False
+        return True
+
+    async def _reply(self, message: discord.Message, analysis: Analysis, settings: GuildSettings) -> None:
+        try:
+            if settings.reply_style == "reaction":
+                await message.add_reaction(render.reaction_emoji(analysis.result))
+                return
+            embed, files = embed_reply(analysis)
+            await message.channel.send(
+                embed=embed,
+                files=files,
+                reference=self._reference(message),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as failure:
+            log.info("Could not answer message %s in %s: %s", message.id, message.channel.id, failure)
+
+    def _reference(self, message: discord.Message) -> discord.MessageReference | None:
+        """A reply needs Read Message History; without it the answer is posted without the link."""
+        if (
+            message.guild is not None
+            and not message.channel.permissions_for(message.guild.me).read_message_history
+        ):
+            return None
+        return message.to_reference(fail_if_not_exists=False)
 
     async def _send_error(self, message: discord.Message, error: Exception) -> None:
         try:
             await message.channel.send(
                 explain(error),
-                reference=message.to_reference(fail_if_not_exists=False),
+                reference=self._reference(message),
                 mention_author=False,
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as failure:
-            log.warning("Could not answer message %s in %s: %s", message.id, message.channel, failure)
+            log.info("Could not answer message %s in %s: %s", message.id, message.channel.id, failure)
 
     # -- on request -------------------------------------------------------------------------------
 
@@ -218,6 +284,13 @@ class Analyze(commands.Cog):
         attachment = first_audio(message)
         if attachment is None:
             raise AudioError("That message has no voice message or audio file.")
+        if (
+            message.author.id != interaction.user.id
+            and (await self.bot.store.consent(message.author.id)).opted_out
+        ):
+            raise AudioError(
+                f"{message.author.display_name} has asked MoodBot not to analyse their messages."
+            )
         # An earlier message may be analysed again and again: it is heard against its author's
         # profile but never added to it.
         await self._answer(interaction, attachment, message.author, learn=False)
@@ -230,7 +303,10 @@ class Analyze(commands.Cog):
         *,
         learn: bool,
     ) -> None:
-        """Defer (the clip can take longer than Discord's 3 s), analyse, and follow up with the card."""
+        """Defer (the clip can take longer than Discord's 3 s), analyse, and answer in the deferred reply.
+
+        Refusals (not audio, too large, slow down, busy) come before the defer, so they are private.
+        """
         if not is_audio(attachment):
             raise AudioError(
                 f"{attachment.filename} doesn't look like audio; send a voice message or "
@@ -241,9 +317,13 @@ class Analyze(commands.Cog):
             await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)
             speaker = await self._speaker(author)
             analysis = await self._analyse(job, attachment, speaker)
+            job.done_computing()
+            if interaction.is_expired():
+                log.info("Dropping an answer to %s: its interaction expired", interaction.user.id)
+                return
             embed, files = embed_reply(analysis)
-            await interaction.followup.send(
-                embed=embed, files=files, ephemeral=settings.ephemeral, allowed_mentions=NO_MENTIONS
+            await interaction.edit_original_response(
+                embed=embed, attachments=files, allowed_mentions=NO_MENTIONS
             )
         if learn:
             await self._learn(speaker, analysis.result)
@@ -253,14 +333,23 @@ class Analyze(commands.Cog):
     async def _settings(self, guild_id: int | None) -> GuildSettings:
         return DEFAULTS if guild_id is None else await self.bot.store.get(guild_id)
 
-    def _admit(self, user: discord.abc.User, attachment: discord.Attachment) -> Reservation:
-        """Size, cooldown and capacity checks, cheapest first; raises the error to answer with."""
-        check_size(attachment, self.bot.config.max_upload_bytes)
+    def _admit(
+        self, user: discord.abc.User, attachment: discord.Attachment, *, check_size_first: bool = True
+    ) -> Reservation:
+        """Size, cooldown, fair-share and capacity checks; raises the error to answer with.
+
+        Automatic analysis checks the size after the cooldown, so that a flood of oversized files is
+        held to the same rate as any other and cannot flood the channel with "too large" answers.
+        """
+        if check_size_first:
+            check_size(attachment, self.bot.config.max_upload_bytes)
         bucket = self._cooldowns.get_bucket(user)
         retry_after = bucket.update_rate_limit()
         if retry_after:
             raise app_commands.CommandOnCooldown(bucket, retry_after)
-        return self.bot.pool.reserve()
+        if not check_size_first:
+            check_size(attachment, self.bot.config.max_upload_bytes)
+        return self.bot.pool.reserve(user.id)
 
     async def _analyse(self, job: Reservation, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()

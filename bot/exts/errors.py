@@ -10,6 +10,7 @@ automatic voice-message handler calls it directly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import discord
@@ -46,8 +47,11 @@ def explain(error: BaseException) -> str:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."
     if isinstance(error, discord.Forbidden):
-        log.warning("Missing a Discord permission: %s", error)
+        log.info("Missing a Discord permission: %s", error)
         return "I'm missing a permission in this channel (I need to send messages and attach files)."
+    if isinstance(error, discord.NotFound):
+        log.info("Gone before I could use it: %s", error)
+        return "That message or file is gone (deleted before I could fetch it)."
     log.error("Unexpected error", exc_info=error)
     return UNEXPECTED
 
@@ -66,17 +70,25 @@ class ErrorHandler(commands.Cog):
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        """Answer the person privately, as a follow-up when the command had already deferred."""
+        """Answer the person privately, even when the command had already deferred in public.
+
+        The first follow-up after a defer edits the deferred reply, whose visibility was fixed when it
+        was deferred: a "private" follow-up would show the error to everyone. So the public "thinking"
+        reply is deleted first and the error sent as a new, ephemeral follow-up. An interaction past its
+        15-minute token gets nothing: each request would fail.
+        """
         text = explain(error)
+        mentions = discord.AllowedMentions.none()
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(
-                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                await interaction.response.send_message(
-                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-                )
+            if not interaction.response.is_done():
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
+                return
+            if interaction.is_expired():
+                log.info("Not answering /%s: its interaction expired (%s)", interaction.command, text)
+                return
+            with contextlib.suppress(discord.NotFound):
+                await interaction.delete_original_response()
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
         except discord.HTTPException as failure:
             log.warning("Could not send an error answer for /%s: %s", interaction.command, failure)
 

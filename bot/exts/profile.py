@@ -53,6 +53,13 @@ class VoiceProfiles(commands.GroupCog, group_name="voiceprofile", group_descript
                 ephemeral=True,
             )
             return
+        if (await self.bot.store.consent(interaction.user.id)).opted_out:
+            await interaction.response.send_message(
+                "You have opted out of mood analysis, so there is nothing to learn a profile from; "
+                "`/privacy opt-in` first if you want one.",
+                ephemeral=True,
+            )
+            return
         stored = await self.bot.store.opt_in(interaction.user.id)
         await interaction.response.send_message(
             f"{WHAT_IS_KEPT} `/voiceprofile delete` forgets it at any time.\n{status_text(stored.count)}",

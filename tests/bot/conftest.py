@@ -85,3 +85,9 @@ async def bot(
     )
     yield moodbot
     await moodbot.close()
+
+
+@pytest.fixture
+async def auto_analysis(bot: Any) -> None:
+    """The test server's manager has turned automatic analysis on (it is off until someone does)."""
+    await bot.store.update(fakes.GUILD_ID, auto_analyze=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, GuildSettings, SettingsStore, StoreError
+from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, Consent, GuildSettings, SettingsStore, StoreError
 from tests.bot import store_writer
 
 GUILD = 42
@@ -70,7 +70,8 @@ async def test_defaults_need_no_row(tmp_path):
     store = SettingsStore(tmp_path / "s.sqlite3")
     try:
         assert await store.get(GUILD) == DEFAULTS
-        assert DEFAULTS.auto_analyze and DEFAULTS.reply_style == "embed" and not DEFAULTS.ephemeral
+        assert not DEFAULTS.auto_analyze  # consent first: off until a server manager turns it on
+        assert DEFAULTS.reply_style == "embed" and not DEFAULTS.ephemeral
         assert DEFAULTS.allows(123)
     finally:
         await store.close()
@@ -81,6 +82,7 @@ async def test_changes_survive_reopening(tmp_path):
     store = SettingsStore(path)
     await store.update(GUILD, ephemeral=True)
     await store.update(GUILD, reply_style="reaction")
+    await store.update(GUILD, auto_analyze=True)
     await store.add_channel(GUILD, 7)
     await store.add_channel(GUILD, 8)
     await store.remove_channel(GUILD, 7)
@@ -136,6 +138,39 @@ async def test_a_version_1_database_keeps_its_settings_and_gains_voice_profiles(
         await store.save_profile(5, 3, b"\x00" * 8)
         assert (await store.voice_profile(5)).count == 3
         assert await store.delete_profile(5) and not await store.delete_profile(5)
+    finally:
+        await store.close()
+
+
+async def test_a_version_2_database_asks_every_server_for_consent_again(tmp_path, caplog):
+    path = tmp_path / "v2.sqlite3"
+    with sqlite3.connect(path) as connection:
+        for version in (1, 2):
+            for statement in MIGRATIONS[version]:
+                connection.execute(statement)
+        connection.execute("INSERT INTO guild_settings VALUES (42, 1, 'embed', 0)")  # "on" by the old default
+        connection.execute("INSERT INTO voice_profiles VALUES (5, 3, NULL, 0)")
+        connection.execute("PRAGMA user_version = 2")
+    connection.close()
+    store = SettingsStore(path)
+    try:
+        assert not (await store.get(42)).auto_analyze
+        assert (await store.voice_profile(5)).count == 3  # people's own choices are kept
+        assert await store.consent(5) == Consent()
+    finally:
+        await store.close()
+
+
+async def test_consent_is_per_person_and_opting_out_deletes_the_profile(tmp_path):
+    store = SettingsStore(tmp_path / "s.sqlite3")
+    try:
+        assert await store.consent(5) == Consent(opted_out=False, dm_analysis=False)
+        await store.opt_in(5)
+        assert await store.set_consent(5, dm_analysis=True) == Consent(opted_out=False, dm_analysis=True)
+        assert await store.set_consent(5, opted_out=True) == Consent(opted_out=True, dm_analysis=True)
+        assert await store.voice_profile(5) is None  # gone with the opt-out, in the same transaction
+        assert await store.consent(6) == Consent()
+        assert (await store.set_consent(5, opted_out=False)).dm_analysis  # one field at a time
     finally:
         await store.close()
 

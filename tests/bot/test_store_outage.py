@@ -19,7 +19,7 @@ from bot.exts.errors import STORE_FAILED
 from bot.store import DEFAULTS, SettingsStore
 from tests.bot import fakes
 from tests.bot.fakes import GUILD_ID
-from tests.bot.test_analyze import REPLY, post
+from tests.bot.test_analyze import post
 from tests.bot.test_commands import CALLBACK, EPHEMERAL, hosted_attachment, invoke, mood_data, settings_data
 from tests.bot.test_voice_profile import profile_command
 
@@ -44,18 +44,17 @@ async def locked(bot) -> AsyncIterator[Callable[[], None]]:
     holder.close()
 
 
-async def test_a_voice_message_is_answered_with_the_default_settings(
+@pytest.mark.usefixtures("auto_analysis")
+async def test_a_voice_message_is_left_alone_while_consent_cannot_be_read(
     bot, discord_api, ids, clips, locked, caplog
 ):
+    before = len(discord_api.requests)
     with caplog.at_level(logging.WARNING, logger="bot.exts.analyze"):
         message_id = post(bot, discord_api, ids, clips(), "", "audio/ogg", voice=True)
         await fakes.settle(bot)
 
-    (reply,) = discord_api.sent("POST", REPLY)  # the defaults' reply style: a card
-    assert reply.payload["message_reference"]["message_id"] == message_id
-    (embed,) = reply.payload["embeds"]
-    assert "profile" not in embed["footer"]["text"]  # heard without the (unreadable) profile
-    assert f"Analysing message {message_id} with default settings" in caplog.text
+    assert len(discord_api.requests) == before and discord_api.downloads == []  # no consent to go on
+    assert f"Not analysing message {message_id}" in caplog.text
     assert "locked" in caplog.text
 
 

@@ -16,6 +16,8 @@ from tests.bot.fakes import CHANNEL_ID, GUILD_ID, MEMBER_ID
 from tests.bot.test_analyze import REPLY, post
 from tests.bot.test_commands import CALLBACK, EPHEMERAL, context_menu_data, hosted_attachment, invoke
 
+pytestmark = pytest.mark.usefixtures("auto_analysis")
+
 VOICE = 8192
 
 

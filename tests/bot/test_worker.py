@@ -1,4 +1,5 @@
-"""The worker pool: work leaves the event loop, admission is bounded, shutdown drains."""
+"""The worker pool: work leaves the event loop, admission is bounded per lane and per person, a reply
+holds no slot, shutdown drains."""
 
 from __future__ import annotations
 
@@ -8,23 +9,23 @@ import time
 
 import pytest
 
-from bot.worker import PoolBusyError, WorkerPool
+from bot.worker import FairShareError, PoolBusyError, WorkerPool
 
 
 async def test_jobs_run_on_worker_threads():
     pool = WorkerPool(workers=1, queue_size=0)
     with pool.reserve() as job:
         name = await job.run(lambda: threading.current_thread().name)
-    assert name.startswith("moodbot-worker")
+    assert name.startswith("moodbot-analysis")
     assert pool.in_flight == 0
     await pool.drain(timeout_s=1)
 
 
 async def test_admission_stops_at_workers_plus_queue():
     pool = WorkerPool(workers=1, queue_size=1)
-    first, second = pool.reserve(), pool.reserve()
+    first, second = pool.reserve(1), pool.reserve(2)
     with pytest.raises(PoolBusyError, match="busy"):
-        pool.reserve()
+        pool.reserve(3)
     with first, second:
         pass
     with pool.reserve():
@@ -66,3 +67,52 @@ async def test_drain_waits_for_admitted_jobs_and_then_refuses():
     await task
     with pytest.raises(PoolBusyError, match="restarting"):
         pool.reserve()
+
+
+async def test_one_person_cannot_hold_more_than_a_fair_share():
+    pool = WorkerPool(workers=2, queue_size=10)  # capacity 12, a quarter of it each
+    flooder = [pool.reserve(7) for _ in range(3)]
+    with pytest.raises(FairShareError, match="already have 3"):
+        pool.reserve(7)
+    others = [pool.reserve(user) for user in range(100, 109)]  # everyone else still gets in
+    with pytest.raises(PoolBusyError):
+        pool.reserve(200)
+    for job in flooder + others:
+        job.__exit__(None, None, None)
+    assert pool.in_flight == 0
+    await pool.drain(timeout_s=1)
+
+
+async def test_speech_and_analysis_have_separate_capacity():
+    pool = WorkerPool(workers=1, queue_size=4)  # speech: one thread and one waiting
+    speech = [pool.reserve(user, "speech") for user in (1, 2)]
+    with pytest.raises(PoolBusyError, match="speaking"):
+        pool.reserve(3, "speech")
+    with pool.reserve(3) as job:  # a voice message is still analysed meanwhile
+        assert (await job.run(threading.current_thread)).name.startswith("moodbot-analysis")
+    for job in speech:
+        job.__exit__(None, None, None)
+    await pool.drain(timeout_s=1)
+
+
+async def test_a_reply_waiting_on_a_rate_limit_holds_no_slot():
+    pool = WorkerPool(workers=1, queue_size=0)
+    replied = asyncio.Event()
+
+    async def job() -> None:
+        with pool.reserve(1) as reservation:
+            await reservation.run(time.sleep, 0.01)
+            reservation.done_computing()
+            await replied.wait()  # the reply is stuck behind Discord's rate limit
+
+    task = asyncio.create_task(job())
+    while pool.computing() == 1 or pool.in_flight == 0:
+        await asyncio.sleep(0.01)
+    with pool.reserve(2):  # another clip gets the thread meanwhile
+        pass
+    drained = asyncio.create_task(pool.drain(timeout_s=5))
+    await asyncio.sleep(0.05)
+    assert not drained.done()  # the drain still waits for the reply
+    replied.set()
+    await task
+    await drained
