@@ -1,10 +1,15 @@
-"""The bot itself: a ``commands.Bot`` that receives its models, settings store and worker pool.
+"""The bot itself: a ``commands.AutoShardedBot`` that receives its models, settings store and worker pool.
 
 Everything the extensions need is passed to the constructor (as discord.py's
 ``examples/advanced_startup.py`` does), so tests and the benchmark build the same bot with a temporary
 database and the real models, and the extensions never reach for globals. ``setup_hook`` loads one
 extension per feature and syncs slash commands to the development guild; ``close`` first lets
 in-flight work finish so that every accepted message still gets its reply.
+
+The bot is auto-sharded because Discord refuses a single gateway connection once a bot is in 2,500
+servers (close code 4011, "sharding required"). Auto-sharding asks Discord for its recommended shard
+count at every start (``GET /gateway/bot``); below about 1,000 servers that is one shard, so a small
+bot runs exactly as an unsharded one does, and a growing one keeps starting without a code change.
 """
 
 from __future__ import annotations
@@ -33,10 +38,36 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.speak",
     "bot.exts.admin",
     "bot.exts.profile",
+    "bot.exts.privacy",
 )
 
 
-class MoodBot(commands.Bot):
+class DevGuildError(RuntimeError):
+    """``MOODBOT_DEV_GUILD_ID`` names a server the bot cannot publish its commands to.
+
+    Discord answers a guild command sync with 403 Missing Access when the bot is not in that server (or
+    was invited without the ``applications.commands`` scope) and with 404 Unknown Guild when no such
+    server exists; either way the fix is in the setting or the invitation, so the message says which.
+
+    Attributes
+    ----------
+    guild_id : int
+        The configured development server.
+    reason : str
+        Discord's own words for the refusal, e.g. ``"Missing Access"``.
+    """
+
+    def __init__(self, guild_id: int, reason: str) -> None:
+        self.guild_id = guild_id
+        self.reason = reason
+        super().__init__(
+            f"MOODBOT_DEV_GUILD_ID={guild_id} is not a server this bot can add its commands to "
+            f"(Discord: {reason}); check the ID, invite the bot there with the applications.commands "
+            "scope (docs/discord-setup.md, step 2), or leave it empty to use global commands."
+        )
+
+
+class MoodBot(commands.AutoShardedBot):
     """MoodBot's Discord client.
 
     Parameters
@@ -67,6 +98,10 @@ class MoodBot(commands.Bot):
         sync_global: bool = False,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
+        # MoodBot never joins a voice channel (its voice messages are uploads), so discord.py's warning at
+        # every start that voice support is not installed is noise; these flags are its off switch.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # Reading attachments of ordinary messages needs the privileged Message Content intent.
         intents.message_content = True
@@ -89,13 +124,22 @@ class MoodBot(commands.Bot):
         self.initial_extensions = tuple(extensions)
 
     async def setup_hook(self) -> None:
-        """Load the extensions and publish the slash commands where they should appear."""
+        """Load the extensions and publish the slash commands where they should appear.
+
+        Raises
+        ------
+        DevGuildError
+            Discord refused the sync to ``config.dev_guild_id`` (not a server the bot is in).
+        """
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.config.dev_guild_id is not None:
             guild = discord.Object(id=self.config.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except (discord.Forbidden, discord.NotFound) as error:
+                raise DevGuildError(guild.id, error.text or str(error.status)) from error
             log.info("Synced %d command(s) to development guild %s", len(synced), guild.id)
         elif self.sync_global:
             synced = await self.tree.sync()

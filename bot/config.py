@@ -42,8 +42,10 @@ class Config:
     analyze_per_minute: int = 6
     #: ``/speak`` uses per user per minute.
     speak_per_minute: int = 3
-    #: Seconds to wait for in-flight work when shutting down before closing anyway.
-    shutdown_timeout_s: float = 30.0
+    #: Seconds to wait for in-flight work when shutting down before closing anyway. 8 s fits inside
+    #: ``docker stop``'s 10 s grace period with time left to disconnect and close the database; raise
+    #: the supervisor's grace period with it (docs/deployment.md).
+    shutdown_timeout_s: float = 8.0
     #: Level for discord.py's log handler: DEBUG, INFO, WARNING or ERROR.
     log_level: int = logging.INFO
 

@@ -2,9 +2,11 @@
 
 discord.py and the models are imported inside the handler so other subcommands never load them. Start-up
 problems a self-hoster can fix (no token, a rejected token, the Message Content intent switched off, a
-settings database that is locked, unwritable or in the wrong place) end in one line on stderr, never a
-traceback, and the token is never printed or logged. SIGINT and SIGTERM stop the bot cleanly: no new work
-is taken, work in flight is answered, then it disconnects.
+development server the bot is not in, a settings database that is locked, unwritable or in the wrong
+place, Discord closing the gateway for good) end in one line on stderr, never a traceback, and the token is
+never printed or logged. SIGINT and SIGTERM stop the bot cleanly: no new work is taken, work in flight is
+answered for up to ``MOODBOT_SHUTDOWN_TIMEOUT_S``, then it disconnects (docs/deployment.md sizes that
+against ``docker stop`` and systemd).
 """
 
 from __future__ import annotations
@@ -23,6 +25,24 @@ if TYPE_CHECKING:
     from bot.config import Config
 
 log = logging.getLogger(__name__)
+
+_REJECTED_TOKEN = (
+    "Discord rejected DISCORD_TOKEN; copy a fresh one from the Developer Portal (your application → Bot → "
+    "Reset Token)."
+)
+#: Gateway close codes after which discord.py gives up, with what the self-hoster should do. 4014
+#: (disallowed intents) is not here: discord.py raises ``PrivilegedIntentsRequired`` for it instead.
+_CLOSE_ADVICE = {
+    # Authentication failed: the token was reset after the REST login accepted it.
+    4004: _REJECTED_TOKEN,
+    # Sharding required. The bot asks Discord for its shard count at each start, so a shard only
+    # outgrows its share of servers while running; a new start gets a new count.
+    4011: "Discord requires more shards (gateway close code 4011: too many servers for the shard count "
+    "chosen at start-up); start MoodBot again and it will ask Discord for the new count.",
+}
+_CLOSE_CODES_URL = (
+    "https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,7 +80,6 @@ def _run(args: argparse.Namespace) -> int:
         print(f"moodbot run: {error}", file=sys.stderr)
         return 2
 
-    import aiohttp
     import discord
 
     # discord.py's handler replaces the CLI's plain one, so lines are not printed twice.
@@ -76,29 +95,50 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(_serve(bot, config.discord_token))
-    except discord.LoginFailure:
-        print(
-            "moodbot run: Discord rejected DISCORD_TOKEN; copy a fresh one from the Developer "
-            "Portal (your application → Bot → Reset Token).",
-            file=sys.stderr,
-        )
-        return 2
-    except (OSError, aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
-        # discord.py retries a dropped gateway itself; this is the first connection failing.
-        print(
-            f"moodbot run: could not reach Discord ({error.__class__.__name__}: {error}); check "
-            "this machine's internet connection and try again.",
-            file=sys.stderr,
-        )
-        return 2
-    except discord.PrivilegedIntentsRequired:
-        print(
-            "moodbot run: the Message Content intent is off; switch it on in the Developer Portal "
-            "(your application → Bot → Privileged Gateway Intents).",
-            file=sys.stderr,
-        )
+    except Exception as error:
+        line = _explain(error)
+        if line is None:
+            raise
+        print(f"moodbot run: {line}", file=sys.stderr)
         return 2
     return 0
+
+
+def _explain(error: Exception) -> str | None:
+    """The one line for a failure the self-hoster can fix, or ``None`` for a bug (it keeps its traceback)."""
+    import aiohttp
+    import discord
+
+    from bot.app import DevGuildError
+
+    if isinstance(error, discord.LoginFailure):
+        return _REJECTED_TOKEN
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return (
+            "the Message Content intent is off; switch it on in the Developer Portal (your application → "
+            "Bot → Privileged Gateway Intents)."
+        )
+    if isinstance(error, discord.ConnectionClosed):
+        return _CLOSE_ADVICE.get(
+            error.code,
+            f"Discord closed the gateway connection with code {error.code}, after which it cannot "
+            f"reconnect; see {_CLOSE_CODES_URL}",
+        )
+    if isinstance(error, DevGuildError):
+        return str(error)
+    if isinstance(error, discord.GatewayNotFound):
+        # The shard count request (GET /gateway/bot) failed after the token was accepted.
+        return (
+            "Discord did not say where to connect (GatewayNotFound), which usually means an outage on its "
+            "side; see https://discordstatus.com and try again."
+        )
+    if isinstance(error, (OSError, aiohttp.ClientConnectionError, asyncio.TimeoutError)):
+        # discord.py retries a dropped gateway itself; this is the first connection failing.
+        return (
+            f"could not reach Discord ({error.__class__.__name__}: {error}); check this machine's internet "
+            "connection and try again."
+        )
+    return None
 
 
 def _build(config: Config, *, sync_global: bool) -> MoodBot:
@@ -139,16 +179,21 @@ async def _serve(bot: MoodBot, token: str) -> None:
     """Run until the bot stops or a stop signal arrives; in both cases close (and drain) the bot."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
-    async with bot:
-        running = asyncio.create_task(bot.start(token))
-        stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if running in done:
-            running.result()
-            return
-        log.info("Stop signal received: finishing work in flight, then disconnecting")
-        await bot.close()
-        await running
+    try:
+        async with bot:
+            running = asyncio.create_task(bot.start(token))
+            stopping = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if running in done:
+                running.result()
+                return
+            log.info("Stop signal received: finishing work in flight, then disconnecting")
+            await bot.close()
+            await running
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

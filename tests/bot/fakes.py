@@ -126,6 +126,9 @@ class Request:
     files: list[Upload] = field(default_factory=list)
     #: The Authorization header, compared with the token and never printed.
     authorization: str | None = field(default=None, repr=False)
+    #: :attr:`FakeDiscord.clock` time it arrived, and the status it was answered with.
+    at_s: float = 0.0
+    status: int | None = None
 
 
 @dataclass
@@ -747,11 +750,13 @@ class FakeDiscord:
             payload,
             files,
             (kwargs.get("headers") or {}).get("Authorization"),
+            at_s=self.clock.now(),
         )
         self.requests.append(request)
         async with self._changed:
             self._changed.notify_all()
         response = self._answer(request)
+        request.status = response.status
         # discord.py takes a 429 without "Via" for a Cloudflare ban and gives up; Discord sends it.
         response.headers["Via"] = "1.1 google"
         if response.status in (401, 403) or (
