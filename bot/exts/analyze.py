@@ -24,6 +24,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.exts.errors import explain
+from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
 from bot.worker import PoolBusyError, Reservation
 from emotion_core.audio import AudioLimits
@@ -143,6 +144,7 @@ class Analyze(commands.Cog):
         )
         self._context_menu = app_commands.ContextMenu(name="Analyze mood", callback=self.analyze_message)
         self._warned_channels: set[int] = set()  # channels whose missing permission was logged
+        self.outbox = Outbox()  # automatic answers, merged under a channel's rate limit
         bot.tree.add_command(self._context_menu)
 
     async def cog_unload(self) -> None:
@@ -241,13 +243,7 @@ class Analyze(commands.Cog):
                 await message.add_reaction(render.reaction_emoji(analysis.result))
                 return
             embed, files = embed_reply(analysis)
-            await message.channel.send(
-                embed=embed,
-                files=files,
-                reference=self._reference(message),
-                mention_author=False,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await self.outbox.reply(message, embed, files, self._reference(message))
         except discord.HTTPException as failure:
             log.info("Could not answer message %s in %s: %s", message.id, message.channel.id, failure)
 

@@ -244,3 +244,27 @@ def test_warm_up_runs_the_whole_path(recognizer, synthesizer):
     from bot.exts.analyze import warm_up
 
     warm_up(recognizer, synthesizer)
+
+
+async def test_answers_waiting_on_the_rate_limit_are_merged_not_dropped(bot, discord_api, ids, clips):
+    discord_api.rate_limits(per_channel=(2, 1.0))  # a tight channel limit, so the test waits 1 s
+    people = [fakes.user_payload(1400000000000000100 + i, f"person{i}") for i in range(8)]
+    posted = [post(bot, discord_api, ids, clips(duration_s=6.0), "", "audio/ogg", voice=True, author=p)
+              for p in people]  # fmt: skip
+    await fakes.settle(bot)
+
+    replies = [r for r in discord_api.sent("POST", REPLY) if r.status == 200]
+    answered = []
+    for reply in replies:
+        if reply.payload.get("message_reference"):
+            answered.append(reply.payload["message_reference"]["message_id"])
+            continue
+        embeds = reply.payload["embeds"]
+        assert len(embeds) > 1 and all(e["author"]["name"].endswith("'s clip") for e in embeds)
+        answered += [int(e["author"]["url"].rsplit("/", 1)[1]) for e in embeds]
+        names = [f.filename for f in reply.files]
+        assert len(set(names)) == len(names)  # each card's chart under its own name
+        assert {e["image"]["url"] for e in embeds} == {f"attachment://{name}" for name in names}
+    assert sorted(answered) == sorted(posted)  # every clip answered once
+    assert len(replies) < len(posted)  # in fewer messages than clips
+    assert all(r.payload.get("embeds") for r in replies)  # and no refusal among them
