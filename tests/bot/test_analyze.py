@@ -268,3 +268,21 @@ async def test_answers_waiting_on_the_rate_limit_are_merged_not_dropped(bot, dis
     assert sorted(answered) == sorted(posted)  # every clip answered once
     assert len(replies) < len(posted)  # in fewer messages than clips
     assert all(r.payload.get("embeds") for r in replies)  # and no refusal among them
+
+
+async def test_a_channel_the_bot_cannot_answer_in_costs_nothing(bot, discord_api, ids, clips, caplog):
+    import discord
+
+    muted = discord.Permissions(int(fakes.BOT_PERMISSIONS))
+    muted.send_messages = False
+    discord_api.set_bot_permissions(CHANNEL_ID, muted)
+    await fakes.settle(bot)
+    before = len(discord_api.requests)
+    with caplog.at_level(logging.INFO, logger="bot.exts.analyze"):
+        for _ in range(3):
+            post(bot, discord_api, ids, clips(), "", "audio/ogg", voice=True)
+        await fakes.settle(bot)
+
+    assert discord_api.downloads == [] and len(discord_api.requests) == before  # not even a 403
+    assert discord_api.invalid_requests == 0
+    assert caplog.text.count("missing permission send_messages") == 1  # logged once per channel
