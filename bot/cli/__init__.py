@@ -17,7 +17,7 @@ from bot.cli import analyze, calibrate, evaluate, models, run, speak, train
 
 _SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, run, models)
 #: Subcommands that load the recogniser, and so TensorFlow.
-_USES_TENSORFLOW = frozenset({"analyze", "train", "evaluate", "run"})
+_USES_TENSORFLOW = frozenset({"train", "evaluate", "calibrate"})
 
 
 def _import_tensorflow_quietly() -> None:
@@ -39,6 +39,16 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
+def _version() -> str:
+    """The installed package's version (``pyproject.toml``), or "unknown" when run from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moodbot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser; exposed for tests and ``--help``."""
     parser = argparse.ArgumentParser(
@@ -46,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hear emotion in speech and speak with emotion (a self-hosted Discord bot).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _SUBCOMMANDS:
         module.register(subparsers)

@@ -30,7 +30,9 @@ from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.profile import VoiceProfile
 from emotion_core.recognizer.calibration import Calibration
-from emotion_core.recognizer.config import PROFILE_DIR, WEIGHTS_FILE, RecognizerConfig
+from emotion_core.recognizer.config import CONFIG_FILE, PROFILE_DIR, WEIGHTS_FILE, RecognizerConfig
+from emotion_core.recognizer.onnx_export import ONNX_FILE
+from emotion_core.recognizer.runtime import Network, OnnxNetwork, keras_network
 from emotion_core.vad import detect_speech
 
 log = logging.getLogger(__name__)
@@ -87,28 +89,21 @@ class EmotionRecognizer:
 
     def __init__(
         self,
-        model,
+        network: Network,
         config: RecognizerConfig,
         path: Path | None = None,
         calibration: Calibration | None = None,
+        *,
+        runtime: str = "onnx",
     ) -> None:
-        import tensorflow as tf
-
         self.config = config
         self.calibration = calibration or Calibration()
         self.path = path
-        self._model = model
+        #: What runs the network: ``"onnx"`` (ONNX Runtime, no TensorFlow) or ``"keras"``.
+        self.runtime = runtime
+        self._forward = network
         #: The network for people with a voice profile (the model folder's ``profile/``), if any.
         self.profiled: EmotionRecognizer | None = None
-        shape = {
-            "tdnn": [None, config.features.n_mels],
-            "functional": [network_input_size(config.features, config.architecture.band_means)],
-            "seed_dense": [config.features.n_mfcc],
-        }[config.architecture.kind]
-        self._forward = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, *shape], tf.float32)],
-        )
 
     @property
     def sample_rate(self) -> int:
@@ -119,24 +114,32 @@ class EmotionRecognizer:
         return self.config.labels
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> EmotionRecognizer:
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, *, runtime: str = "auto"
+    ) -> EmotionRecognizer:
         """Load the recogniser saved in folder ``path`` (default: the model shipped in ``models/ser``).
 
-        The network is rebuilt from ``config.json`` and only weights are read, so a model folder can
-        never run code. Raises :class:`ModelError` if the folder is missing or inconsistent.
+        ``runtime="auto"`` serves the folder's ``model.onnx`` with ONNX Runtime where there is one, and
+        otherwise rebuilds the Keras network from ``config.json`` and reads only its weights (the
+        ``train`` extra); ``"onnx"`` or ``"keras"`` insists on one. Either way a model folder can never
+        run code. Raises :class:`ModelError` if the folder is missing or inconsistent.
         """
-        from emotion_core.recognizer.model import build_model
-
+        if runtime not in ("auto", "onnx", "keras"):
+            raise ValueError(f"runtime must be 'auto', 'onnx' or 'keras', not {runtime!r}")
         folder = Path(path) if path is not None else SHIPPED_RECOGNIZER_DIR
         config = RecognizerConfig.load(folder)
-        model = build_model(config)
-        try:
-            model.load_weights(folder / WEIGHTS_FILE)
-        except (OSError, ValueError) as error:
-            raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
-        recognizer = cls(model, config, folder, Calibration.load(folder))
-        if (folder / PROFILE_DIR / WEIGHTS_FILE).is_file():
-            profiled = cls.from_pretrained(folder / PROFILE_DIR)
+        if runtime != "keras" and (folder / ONNX_FILE).is_file():
+            network: Network = OnnxNetwork(folder / ONNX_FILE)
+            runtime = "onnx"
+        elif runtime == "onnx":
+            raise ModelError(f"{folder} has no {ONNX_FILE}; export it with the train extra, or use Keras")
+        else:
+            network, runtime = _keras_network(folder, config), "keras"
+        recognizer = cls(network, config, folder, Calibration.load(folder), runtime=runtime)
+        if (folder / PROFILE_DIR / CONFIG_FILE).is_file():
+            profiled = cls.from_pretrained(
+                folder / PROFILE_DIR, runtime="keras" if runtime == "keras" else "auto"
+            )
             if not profiled.config.architecture.speaker_norm or profiled.config.features != config.features:
                 raise ModelError(f"{folder / PROFILE_DIR} is not a profile network for {folder}")
             recognizer.profiled = profiled
@@ -166,7 +169,7 @@ class EmotionRecognizer:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for a batch of model inputs, shape ``(batch, n_labels)``."""
-        return self.calibration.apply(self._forward(np.asarray(batch, dtype=np.float32)).numpy())
+        return self.calibration.apply(self._forward(np.asarray(batch, dtype=np.float32)))
 
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).
@@ -314,3 +317,20 @@ class EmotionRecognizer:
 
     def _as_dict(self, probs: np.ndarray) -> dict[Emotion, float]:
         return {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
+
+
+def _keras_network(folder: Path, config: RecognizerConfig) -> Network:
+    """The folder's network rebuilt in Keras from its config, with only its weights read."""
+    from emotion_core.recognizer.model import build_model
+
+    model = build_model(config)
+    try:
+        model.load_weights(folder / WEIGHTS_FILE)
+    except (OSError, ValueError) as error:
+        raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
+    shape = {
+        "tdnn": [None, config.features.n_mels],
+        "functional": [network_input_size(config.features, config.architecture.band_means)],
+        "seed_dense": [config.features.n_mfcc],
+    }[config.architecture.kind]
+    return keras_network(model, shape)

@@ -39,6 +39,7 @@ from emotion_core.recognizer.dataset import (
     split_speakers,
 )
 from emotion_core.recognizer.metrics import score
+from emotion_core.recognizer.onnx_export import ONNX_FILE, check_against_keras, export_onnx
 
 log = logging.getLogger(__name__)
 
@@ -333,9 +334,13 @@ def train_seed_baseline(
 
 
 def _save(model, config: RecognizerConfig, folder: Path) -> None:
+    """The config, the Keras weights and, for the Dense kinds, the ONNX serving graph checked against
+    Keras (see :mod:`emotion_core.recognizer.onnx_export`)."""
     folder.mkdir(parents=True, exist_ok=True)
     config.save(folder)
     model.save_weights(folder / WEIGHTS_FILE)
+    if config.architecture.kind in ("functional", "seed_dense"):
+        check_against_keras(model, export_onnx(model, folder / ONNX_FILE))
 
 
 def train(

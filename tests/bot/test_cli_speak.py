@@ -101,3 +101,12 @@ def test_an_unwritable_output_is_one_line_not_a_traceback(
     assert main(["speak", "Hello there.", "--voice", "espeak", "-o", str(folder)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("moodbot speak: ") and "Traceback" not in err and str(folder) in err
+
+
+def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"moodbot {version('moodbot')}"

@@ -1,0 +1,139 @@
+"""The serving graph: a trained Dense recogniser (``functional`` or ``seed_dense``) as an ONNX model.
+
+Serving should not need TensorFlow: it costs about 600 MB of memory and seconds of import for a network
+of three matrix products. Training stays on Keras; after it, this module writes the same network as ONNX
+(built with the ``onnx`` package's helpers, from the Keras layers' own weights) and
+:mod:`emotion_core.recognizer.runtime` runs it with ONNX Runtime. Layers map one to one: ``Normalization``
+becomes a subtraction and a multiplication, ``Dense`` a ``MatMul`` (plus ``Add`` for a bias),
+``BatchNormalization`` its inference form (a multiplication and an addition, from the moving statistics),
+``relu`` and ``softmax`` themselves; ``GaussianNoise`` and ``Dropout`` are the identity at inference and
+are left out. The export is checked against Keras on every model folder it writes (see
+:func:`check_against_keras`), so a layer that maps wrongly cannot ship.
+
+Needs the ``train`` extra (TensorFlow/Keras and ``onnx``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.errors import ModelError
+
+ONNX_FILE = "model.onnx"
+OPSET = 17
+IR_VERSION = 8  # the ONNX file format opset 17 needs; newer onnx packages write newer ones that older
+#                 ONNX Runtime releases refuse, so it is pinned
+#: Largest difference from Keras allowed in any probability (float32 arithmetic in another order).
+TOLERANCE = 1e-5
+KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the floor of Normalization's standard deviation
+
+
+def export_onnx(model, path: Path) -> Path:
+    """Write ``model`` (a Keras Dense recogniser) to ``path`` as ONNX; returns ``path``.
+
+    Raises
+    ------
+    ModelError
+        The model has a layer with no mapping here (a ``tdnn`` network, say).
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, weights = [], []
+    current = "input"
+
+    def add(op: str, *inputs: np.ndarray | str, **attributes: object) -> None:
+        nonlocal current
+        names = [current]
+        for value in inputs:
+            if isinstance(value, str):
+                names.append(value)
+                continue
+            name = f"w{len(weights)}"
+            weights.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
+            names.append(name)
+        output = f"t{len(nodes)}"
+        nodes.append(helper.make_node(op, names, [output], **attributes))
+        current = output
+
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("InputLayer", "GaussianNoise", "Dropout"):
+            continue
+        if kind == "Normalization":
+            mean = np.asarray(layer.mean, np.float64).reshape(-1)
+            std = np.maximum(np.sqrt(np.asarray(layer.variance, np.float64).reshape(-1)), KERAS_EPSILON)
+            add("Sub", mean)
+            add("Mul", 1.0 / std)
+        elif kind == "Dense":
+            add("MatMul", layer.kernel.numpy())
+            if layer.use_bias:
+                add("Add", layer.bias.numpy())
+            _activation(add, layer.activation.__name__, layer.name)
+        elif kind == "BatchNormalization":
+            gamma = layer.gamma.numpy() if layer.scale else 1.0
+            beta = layer.beta.numpy() if layer.center else 0.0
+            scale = gamma / np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
+            add("Mul", scale)
+            add("Add", beta - layer.moving_mean.numpy() * scale)
+        elif kind == "Activation":
+            _activation(add, layer.activation.__name__, layer.name)
+        else:
+            raise ModelError(
+                f"cannot export layer {layer.name!r} ({kind}) to ONNX; serve this model with Keras"
+            )
+    width = int(model.inputs[0].shape[-1])
+    outputs = int(model.outputs[0].shape[-1])
+    graph = helper.make_graph(
+        nodes,
+        "moodbot_recognizer",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info(current, TensorProto.FLOAT, ["batch", outputs])],
+        initializer=weights,
+    )
+    exported = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="moodbot", ir_version=IR_VERSION
+    )
+    onnx.checker.check_model(exported)
+    onnx.save(exported, path)
+    return path
+
+
+def _activation(add, name: str, layer: str) -> None:
+    """The ONNX node for a Keras activation by name."""
+    if name == "relu":
+        add("Relu")
+    elif name == "softmax":
+        add("Softmax", axis=-1)
+    elif name != "linear":
+        raise ModelError(f"cannot export activation {name!r} of layer {layer!r} to ONNX")
+
+
+def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
+    """Largest difference between Keras and the exported graph over batches of 1, 2, 7 and 64.
+
+    Inputs are drawn around the model's own normalisation statistics, so every unit is exercised.
+
+    Raises
+    ------
+    ModelError
+        The difference is over :data:`TOLERANCE`.
+    """
+    from emotion_core.recognizer.runtime import OnnxNetwork
+
+    network = OnnxNetwork(path)
+    width = int(model.inputs[0].shape[-1])
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for batch in (1, 2, 7, 64):
+        x = (rng.standard_normal((batch, width)) * 3).astype(np.float32)
+        norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
+        if norm is not None:
+            x = x * np.sqrt(np.asarray(norm.variance).reshape(-1)) + np.asarray(norm.mean).reshape(-1)
+        expected = model(x.astype(np.float32), training=False).numpy()
+        worst = max(worst, float(np.abs(network(x.astype(np.float32)) - expected).max()))
+    if worst > TOLERANCE:
+        raise ModelError(f"the ONNX export of {path.parent} differs from Keras by {worst:.2g}")
+    return worst

@@ -1,0 +1,89 @@
+"""Serving without TensorFlow: the ONNX graph of a trained recogniser answers as its Keras network does,
+and the serving path (load, analyse) never imports TensorFlow, Keras or PyTorch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emotion_core.errors import ModelError
+from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+from emotion_core.recognizer.config import RecognizerConfig
+from emotion_core.recognizer.infer import EmotionRecognizer
+from emotion_core.recognizer.onnx_export import ONNX_FILE, TOLERANCE, check_against_keras, export_onnx
+from tests.emotion_core.conftest import speechlike
+
+
+def _same_answers(folder) -> None:
+    served = EmotionRecognizer.from_pretrained(folder)
+    keras = EmotionRecognizer.from_pretrained(folder, runtime="keras")
+    assert (served.runtime, keras.runtime) == ("onnx", "keras")
+    for seconds, f0 in ((2.0, 120.0), (3.3, 220.0), (9.0, 180.0)):  # whole clips and timelines
+        clip = speechlike(seconds, 16000, seed=int(seconds * 10), f0_hz=f0)
+        a, b = served.predict(clip, 16000), keras.predict(clip, 16000)
+        assert a.label == b.label and a.verdict == b.verdict and len(a.timeline) == len(b.timeline)
+        for emotion, p in a.probabilities.items():
+            assert p == pytest.approx(b.probabilities[emotion], abs=1e-4)
+
+
+def test_the_shipped_model_answers_the_same_on_onnx_runtime_and_keras():
+    _same_answers(SHIPPED_RECOGNIZER_DIR)
+    assert EmotionRecognizer.from_pretrained().profiled.runtime == "onnx"
+
+
+def test_training_writes_an_onnx_graph_that_matches_keras(trained_functional):
+    for folder in (trained_functional, trained_functional / "profile", trained_functional / "baseline"):
+        assert (folder / ONNX_FILE).is_file(), folder
+    _same_answers(trained_functional)
+
+
+@pytest.mark.parametrize("kind", ["functional", "seed_dense"])
+def test_export_of_random_weights_matches_keras_at_every_batch_size(kind, tmp_path):
+    from emotion_core.recognizer.model import build_model
+
+    config = RecognizerConfig.load(SHIPPED_RECOGNIZER_DIR / ("baseline" if kind == "seed_dense" else ""))
+    model = build_model(config)
+    rng = np.random.default_rng(3)
+    weights = []
+    for variable in model.weights:
+        value = rng.standard_normal(variable.shape).astype(np.float32) * 0.3
+        weights.append(np.abs(value) + 0.1 if "variance" in variable.name else value)  # must stay positive
+    model.set_weights(weights)
+    worst = check_against_keras(model, export_onnx(model, tmp_path / ONNX_FILE))
+    assert worst <= TOLERANCE
+
+
+def test_a_network_onnx_cannot_express_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((8, 4))
+    model = keras.Model(inputs, keras.layers.Conv1D(3, 3)(inputs))
+    with pytest.raises(ModelError, match="serve this model with Keras"):
+        export_onnx(model, tmp_path / ONNX_FILE)
+
+
+def test_a_damaged_onnx_file_is_a_model_error(tmp_path):
+    import shutil
+
+    folder = tmp_path / "ser"
+    shutil.copytree(SHIPPED_RECOGNIZER_DIR, folder)
+    (folder / ONNX_FILE).write_bytes(b"not a graph")
+    with pytest.raises(ModelError, match="could not load"):
+        EmotionRecognizer.from_pretrained(folder)
+
+
+def test_serving_imports_no_tensorflow_keras_or_torch():
+    code = (
+        "import sys, numpy as np;"
+        "from emotion_core import EmotionRecognizer;"
+        "from emotion_core.audio import encode;"
+        "r = EmotionRecognizer.from_pretrained();"
+        "x = (np.sin(np.arange(48000 * 3) * 0.05) * 0.3).astype('float32');"
+        "r.analyze(encode(x, 48000));"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
