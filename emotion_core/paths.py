@@ -12,8 +12,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: The recogniser committed with the project, used when no other path is given.
-SHIPPED_RECOGNIZER_DIR = PROJECT_ROOT / "models" / "ser"
+#: The recogniser committed with the project (``models/ser``), used when no other path is given. It is
+#: reached through the package's ``shipped_recognizer`` link, which a wheel carries as package data, so
+#: a non-editable install (``pip install .``, pipx) finds it from any directory.
+SHIPPED_RECOGNIZER_DIR = Path(__file__).resolve().parent / "shipped_recognizer"
 
 
 def models_dir() -> Path:
