@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
-    parser.add_argument("--corpora-dir", type=Path, default=None)
+    parser.add_argument(
+        "--corpora-dir", type=Path, default=None, help="corpora folder (default $MOODBOT_CORPORA_DIR)"
+    )
     parser.set_defaults(func=run)
 
 

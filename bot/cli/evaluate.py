@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
-    parser.add_argument("--corpora-dir", type=Path, default=None)
+    parser.add_argument(
+        "--corpora-dir", type=Path, default=None, help="corpora folder (default $MOODBOT_CORPORA_DIR)"
+    )
     parser.add_argument(
         "--corpora", nargs="+", default=None, metavar="NAME", help="restrict to these corpora"
     )

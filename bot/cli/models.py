@@ -17,12 +17,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", help="registered models and which are present")
-    listing.add_argument("--models-dir", type=Path, default=None)
+    listing.add_argument(
+        "--models-dir", type=Path, default=None, help="models folder (default $MOODBOT_MODELS_DIR)"
+    )
     listing.set_defaults(func=_list)
 
     download = actions.add_parser("download", help="download a model (or all) and verify it")
     download.add_argument("name", help="a name from `moodbot models list`, or 'all'")
-    download.add_argument("--models-dir", type=Path, default=None)
+    download.add_argument(
+        "--models-dir", type=Path, default=None, help="models folder (default $MOODBOT_MODELS_DIR)"
+    )
     download.add_argument("--url", default=None, help="download from this mirror instead")
     download.add_argument("--sha256", default=None, help="expected SHA-256 (hex) of the file")
     download.add_argument(

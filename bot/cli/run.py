@@ -73,6 +73,9 @@ def _run(args: argparse.Namespace) -> int:
     from bot.config import Config, ConfigError
     from bot.store import StoreError
 
+    if args.env_file != Path(".env") and not args.env_file.is_file():  # .env itself is optional
+        print(f"moodbot run: there is no settings file at {args.env_file}", file=sys.stderr)
+        return 2
     load_dotenv(args.env_file, override=False)
     try:
         config = Config.from_env(os.environ)

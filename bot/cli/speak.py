@@ -47,12 +47,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(moodbot models download), else the offline eSpeak NG voice.",
     )
     parser.add_argument("text", help="what to say (at most 300 characters)")
-    parser.add_argument("-e", "--emotion", choices=_EMOTIONS, default="neutral")
+    parser.add_argument(
+        "-e", "--emotion", choices=_EMOTIONS, default="neutral", help="how to say it (default neutral)"
+    )
     parser.add_argument(
         "-i", "--intensity", type=_intensity, default=0.5, help="0 (neutral) to 1 (full-blown)"
     )
-    parser.add_argument("--voice", choices=("auto", "tacotron2", "espeak"), default="auto")
-    parser.add_argument("--vocoder", choices=("waveglow", "hifigan", "griffinlim"), default="waveglow")
+    parser.add_argument(
+        "--voice",
+        choices=("auto", "tacotron2", "espeak"),
+        default="auto",
+        help="auto: Tacotron 2 where its weights are present, else the offline eSpeak NG voice",
+    )
+    parser.add_argument(
+        "--vocoder",
+        choices=("waveglow", "hifigan", "griffinlim"),
+        default="waveglow",
+        help="mel-to-waveform stage for Tacotron 2 (default waveglow)",
+    )
     parser.add_argument(
         "--models-dir", type=Path, default=None, help="models folder (default $MOODBOT_MODELS_DIR)"
     )

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="folder of corpora (default: $MOODBOT_CORPORA_DIR or ../shared/corpora)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the whole run (default 0)")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.set_defaults(func=run)

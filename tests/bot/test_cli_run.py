@@ -29,6 +29,13 @@ from bot.worker import PoolBusyError, WorkerPool
 from tests.bot import fakes
 
 
+def empty_env_file(tmp_path) -> object:
+    """A settings file with nothing in it: every setting then comes from the environment."""
+    path = tmp_path / "empty.env"
+    path.touch()
+    return path
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     """No settings from the developer's shell or .env, a throwaway database, the root logger restored.
@@ -159,11 +166,11 @@ def _run_quietly(tmp_path, monkeypatch, **settings: str) -> int:
     monkeypatch.setenv("MOODBOT_LOG_LEVEL", "WARNING")
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    return main(["run", "--env-file", str(tmp_path / "absent.env")])
+    return main(["run", "--env-file", str(empty_env_file(tmp_path))])
 
 
 def test_missing_token(tmp_path, capsys):
-    assert main(["run", "--env-file", str(tmp_path / "absent.env")]) == 2
+    assert main(["run", "--env-file", str(empty_env_file(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "DISCORD_TOKEN is not set" in err
     assert "Traceback" not in err

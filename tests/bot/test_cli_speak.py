@@ -110,3 +110,28 @@ def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"moodbot {version('moodbot')}"
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    import argparse
+
+    from bot.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "moodbot")
+    assert missing == []
+
+
+def test_a_missing_env_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--env-file", str(tmp_path / "prod.env")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"moodbot run: there is no settings file at {tmp_path / 'prod.env'}\n"
