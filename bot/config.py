@@ -9,6 +9,7 @@ in the database (see :mod:`bot.store`).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ class Config:
     discord_token: str = field(repr=False)
     #: Guild where slash commands are synced instantly at start-up; ``None`` means global commands.
     dev_guild_id: int | None = None
-    #: SQLite file holding per-guild settings.
+    #: SQLite file holding per-guild settings: ``$MOODBOT_DB_PATH``, else ``moodbot.sqlite3`` in the data
+    #: folder (see :func:`data_dir`), never relative to wherever the bot happened to be started.
     db_path: Path = Path("moodbot.sqlite3")
     #: Largest attachment the bot downloads, in MiB; checked against the attachment's size first.
     max_upload_mb: float = 25.0
@@ -87,7 +89,7 @@ class Config:
         return cls(
             discord_token=token,
             dev_guild_id=_number(environ, "MOODBOT_DEV_GUILD_ID", int, 1) if guild else None,
-            db_path=Path(environ.get("MOODBOT_DB_PATH") or cls.db_path).expanduser(),
+            db_path=_db_path(environ),
             max_upload_mb=_number(environ, "MOODBOT_MAX_UPLOAD_MB", float, 0.001, cls.max_upload_mb),
             max_audio_s=_number(environ, "MOODBOT_MAX_AUDIO_S", float, 1.0, cls.max_audio_s),
             workers=_number(environ, "MOODBOT_WORKERS", int, 1, cls.workers),
@@ -120,3 +122,42 @@ def _number(
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}.")
     return value
+
+
+DB_FILE = "moodbot.sqlite3"
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    """The folder for everything the bot keeps: ``$MOODBOT_DATA_DIR``, else the platform's usual place.
+
+    Linux and other Unix: ``$XDG_DATA_HOME/moodbot`` (``~/.local/share/moodbot``); macOS:
+    ``~/Library/Application Support/moodbot``; Windows: ``%LOCALAPPDATA%\\moodbot``. Under systemd set
+    ``MOODBOT_DATA_DIR=/var/lib/moodbot`` (``StateDirectory=moodbot``); in a container, a volume.
+    """
+    if environ.get("MOODBOT_DATA_DIR"):
+        return Path(environ["MOODBOT_DATA_DIR"]).expanduser()
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "moodbot"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "moodbot"
+    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "moodbot"
+
+
+def _db_path(environ: Mapping[str, str]) -> Path:
+    """``$MOODBOT_DB_PATH``, else the data folder's database; a ``moodbot.sqlite3`` left in the working
+    folder by an older MoodBot (whose default that was) is still used, with a warning, so that upgrading
+    does not silently hand every server fresh settings."""
+    if environ.get("MOODBOT_DB_PATH"):
+        return Path(environ["MOODBOT_DB_PATH"]).expanduser()
+    default = data_dir(environ) / DB_FILE
+    legacy = Path(DB_FILE)
+    if not default.exists() and legacy.is_file():
+        logging.getLogger(__name__).warning(
+            "Using %s from the working folder (an older MoodBot's default); move it to %s or set "
+            "MOODBOT_DB_PATH to keep using it from anywhere.",
+            legacy.resolve(),
+            default,
+        )
+        return legacy
+    return default

@@ -12,11 +12,12 @@ from bot.config import Config, ConfigError
 TOKEN = "MTIz.secret.token"
 
 
-def test_defaults_with_only_a_token():
-    config = Config.from_env({"DISCORD_TOKEN": f"  {TOKEN}\n"})
+def test_defaults_with_only_a_token(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Config.from_env({"DISCORD_TOKEN": f"  {TOKEN}\n", "HOME": str(tmp_path)})
     assert config.discord_token == TOKEN
     assert config.dev_guild_id is None
-    assert config.db_path == Path("moodbot.sqlite3")
+    assert config.db_path == tmp_path / ".local" / "share" / "moodbot" / "moodbot.sqlite3"  # not the cwd
     assert config.max_upload_bytes == 25 * 1024 * 1024
     assert config.capacity == config.workers + config.queue_size
     assert config.log_level == logging.INFO
@@ -82,3 +83,24 @@ def test_bad_settings_name_the_variable(environ, message):
 
 def test_the_token_stays_out_of_repr():
     assert TOKEN not in repr(Config.from_env({"DISCORD_TOKEN": TOKEN}))
+
+
+def test_all_state_lives_under_one_data_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    environ = {"DISCORD_TOKEN": TOKEN, "HOME": str(tmp_path)}
+    assert Config.from_env(environ | {"MOODBOT_DATA_DIR": "/var/lib/moodbot"}).db_path == Path(
+        "/var/lib/moodbot/moodbot.sqlite3"
+    )
+    assert Config.from_env(environ | {"XDG_DATA_HOME": "/srv/data"}).db_path == Path(
+        "/srv/data/moodbot/moodbot.sqlite3"
+    )
+    assert Config.from_env(environ | {"MOODBOT_DB_PATH": "/tmp/x.sqlite3"}).db_path == Path("/tmp/x.sqlite3")
+
+
+def test_an_older_default_database_in_the_working_folder_is_kept(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "moodbot.sqlite3").write_bytes(b"")  # where MoodBot up to 0.1 put it
+    with caplog.at_level(logging.WARNING):
+        config = Config.from_env({"DISCORD_TOKEN": TOKEN, "HOME": str(tmp_path)})
+    assert config.db_path == Path("moodbot.sqlite3")
+    assert "older MoodBot's default" in caplog.text
