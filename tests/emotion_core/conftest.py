@@ -14,6 +14,7 @@ Plain functions (tests anywhere can ``from tests.emotion_core.conftest import sp
 Fixtures (they reach only ``tests/emotion_core``; move them to ``tests/conftest.py`` to share):
 
 - ``encoded_audio`` -- :func:`make_encoded_audio`, cached for the session.
+- ``private_tempdir`` -- ``tempfile`` pointed at an empty folder, to see what a test left in it.
 - ``corpus_dir`` -- the corpora folder (``MOODBOT_CORPORA_DIR`` or ``../shared/corpora``), or a
   skip.
 """
@@ -176,4 +177,13 @@ def corpus_dir() -> Path:
     folder = corpora_dir()
     if not folder.is_dir():
         pytest.skip(f"corpora not found at {folder}")
+    return folder
+
+
+@pytest.fixture
+def private_tempdir(tmp_path: Path, monkeypatch) -> Path:
+    """Point ``tempfile`` at an empty folder for the test, to see what is left in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder

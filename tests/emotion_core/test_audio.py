@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import io
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -296,15 +295,6 @@ def test_too_short_is_refused(encoded_audio) -> None:
 def test_decode_timeout_is_an_audio_error(encoded_audio) -> None:
     with pytest.raises(AudioError, match="took longer"):
         decode(encoded_audio("webm-opus"), limits=AudioLimits(decode_timeout_s=1e-4))
-
-
-@pytest.fixture
-def private_tempdir(tmp_path: Path, monkeypatch) -> Path:
-    """Point ``tempfile`` at an empty folder for the test, to see what is left in it."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def test_no_temporary_file_is_left_behind(encoded_audio, private_tempdir: Path) -> None:

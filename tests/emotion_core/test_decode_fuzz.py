@@ -9,11 +9,9 @@ growth, and no temporary file or child process left behind. Times are measured b
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from emotion_core.audio import decode
 from emotion_core.errors import AudioError
@@ -32,14 +30,6 @@ def _outcome(source: bytes | Path) -> tuple[str, object]:
         return type(error).__name__, str(error)
     assert wave.original_duration_s is None or wave.original_duration_s <= 24 * 3600
     return "ok", (wave.samples.size, float(np.sum(wave.samples.astype(np.float64))), wave.truncated)
-
-
-@pytest.fixture
-def private_tempdir(tmp_path: Path, monkeypatch) -> Path:
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def test_hostile_uploads_get_only_audio_errors(tmp_path: Path, private_tempdir: Path) -> None:
