@@ -30,7 +30,7 @@ SENTENCES = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intensity", type=float, default=1.0)
-    parser.add_argument("--voice", default="auto", choices=["auto", "tacotron2", "espeak"])
+    parser.add_argument("--voice", default="auto", choices=["auto", "tacotron2", "hibari", "espeak"])
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

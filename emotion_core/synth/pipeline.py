@@ -5,9 +5,10 @@
 
 A *voice* is anything with ``name``, ``sample_rate`` and ``synthesize(text) -> (samples, rate)``:
 Tacotron 2 + a vocoder (``emotion_core.synth.neural``) when its weights are present, else the
-offline eSpeak NG voice. Every voice produces neutral speech and the same :class:`ProsodyRenderer`
-adds the emotion afterwards, so an emotion-conditioned voice can later be plugged in by giving it
-its own renderer (or a table of neutral rules).
+offline neural voice Hibari (``emotion_core.synth.hibari_voice``), else eSpeak NG. Every voice
+produces neutral speech and the same :class:`ProsodyRenderer` adds the emotion afterwards, so an
+emotion-conditioned voice can later be plugged in by giving it its own renderer (or a table of
+neutral rules).
 
 Loudness: the gain to ``TARGET_LUFS`` is measured on the voice's neutral output and applied to the
 rendered speech, so the emotion's energy offset (louder anger, quieter sadness) survives; a
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 #: length.
 MAX_TEXT_CHARS = 300
 
-VoiceName = Literal["auto", "tacotron2", "espeak"]
+VoiceName = Literal["auto", "tacotron2", "hibari", "espeak"]
 VocoderName = Literal["waveglow", "hifigan", "griffinlim"]
 
 #: File extensions ``Speech.save`` understands, and the format each writes.
@@ -191,24 +192,26 @@ class Synthesizer:
         models_dir : Path, optional
             The models folder (``$MOODBOT_MODELS_DIR``, default ``models/``); TTS checkpoints are
             read from its ``tts/`` subfolder under the file names in ``emotion_core.hub``.
-        voice : {"auto", "tacotron2", "espeak"}
+        voice : {"auto", "tacotron2", "hibari", "espeak"}
             ``"auto"`` uses Tacotron 2 + ``vocoder`` when their weights are present and load, else
-            the offline voice: logged at INFO when Tacotron 2's weights are absent, at WARNING when
-            they are there but they or the vocoder's are refused (any :class:`ModelError`:
-            unreadable, hostile, sizes out of range, models that do not fit each other);
-            ``"tacotron2"`` raises :class:`CheckpointError`
-            instead of falling back; ``"espeak"`` always uses the offline voice.
+            the offline neural voice (Hibari), else eSpeak NG: the fallback is logged at INFO when
+            Tacotron 2's weights are absent, at WARNING when they are there but they or the vocoder's
+            are refused (any :class:`ModelError`: unreadable, hostile, sizes out of range, models
+            that do not fit each other); ``"tacotron2"`` raises :class:`CheckpointError` instead of
+            falling back; ``"hibari"`` and ``"espeak"`` always use that offline voice.
         vocoder : {"waveglow", "hifigan", "griffinlim"}
             Turns Tacotron 2's mel spectrogram into audio (Griffin-Lim needs no weights).
         """
         from emotion_core.synth.espeak import EspeakVoice
 
-        if voice not in ("auto", "tacotron2", "espeak"):
-            raise ValueError(f"voice must be 'auto', 'tacotron2' or 'espeak', not {voice!r}")
+        if voice not in ("auto", "tacotron2", "hibari", "espeak"):
+            raise ValueError(f"voice must be 'auto', 'tacotron2', 'hibari' or 'espeak', not {voice!r}")
         if vocoder not in ("waveglow", "hifigan", "griffinlim"):
             raise ValueError(f"vocoder must be 'waveglow', 'hifigan' or 'griffinlim', not {vocoder!r}")
         if voice == "espeak":
             return cls(EspeakVoice())
+        if voice == "hibari":
+            return cls(_offline_voice(require_neural=True))
         try:
             neural = _load_neural(models_dir, vocoder)
         except (ModelError, ImportError) as e:
@@ -219,7 +222,7 @@ class Synthesizer:
             # Absent weights are the normal offline set-up; weights that fail to load are a problem.
             present = hub.path_of("tacotron2", models_dir=models_dir).is_file()
             logger.log(logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e)
-            return cls(EspeakVoice())
+            return cls(_offline_voice(require_neural=False))
         return cls(neural)
 
     def speak(self, text: str, emotion: Emotion = Emotion.NEUTRAL, *, intensity: float = 0.5) -> Speech:
@@ -255,6 +258,21 @@ class Synthesizer:
             intensity=float(intensity),
             voice=self.voice.name,
         )
+
+
+def _offline_voice(*, require_neural: bool) -> Voice:
+    """Hibari's bundled neural voice, or eSpeak NG where it cannot load (unless it is required)."""
+    from emotion_core.synth.espeak import EspeakVoice
+
+    try:
+        from emotion_core.synth.hibari_voice import HibariVoice
+
+        return HibariVoice()
+    except Exception as error:  # a missing package, or an ONNX Runtime that refuses the voice's file
+        if require_neural:
+            raise SynthesisError(f"The Hibari voice cannot run here: {error}") from error
+        logger.warning("Using eSpeak NG: the Hibari voice cannot run here (%s)", error)
+        return EspeakVoice()
 
 
 def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:

@@ -21,7 +21,7 @@ def empty_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("name", "subtype", "rate"), [("out.ogg", "OPUS", 48000), ("out.wav", "PCM_16", 22050)]
+    ("name", "subtype", "rate"), [("out.ogg", "OPUS", 48000), ("out.wav", "PCM_16", 24000)]
 )
 def test_speak_writes_the_file_and_reports_voice_and_duration(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, subtype: str, rate: int
@@ -34,7 +34,7 @@ def test_speak_writes_the_file_and_reports_voice_and_duration(
     info = sf.info(out)
     assert (info.subtype, info.samplerate, info.channels) == (subtype, rate, 1)
     printed = capsys.readouterr().out
-    assert "voice: eSpeak NG en-us (offline voice)" in printed
+    assert "voice: Hibari heart (offline voice, neural)" in printed
     assert "emotion: happy at intensity 0.7" in printed
     assert re.search(r"^duration: \d+\.\d\d s$", printed, re.MULTILINE)
     assert str(out) in printed

@@ -24,16 +24,16 @@ CEILING = 10 ** (output.PEAK_CEILING_DBFS / 20)
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
-    """``auto`` with an empty models folder: no Tacotron 2 weights, so the offline voice."""
+    """``auto`` with an empty models folder: no Tacotron 2 weights, so the offline (Hibari) voice."""
     return Synthesizer.from_pretrained(tmp_path_factory.mktemp("models"))
 
 
 def test_falls_back_to_the_offline_voice_and_says_so(synth: Synthesizer) -> None:
     speech = synth.speak("Hello, I am MoodBot.", Emotion.HAPPY, intensity=0.7)
-    assert speech.voice == synth.voice_name == "eSpeak NG en-us (offline voice)"
+    assert speech.voice == synth.voice_name == "Hibari heart (offline voice, neural)"
     assert speech.emotion is Emotion.HAPPY and speech.intensity == 0.7
     assert speech.text == "Hello, I am MoodBot."
-    assert speech.sample_rate == 22050
+    assert speech.sample_rate == 24000
     assert 0.8 < speech.duration_s < 3.0
     assert speech.samples.dtype == np.float32
 
