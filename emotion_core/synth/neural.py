@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 _DEFAULT_OPTIONS = Tacotron2Options()
 _DEFAULT_TEXT_OPTIONS = TextOptions()
+#: PyTorch threads for synthesis. PyTorch takes every core by default; with the other core busy (the bot
+#: analysing a clip), Tacotron 2's step-by-step decoder then waited on the busy core at every step and
+#: ran 13 times slower on 2 threads than on 1 (real-time factor 4.74 against 0.36, MACHINE-NOTES).
+#: The bot synthesises one sentence at a time on its own speech lane, so one thread loses nothing.
+TORCH_THREADS = 1
 
 
 class NeuralTTS:
@@ -61,6 +66,7 @@ class NeuralTTS:
             raise ValueError(
                 f"Tacotron 2 has {config.n_symbols} symbol embeddings but the text front end uses {N_SYMBOLS}"
             )
+        torch.set_num_threads(TORCH_THREADS)  # process-wide: torch does nothing else in MoodBot
         self.tacotron2 = tacotron2.eval()
         self.vocoder = vocoder
         self.options = options

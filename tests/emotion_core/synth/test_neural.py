@@ -12,7 +12,7 @@ import torch
 from emotion_core.errors import SynthesisError, TextError
 from emotion_core.synth.checkpoints import save_checkpoint
 from emotion_core.synth.denoiser import Denoiser
-from emotion_core.synth.neural import NeuralTTS
+from emotion_core.synth.neural import TORCH_THREADS, NeuralTTS
 from emotion_core.synth.stft import log_mel_spectrogram
 from emotion_core.synth.tacotron2 import Tacotron2Options
 from emotion_core.synth.text import TextOptions
@@ -55,6 +55,7 @@ def _check_audio(audio: np.ndarray, sample_rate: int, min_samples: int) -> None:
 def test_tacotron2_and_waveglow(tacotron2_path: Path, waveglow_vocoder: WaveGlowVocoder) -> None:
     tts = NeuralTTS.from_checkpoints(tacotron2_path, vocoder=waveglow_vocoder, options=OPTIONS)
     assert tts.name == "Tacotron 2 + WaveGlow"
+    assert torch.get_num_threads() == TORCH_THREADS  # a busy second core cannot stall the decoder
     torch.manual_seed(0)  # prenet dropout draws from the global generator
     audio, rate = tts.synthesize("Hello, world.")
     _check_audio(audio, rate, STEPS * 256)
