@@ -34,6 +34,7 @@ import soundfile as sf
 import soxr
 
 from emotion_core.decoders import (
+    DAMAGED,
     Decoded,
     DecodeTimeout,
     Unreadable,
@@ -51,6 +52,8 @@ OPUS_BITRATE_RANGE_KBPS = (6, 256)  # libopus's range for one channel (kbit/s)
 RESAMPLE_QUALITY = "HQ"  # soxr quality preset: flat to 0.91 of Nyquist, 144 dB stop band
 ENCODE_TIMEOUT_S = 120.0  # time limit for ffmpeg encoding our own audio (s); 60 s take 1-3 s
 _MIB = 1024 * 1024
+#: What a refusal says when no decoder even knew the format and it looks like nothing in particular.
+UNKNOWN_FORMAT = "I read voice messages and ogg, opus, wav, mp3, m4a, webm and flac files"
 
 
 @dataclass(frozen=True)
@@ -194,9 +197,8 @@ def _decode_bytes(data: bytes, sample_rate: int, limits: AudioLimits, deadline: 
         try:
             return read_ffmpeg(data, sample_rate, limits.max_duration_s, deadline)
         except Unreadable as ff_error:
-            reason = sniff(data) or (sf_error if sf_error.recognised else ff_error).reason
-            if not (sf_error.recognised or ff_error.recognised or sniff(data)):
-                reason = "I read voice messages and ogg, opus, wav, mp3, m4a, webm and flac files"
+            recognised = sf_error.recognised or ff_error.recognised
+            reason = sniff(data) or (DAMAGED if recognised else UNKNOWN_FORMAT)
             raise AudioError(f"This doesn't look like audio I can read ({reason}).") from ff_error
 
 
@@ -258,8 +260,8 @@ def opus_roundtrip(samples: np.ndarray, sample_rate: int, *, bitrate_kbps: int =
     if samples.size == 0:
         return samples
     ogg = _encode_opus(_resample(samples, sample_rate, OPUS_SAMPLE_RATE), bitrate_kbps)
-    limits = AudioLimits(max_duration_s=samples.size / sample_rate + 1.0, min_duration_s=0.0)
-    decoded = read_soundfile(ogg, sample_rate, limits.max_duration_s, time.monotonic() + ENCODE_TIMEOUT_S)
+    whole_s = samples.size / sample_rate + 1.0
+    decoded = read_soundfile(ogg, sample_rate, whole_s, time.monotonic() + ENCODE_TIMEOUT_S)
     out = _resample(decoded.samples, decoded.sample_rate, sample_rate)[: samples.size]
     out = np.pad(out, (0, samples.size - out.size))
     return np.clip(out, -1.0, 1.0, out=out)

@@ -105,15 +105,14 @@ class Decoded(NamedTuple):
 
 
 class Unreadable(Exception):
-    """A decoder could not read the input.
+    """A decoder could not read the input; its own words go to the debug log, never to the person.
 
-    ``reason`` is a short clause fit to show ("it seems damaged or cut short"); ``recognised`` says the
-    decoder knew the format, so its reason is the more useful one.
+    ``recognised`` says the decoder knew the format, so the file is :data:`DAMAGED` rather than
+    something else altogether.
     """
 
-    def __init__(self, reason: str, *, recognised: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, *, recognised: bool = True) -> None:
+        super().__init__(DAMAGED if recognised else "format not recognised")
         self.recognised = recognised
 
 
@@ -167,13 +166,13 @@ def read_soundfile(data: bytes, sample_rate: int, max_duration_s: float, deadlin
             header_frames = f.frames * rate // f.samplerate  # soundfile counts at the header's rate
     except sf.LibsndfileError as e:
         logger.debug("libsndfile: %s", e.error_string)
-        raise Unreadable(DAMAGED, recognised=e.code != _LIBSNDFILE_UNRECOGNISED) from e
+        raise Unreadable(recognised=e.code != _LIBSNDFILE_UNRECOGNISED) from e
     except (RuntimeError, ValueError, OverflowError) as e:  # soundfile's own checks (odd headers)
         logger.debug("soundfile: %s", e)
-        raise Unreadable(DAMAGED) from e
+        raise Unreadable() from e
     if mono.size == 0:
         # A stream cut short (a truncated Vorbis file) can read as nothing here; ffmpeg may not.
-        raise Unreadable(DAMAGED)
+        raise Unreadable()
     truncated = mono.size > max_frames
     original_s: float | None = mono.size / rate
     if truncated:
@@ -278,7 +277,7 @@ def _run_ffmpeg(
     if not result.output_full and result.returncode != 0:
         logger.debug("ffmpeg exited with %d: %s", result.returncode, stderr[-2000:])
         recognised = "Invalid data found when processing input" not in stderr
-        raise Unreadable(DAMAGED, recognised=recognised)
+        raise Unreadable(recognised=recognised)
     mono = np.frombuffer(result.stdout[: len(result.stdout) // 4 * 4], dtype="<f4").astype(np.float32)
     truncated = mono.size > max_samples
     original_s: float | None = mono.size / sample_rate

@@ -27,6 +27,7 @@ IR_VERSION = 8  # the ONNX file format opset 17 needs; newer onnx packages write
 #                 ONNX Runtime releases refuse, so it is pinned
 #: Largest difference from Keras allowed in any probability (float32 arithmetic in another order).
 TOLERANCE = 1e-5
+CHECK_BATCHES = (1, 2, 7, 64)  # odd and even sizes: an export that goes wrong on either is caught
 KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the floor of Normalization's standard deviation
 
 
@@ -112,7 +113,7 @@ def _activation(add, name: str, layer: str) -> None:
 
 
 def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
-    """Largest difference between Keras and the exported graph over batches of 1, 2, 7 and 64.
+    """Largest difference between Keras and the exported graph over batches of :data:`CHECK_BATCHES`.
 
     Inputs are drawn around the model's own normalisation statistics, so every unit is exercised.
 
@@ -125,15 +126,17 @@ def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
 
     network = OnnxNetwork(path)
     width = int(model.inputs[0].shape[-1])
+    norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
+    centre, spread = (0.0, 1.0)
+    if norm is not None:
+        centre = np.asarray(norm.mean).reshape(-1)
+        spread = np.sqrt(np.asarray(norm.variance).reshape(-1))
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for batch in (1, 2, 7, 64):
-        x = (rng.standard_normal((batch, width)) * 3).astype(np.float32)
-        norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
-        if norm is not None:
-            x = x * np.sqrt(np.asarray(norm.variance).reshape(-1)) + np.asarray(norm.mean).reshape(-1)
-        expected = model(x.astype(np.float32), training=False).numpy()
-        worst = max(worst, float(np.abs(network(x.astype(np.float32)) - expected).max()))
+    for batch in CHECK_BATCHES:
+        x = (rng.standard_normal((batch, width)) * 3 * spread + centre).astype(np.float32)
+        expected = model(x, training=False).numpy()
+        worst = max(worst, float(np.abs(network(x) - expected).max()))
     if worst > TOLERANCE:
         raise ModelError(f"the ONNX export of {path.parent} differs from Keras by {worst:.2g}")
     return worst
