@@ -116,7 +116,7 @@ def kill_while_writing(path: Path, delay_s: float) -> KillRun:
 def damage_after_kill(path: Path, run: KillRun) -> list[str]:
     """What the killed writer lost or left broken (empty when the file is intact): the file must open
     without being set aside, pass an integrity check, hold every acknowledged step, and at most one more."""
-    settings = asyncio.run(_read(path))
+    settings = asyncio.run(reopened(path))
     problems = [f"set aside: {p.name}" for p in path.parent.glob(f"{path.name}.corrupt-*")]
     with sqlite3.connect(path) as connection:
         (verdict,) = connection.execute("PRAGMA integrity_check").fetchone()
@@ -138,7 +138,8 @@ def damage_after_kill(path: Path, run: KillRun) -> list[str]:
     return problems
 
 
-async def _read(path: Path) -> GuildSettings:
+async def reopened(path: Path) -> GuildSettings:
+    """The guild's settings as a freshly opened store reads them (and closes again)."""
     store = SettingsStore(path)
     try:
         return await store.get(GUILD)

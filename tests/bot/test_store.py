@@ -19,8 +19,7 @@ import pytest
 
 from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, Consent, GuildSettings, SettingsStore, StoreError
 from tests.bot import store_writer
-
-GUILD = 42
+from tests.bot.store_writer import GUILD, reopened
 
 
 def _permissions_enforced() -> bool:
@@ -45,14 +44,6 @@ async def saved_settings(path: Path) -> GuildSettings:
     try:
         await store.update(GUILD, reply_style="reaction", ephemeral=True)
         return await store.add_channel(GUILD, 7)
-    finally:
-        await store.close()
-
-
-async def reopened(path: Path) -> GuildSettings:
-    store = SettingsStore(path)
-    try:
-        return await store.get(GUILD)
     finally:
         await store.close()
 
