@@ -9,10 +9,11 @@ in the database (see :mod:`bot.store`).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from emotion_core.paths import data_dir
 
 _MEBIBYTE = 1024 * 1024
 
@@ -125,23 +126,6 @@ def _number(
 
 
 DB_FILE = "moodbot.sqlite3"
-
-
-def data_dir(environ: Mapping[str, str]) -> Path:
-    """The folder for everything the bot keeps: ``$MOODBOT_DATA_DIR``, else the platform's usual place.
-
-    Linux and other Unix: ``$XDG_DATA_HOME/moodbot`` (``~/.local/share/moodbot``); macOS:
-    ``~/Library/Application Support/moodbot``; Windows: ``%LOCALAPPDATA%\\moodbot``. Under systemd set
-    ``MOODBOT_DATA_DIR=/var/lib/moodbot`` (``StateDirectory=moodbot``); in a container, a volume.
-    """
-    if environ.get("MOODBOT_DATA_DIR"):
-        return Path(environ["MOODBOT_DATA_DIR"]).expanduser()
-    home = Path(environ.get("HOME") or Path.home())
-    if sys.platform == "win32":
-        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "moodbot"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "moodbot"
-    return Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "moodbot"
 
 
 def _db_path(environ: Mapping[str, str]) -> Path:

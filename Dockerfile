@@ -1,0 +1,36 @@
+# MoodBot: the bot, the shipped recogniser and the offline voice, on ONNX Runtime (no TensorFlow or PyTorch).
+#   docker build -t moodbot .
+#   docker run --env-file .env -v moodbot-data:/data --stop-timeout 10 moodbot
+# Or `docker compose up -d` with compose.yaml. See docs/deployment.md.
+
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md LICENSE ./
+COPY models/ser models/ser
+COPY emotion_core emotion_core
+COPY bot bot
+# A wheel, not an editable install: the shipped recogniser travels inside it as package data.
+RUN python -m venv /opt/moodbot \
+ && /opt/moodbot/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/moodbot/bin/pip install --no-cache-dir . \
+ && /opt/moodbot/bin/pip check
+
+FROM python:3.12-slim
+ENV PATH=/opt/moodbot/bin:$PATH \
+    MOODBOT_DATA_DIR=/data \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+COPY --from=build /opt/moodbot /opt/moodbot
+# librosa compiles its numba kernels on first use (about 30 s); compile them into the image once, as
+# root, so a non-root container starts answering at once. Then prove the offline path works.
+RUN python -c "import numpy, librosa; librosa.feature.melspectrogram(y=numpy.zeros(16000, 'float32'), sr=16000)" \
+ && moodbot speak "MoodBot is ready." --emotion happy -o /tmp/ready.ogg \
+ && moodbot analyze /tmp/ready.ogg \
+ && rm /tmp/ready.ogg \
+ && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home moodbot \
+ && mkdir /data && chown moodbot:moodbot /data
+USER moodbot
+WORKDIR /data
+VOLUME ["/data"]
+# Exec form, so SIGTERM from `docker stop` reaches MoodBot, which drains and exits 0.
+CMD ["moodbot", "run"]

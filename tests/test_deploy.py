@@ -1,0 +1,50 @@
+"""The deployment files agree with the code: the supervisor waits longer than the bot drains, the
+container runs MoodBot unprivileged in exec form, and state lives in the data folder."""
+
+import re
+from pathlib import Path
+
+from bot.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+DRAIN_S = Config.shutdown_timeout_s
+#: Time after the drain for disconnecting from Discord and closing the database (docs/deployment.md).
+DISCONNECT_S = 2
+
+
+def test_systemd_waits_for_the_drain_and_does_not_retry_startup_mistakes():
+    service: dict[str, str] = {}
+    environment = []
+    section = None
+    for line in (ROOT / "deploy" / "moodbot.service").read_text().splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "Service" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            service[key] = value
+            if key == "Environment":
+                environment.append(value)
+    assert service["ExecStart"].endswith("moodbot run")
+    assert float(service["TimeoutStopSec"]) >= DRAIN_S + DISCONNECT_S
+    assert service["RestartPreventExitStatus"] == "2"
+    assert "MOODBOT_DATA_DIR=/var/lib/moodbot" in environment
+    assert service["StateDirectory"] == "moodbot"
+    assert service["User"] != "root"
+
+
+def test_compose_waits_for_the_drain_and_keeps_state_in_a_volume():
+    compose = (ROOT / "compose.yaml").read_text()
+    grace = re.search(r"stop_grace_period:\s*(\d+)s", compose)
+    assert grace and int(grace.group(1)) >= DRAIN_S + DISCONNECT_S
+    assert re.search(r"MOODBOT_DATA_DIR:\s*/data", compose)
+    assert re.search(r"-\s*moodbot-data:/data", compose)
+
+
+def test_container_runs_unprivileged_in_exec_form():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2  # multi-stage: no compilers in the image
+    assert re.search(r"^USER moodbot$", dockerfile, re.M)
+    assert re.search(r'^CMD \["moodbot", "run"\]$', dockerfile, re.M)  # exec form: SIGTERM reaches it
+    assert "MOODBOT_DATA_DIR=/data" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".cache", ".env", "models/tts"} <= set(ignored)
