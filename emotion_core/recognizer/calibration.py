@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from emotion_core.errors import ModelError
 
@@ -95,6 +94,8 @@ def fit_temperature(probs: np.ndarray, y_true: np.ndarray) -> float:
         z -= z.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(z).sum(axis=1))
         return float(np.mean(log_norm - z[np.arange(len(y_true)), y_true]))
+
+    from scipy.optimize import minimize_scalar  # fitting only: serving should not pay for scipy.optimize
 
     bounds = tuple(np.log(TEMPERATURE_RANGE))
     return float(np.exp(minimize_scalar(nll, bounds=bounds, method="bounded").x))

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from emotion_core import spectrum
+
 #: Floor under mel magnitudes before the log, so silence is log(1e-5) ≈ -11.5 rather than -inf.
 MEL_FLOOR = 1e-5
 
@@ -39,17 +41,11 @@ NVIDIA_MEL = MelConfig()
 def mel_filterbank(config: MelConfig = NVIDIA_MEL) -> np.ndarray:
     """The mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32 (computed once per
     config)."""
-    import librosa  # heavy import; only callers that need mels pay for it
-
-    basis = librosa.filters.mel(
-        sr=config.sample_rate,
-        n_fft=config.n_fft,
-        n_mels=config.n_mels,
-        fmin=config.fmin_hz,
-        fmax=config.fmax_hz,
+    basis = spectrum.mel_filterbank(
+        config.sample_rate, config.n_fft, config.n_mels, config.fmin_hz, config.fmax_hz
     )
     basis.setflags(write=False)
-    return basis.astype(np.float32)
+    return basis
 
 
 def _window(win_length: int, n_fft: int, like: Tensor) -> Tensor:
