@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -165,6 +166,7 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
         synthesizer = Synthesizer.from_pretrained()
         log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
         warm_up(recognizer, synthesizer)
+        _return_freed_memory()
     except BaseException:
         asyncio.run(store.close())
         raise
@@ -176,6 +178,15 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
         pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
         sync_global=sync_global,
     )
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap that warm-up freed back to the operating system (glibc keeps it otherwise:
+    about 20 MB of the idle bot's resident memory). Elsewhere there is nothing to do."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 async def _serve(bot: MoodBot, token: str) -> None:

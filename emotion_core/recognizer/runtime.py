@@ -32,6 +32,7 @@ class OnnxNetwork:
         options.intra_op_num_threads = INTRA_OP_THREADS
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: its warnings are not the user's business
+        options.enable_cpu_mem_arena = False  # the network is tiny: an arena would only hold memory
         try:
             self._session = onnxruntime.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]

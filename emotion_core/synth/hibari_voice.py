@@ -24,9 +24,19 @@ class HibariVoice:
     """Hibari's bundled voice: text in, float32 mono at 24 kHz out (neutral; emotion comes later)."""
 
     def __init__(self) -> None:
+        import onnxruntime
         from hibari import SAMPLE_RATE, Hibari
 
         self._tts = Hibari(voice=VOICE, threads=1)
+        # Hibari's own session keeps ONNX Runtime's memory arena, about 40 MB held for good after the
+        # first sentence; without it synthesis is as fast here and the bot idles 40 MB lighter.
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False
+        self._tts.sess = onnxruntime.InferenceSession(
+            self._tts.model_path, options, providers=["CPUExecutionProvider"]
+        )
         self._lock = threading.Lock()  # one ONNX Runtime session, called from worker threads
         self.sample_rate: int = SAMPLE_RATE
         self.name = "Hibari heart (offline voice, neural)"
