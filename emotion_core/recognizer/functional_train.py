@@ -28,8 +28,8 @@ from emotion_core.recognizer.train import (
     _label_indices,
     _seed_everything,
     label_masks,
-    masked_cross_entropy,
     sampling_weights,
+    soft_masked_cross_entropy,
 )
 
 
@@ -90,6 +90,23 @@ def table_inputs(
     return network_inputs(x, config.features, config.architecture.band_means)
 
 
+def _mix_within_corpus(
+    x: np.ndarray, targets: np.ndarray, corpus_ids: np.ndarray, alpha: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup (Zhang et al., 2018) of each example with a random partner from the same corpus.
+
+    Partners share a corpus so that they share a label set (the masked loss stays well defined);
+    the weight of the example itself is at least one half, so its own label leads.
+    """
+    partner = np.arange(len(x))
+    for corpus in np.unique(corpus_ids):
+        where = np.flatnonzero(corpus_ids == corpus)
+        partner[where] = rng.permutation(where)
+    weight = rng.beta(alpha, alpha, size=(len(x), 1)).astype(np.float32)
+    weight = np.maximum(weight, 1.0 - weight)
+    return weight * x + (1 - weight) * x[partner], weight * targets + (1 - weight) * targets[partner]
+
+
 def fit_functional(
     config: RecognizerConfig,
     train: FunctionalTable,
@@ -133,12 +150,35 @@ def fit_functional(
     schedule = keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps)
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=1e-4)
 
+    smoothing = train_cfg.label_smoothing
+    targets = np.eye(len(config.labels), dtype=np.float32)[labels] * (1.0 - smoothing)
+    targets += smoothing * masks / masks.sum(axis=1, keepdims=True)
+    corpus_ids = np.unique([clip.corpus for clip in train.clips], return_inverse=True)[1]
+
+    hidden = keras.Model(model.inputs, model.get_layer("emotion").input)
+    emotion = model.get_layer("emotion")
+    weights_trained = list(model.trainable_variables)
+    if train_cfg.corpus_adversary > 0:
+        adversary = keras.layers.Dense(int(corpus_ids.max()) + 1, name="corpus_adversary")
+        adversary.build((None, emotion.input.shape[-1]))
+        weights_trained += adversary.trainable_variables
+
+    @tf.custom_gradient
+    def reverse(h):
+        return tf.identity(h), lambda dy: -dy
+
     @tf.function(reduce_retracing=True)
-    def step(x, y, m):
+    def step(x, t, m, c):
         with tf.GradientTape() as tape:
-            loss = masked_cross_entropy(model(x, training=True), y, m, train_cfg.label_smoothing)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            h = hidden(x, training=True)
+            loss = soft_masked_cross_entropy(emotion(h), t, m)
+            if train_cfg.corpus_adversary > 0:
+                corpus_loss = keras.losses.sparse_categorical_crossentropy(
+                    c, adversary(reverse(h)), from_logits=True
+                )
+                loss += train_cfg.corpus_adversary * tf.reduce_mean(corpus_loss)
+        grads = tape.gradient(loss, weights_trained)
+        optimizer.apply_gradients(zip(grads, weights_trained, strict=True))
         return loss
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
@@ -155,8 +195,18 @@ def fit_functional(
         rows = rng.choice(n, size=n, p=weights)
         vs = rng.choice(variants, size=n)
         x_all = inputs(rows, vs)
+        t_all = targets[rows]
+        if train_cfg.mixup > 0:
+            x_all, t_all = _mix_within_corpus(x_all, t_all, corpus_ids[rows], train_cfg.mixup, rng)
         losses = [
-            float(step(x_all[s : s + batch], labels[rows[s : s + batch]], masks[rows[s : s + batch]]))
+            float(
+                step(
+                    x_all[s : s + batch],
+                    t_all[s : s + batch],
+                    masks[rows[s : s + batch]],
+                    corpus_ids[rows[s : s + batch]],
+                )
+            )
             for s in range(0, n - batch + 1, batch)
         ]
         uar = float(np.mean([score(val_y, forward(x).numpy().argmax(axis=1), names).uar for x in val_x]))

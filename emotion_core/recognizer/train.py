@@ -62,6 +62,8 @@ class TrainConfig:
     corpus_weight_power: float = 0.5  # a corpus's share of batches grows as n_clips ** power
     spec_augment: bool = True
     variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
+    mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
+    corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
     profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
     max_clips_per_speaker: int | None = 300  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
@@ -120,11 +122,18 @@ def masked_cross_entropy(probs, labels, masks, label_smoothing: float):
     label smoothing spread over those classes only. Shapes ``(batch, n)``, ``(batch,)``, ``(batch, n)``."""
     import tensorflow as tf
 
-    masked = probs * masks
-    masked = masked / tf.maximum(tf.reduce_sum(masked, axis=1, keepdims=True), 1e-12)
     one_hot = tf.one_hot(labels, tf.shape(probs)[1])
     n_own = tf.reduce_sum(masks, axis=1, keepdims=True)
     target = one_hot * (1.0 - label_smoothing) + label_smoothing * masks / n_own
+    return soft_masked_cross_entropy(probs, target, masks)
+
+
+def soft_masked_cross_entropy(probs, target, masks):
+    """Cross-entropy against soft ``target`` distributions, probabilities renormalised over ``masks``."""
+    import tensorflow as tf
+
+    masked = probs * masks
+    masked = masked / tf.maximum(tf.reduce_sum(masked, axis=1, keepdims=True), 1e-12)
     return -tf.reduce_mean(tf.reduce_sum(target * tf.math.log(tf.maximum(masked, 1e-7)), axis=1))
 
 
