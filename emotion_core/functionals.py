@@ -77,7 +77,7 @@ def _slope(values: np.ndarray, frame_rate: float) -> float:
     return float(np.dot(t, values - values.mean()) / max(np.dot(t, t), 1e-12))
 
 
-def _pitch(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
+def pitch_semitones(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """F0 per 10 ms frame in semitones re 100 Hz; NaN where unvoiced (WORLD's DIO + StoneMask).
 
     DIO is WORLD's fast estimator (a few ms per second of speech) and makes its own voicing
@@ -162,5 +162,5 @@ def utterance_functionals(samples: np.ndarray, config: FeatureConfig) -> np.ndar
         float(tilt.mean()),
         float(tilt.std()),
     ]
-    vector = np.concatenate([*spectral, loud, _pitch_stats(_pitch(samples, config), frame_rate)])
+    vector = np.concatenate([*spectral, loud, _pitch_stats(pitch_semitones(samples, config), frame_rate)])
     return vector.astype(np.float32)

@@ -56,6 +56,7 @@ import numpy as np
 
 from emotion_core.errors import SynthesisError
 from emotion_core.labels import Emotion
+from emotion_core.synth.actor_prosody import ActorProsody
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +116,7 @@ class ProsodyRule:
     def at_intensity(self, intensity: float) -> ProsodyRule:
         """This rule interpolated from neutral: ``intensity`` 0 is neutral, 1 is the rule itself."""
         check_intensity(intensity)
-        return replace(
-            self,
-            f0_shift_st=self.f0_shift_st * intensity,
-            f0_range_scale=self.f0_range_scale**intensity,
-            rate=self.rate**intensity,
-            energy_db=self.energy_db * intensity,
-            tilt_db_per_octave=self.tilt_db_per_octave * intensity,
-            breathiness=self.breathiness * intensity,
-            jitter=self.jitter * intensity,
-        )
+        return blend(ProsodyRule(source=self.source), self, intensity)
 
     @property
     def is_neutral(self) -> bool:
@@ -134,9 +126,10 @@ class ProsodyRule:
 
 NEUTRAL_RULE = ProsodyRule(source="Reference: the voice's own prosody, left unchanged.")
 
-#: The one table of emotion rules (full intensity). Each rule's ``source`` names where its
-#: directions come from.
-EMOTION_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
+#: The rules from the literature (full intensity). Each rule's ``source`` names where its directions
+#: come from. The renderer takes energy, breathiness and jitter from here; F0 level, range, rate and
+#: tilt come from the actors (:data:`EMOTION_RULES`).
+LITERATURE_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
     {
         Emotion.NEUTRAL: NEUTRAL_RULE,
         Emotion.HAPPY: ProsodyRule(
@@ -234,6 +227,66 @@ def check_intensity(intensity: float) -> None:
         raise ValueError(f"intensity must be within [0, 1], not {intensity!r}")
 
 
+#: Limits on learned changes: WORLD resynthesis degrades beyond about 7 semitones and 30 % rate.
+MAX_SHIFT_ST = 7.0
+RATE_LIMITS = (0.7, 1.3)
+RANGE_LIMITS = (0.5, 2.0)
+MAX_TILT_DB_PER_OCTAVE = 6.0
+
+
+def blend(a: ProsodyRule, b: ProsodyRule, t: float) -> ProsodyRule:
+    """The rule ``t`` of the way from ``a`` to ``b``: additive quantities (semitones, dB,
+    breathiness, jitter) linearly, factors (range, rate) geometrically. Keeps ``b``'s source."""
+    return replace(
+        b,
+        f0_shift_st=a.f0_shift_st + (b.f0_shift_st - a.f0_shift_st) * t,
+        f0_range_scale=a.f0_range_scale ** (1 - t) * b.f0_range_scale**t,
+        rate=a.rate ** (1 - t) * b.rate**t,
+        energy_db=a.energy_db + (b.energy_db - a.energy_db) * t,
+        tilt_db_per_octave=a.tilt_db_per_octave + (b.tilt_db_per_octave - a.tilt_db_per_octave) * t,
+        breathiness=a.breathiness + (b.breathiness - a.breathiness) * t,
+        jitter=a.jitter + (b.jitter - a.jitter) * t,
+    )
+
+
+def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRule]:
+    """Rules at one actor intensity: the actors' median F0 level, range, rate and tilt changes (within
+    WORLD's limits), energy, breathiness and jitter from the literature (full at "strong", half at
+    "normal")."""
+    rules = {Emotion.NEUTRAL: NEUTRAL_RULE}
+    for emotion in Emotion:
+        if emotion is Emotion.NEUTRAL:
+            continue
+        literature = LITERATURE_RULES[emotion].at_intensity(1.0 if intensity == "strong" else 0.5)
+
+        spreads = table.changes[emotion.value][intensity]
+
+        def median(quantity: str, default: float, spreads: dict = spreads) -> float:
+            return spreads[quantity].median if quantity in spreads else default
+
+        rules[emotion] = replace(
+            literature,
+            f0_shift_st=float(np.clip(median("f0_shift_st", 0.0), -MAX_SHIFT_ST, MAX_SHIFT_ST)),
+            f0_range_scale=float(np.clip(median("f0_range_scale", 1.0), *RANGE_LIMITS)),
+            rate=float(np.clip(median("rate", literature.rate), *RATE_LIMITS)),
+            tilt_db_per_octave=float(
+                np.clip(median("tilt_db_per_octave", 0.0), -MAX_TILT_DB_PER_OCTAVE, MAX_TILT_DB_PER_OCTAVE)
+            ),
+            source=(
+                f"F0 level, range, rate and tilt: the median change from their own neutral of "
+                f"{max(s.speakers for s in spreads.values())} actors ({', '.join(table.corpora)}; "
+                f"{intensity} portrayals); energy, breathiness, jitter: {LITERATURE_RULES[emotion].source}"
+            ),
+        )
+    return MappingProxyType(rules)
+
+
+#: The renderer's rules at full intensity (1.0): the actors' strong portrayals.
+EMOTION_RULES: Mapping[Emotion, ProsodyRule] = _learned(ActorProsody.load(), "strong")
+#: The renderer's rules at intensity 0.5: the actors' normal portrayals.
+NORMAL_RULES: Mapping[Emotion, ProsodyRule] = _learned(ActorProsody.load(), "normal")
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """Analysis settings for WORLD; runtime knobs, not part of any rule.
@@ -258,7 +311,8 @@ class RenderOptions:
 
 
 class ProsodyRenderer:
-    """Renders an emotion onto speech with WORLD, from a table of :class:`ProsodyRule` s.
+    """Renders an emotion onto speech with WORLD, from tables of :class:`ProsodyRule` s: the full
+    rules (intensity 1) and, optionally, the normal ones (intensity 0.5); by default the actors'.
 
     Stateless apart from its table and options, so one renderer may be shared between threads.
     """
@@ -267,17 +321,29 @@ class ProsodyRenderer:
         self,
         rules: Mapping[Emotion, ProsodyRule] = EMOTION_RULES,
         *,
+        normal_rules: Mapping[Emotion, ProsodyRule] | None = NORMAL_RULES,
         options: RenderOptions = RenderOptions(),
     ) -> None:
-        missing = [e.value for e in Emotion if e not in rules]
+        missing = [e.value for e in Emotion if e not in rules or (normal_rules and e not in normal_rules)]
         if missing:
             raise ValueError(f"No prosody rule for: {', '.join(missing)}")
         self.rules = rules
+        self.normal_rules = normal_rules
         self.options = options
 
     def rule(self, emotion: Emotion, intensity: float) -> ProsodyRule:
-        """The rule for ``emotion`` interpolated to ``intensity`` in [0, 1]."""
-        return self.rules[Emotion(emotion)].at_intensity(intensity)
+        """The rule for ``emotion`` at ``intensity`` in [0, 1]: from neutral to the normal rule over
+        [0, 0.5], then on to the full rule over [0.5, 1] (straight to the full rule without normal
+        rules)."""
+        check_intensity(intensity)
+        emotion = Emotion(emotion)
+        full = self.rules[emotion]
+        if self.normal_rules is None:
+            return full.at_intensity(intensity)
+        normal = self.normal_rules[emotion]
+        if intensity <= 0.5:
+            return blend(ProsodyRule(source=normal.source), normal, intensity / 0.5)
+        return blend(normal, full, (intensity - 0.5) / 0.5)
 
     def render(
         self, samples: np.ndarray, sample_rate: int, emotion: Emotion, *, intensity: float = 0.5

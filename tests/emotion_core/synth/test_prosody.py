@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 
 from emotion_core.labels import Emotion
+from emotion_core.synth.actor_prosody import ActorProsody
 from emotion_core.synth.espeak import EspeakVoice
 from emotion_core.synth.prosody import (
     EMOTION_RULES,
+    MAX_SHIFT_ST,
     NEUTRAL_RULE,
+    NORMAL_RULES,
+    RATE_LIMITS,
     ProsodyRenderer,
     ProsodyRule,
     RenderOptions,
@@ -163,8 +167,8 @@ def test_emotion_moves_speech_in_the_documented_direction(
     assert abs(shift) >= 1.5  # every emotion changes pitch level audibly
 
     range_ratio = after["f0_range_st"] / before["f0_range_st"]
-    assert _direction(rule.f0_range_scale, 1.0) == _direction(range_ratio, 1.0)
-    assert abs(math.log(range_ratio)) >= 0.1
+    if abs(math.log(rule.f0_range_scale)) >= 0.1:  # smaller changes drown in the measure's noise
+        assert _direction(rule.f0_range_scale, 1.0) == _direction(range_ratio, 1.0)
 
     duration_ratio = after["duration_s"] / before["duration_s"]
     assert duration_ratio == pytest.approx(1 / rule.rate, rel=0.02)
@@ -175,8 +179,42 @@ def test_emotion_moves_speech_in_the_documented_direction(
 
 
 def test_stronger_intensity_moves_further(speech: np.ndarray, renderer: ProsodyRenderer) -> None:
+    """Actors' anger: higher and slower when normal, more so when strong."""
     neutral = measure(speech)
-    mild = measure(renderer.render(speech, SAMPLE_RATE, Emotion.SAD, intensity=0.3))
-    strong = measure(renderer.render(speech, SAMPLE_RATE, Emotion.SAD, intensity=1.0))
-    assert strong["f0_median_st"] < mild["f0_median_st"] < neutral["f0_median_st"]
+    mild = measure(renderer.render(speech, SAMPLE_RATE, Emotion.ANGRY, intensity=0.3))
+    strong = measure(renderer.render(speech, SAMPLE_RATE, Emotion.ANGRY, intensity=1.0))
+    assert strong["f0_median_st"] > mild["f0_median_st"] > neutral["f0_median_st"]
     assert strong["duration_s"] > mild["duration_s"] > neutral["duration_s"]
+
+
+def test_rules_are_the_actors_medians_within_worlds_limits() -> None:
+    actors = ActorProsody.load()
+    for intensity, table in (("strong", EMOTION_RULES), ("normal", NORMAL_RULES)):
+        for emotion in Emotion:
+            if emotion is Emotion.NEUTRAL:
+                continue
+            rule = table[emotion]
+            shift = actors.spread(emotion, intensity, "f0_shift_st").median
+            assert rule.f0_shift_st == pytest.approx(max(-MAX_SHIFT_ST, min(MAX_SHIFT_ST, shift)))
+            rate = actors.spread(emotion, intensity, "rate").median
+            assert rule.rate == pytest.approx(max(RATE_LIMITS[0], min(RATE_LIMITS[1], rate)))
+            assert "actors" in rule.source and "RAVDESS" in rule.source
+
+
+def test_intensity_runs_through_the_actors_normal_to_their_strong(renderer: ProsodyRenderer) -> None:
+    for emotion in Emotion:
+        assert renderer.rule(emotion, 0.0).is_neutral
+        assert renderer.rule(emotion, 0.5) == NORMAL_RULES[emotion]
+        assert renderer.rule(emotion, 1.0) == EMOTION_RULES[emotion]
+    normal, strong = NORMAL_RULES[Emotion.ANGRY], EMOTION_RULES[Emotion.ANGRY]
+    three_quarters = renderer.rule(Emotion.ANGRY, 0.75)
+    assert three_quarters.f0_shift_st == pytest.approx((normal.f0_shift_st + strong.f0_shift_st) / 2)
+    assert three_quarters.rate == pytest.approx(math.sqrt(normal.rate * strong.rate))
+
+
+def test_the_actor_table_round_trips(tmp_path) -> None:
+    actors = ActorProsody.load()
+    actors.save(tmp_path / "table.json")
+    assert ActorProsody.load(tmp_path / "table.json") == actors
+    spread = actors.spread(Emotion.SAD, "normal", "rate")
+    assert spread.q25 <= spread.median <= spread.q75 and spread.speakers >= 20

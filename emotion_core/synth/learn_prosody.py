@@ -1,0 +1,132 @@
+"""Learning :mod:`emotion_core.synth.actor_prosody`'s table from the corpora.
+
+``python -m emotion_core.synth.learn_prosody`` measures every clip of RAVDESS, TESS, SAVEE, EmoDB and
+nEMO in ``$MOODBOT_CORPORA_DIR`` (at most :data:`MAX_CLIPS_PER_SPEAKER` per speaker; about two
+minutes on two cores) and rewrites the shipped ``actor_prosody.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.audio import decode
+from emotion_core.corpora import Clip, load_corpora
+from emotion_core.labels import Emotion
+from emotion_core.recognizer.dataset import cap_per_speaker
+from emotion_core.synth.actor_prosody import INTENSITIES, TABLE_PATH, ActorProsody, Spread
+from emotion_core.synth.prosody_measures import ProsodyMeasures, measure
+
+CORPORA = ("RAVDESS", "TESS", "SAVEE", "EmoDB", "nEMO")
+#: Clips read per speaker at most (TESS and nEMO have hundreds; the medians settle long before).
+MAX_CLIPS_PER_SPEAKER = 200
+
+
+def sentence_of(clip: Clip) -> str | None:
+    """The sentence a clip reads, where the corpus reuses sentences across emotions; else ``None``."""
+    stem = clip.path.stem
+    if clip.corpus == "RAVDESS":
+        return stem.split("-")[4]
+    if clip.corpus == "TESS":
+        return stem.split("_")[1].lower()
+    if clip.corpus == "EmoDB":
+        return stem[2:5]
+    return None
+
+
+def intensity_of(clip: Clip) -> str:
+    """RAVDESS marks strong portrayals (intensity 02); everything else counts as normal."""
+    return "strong" if clip.corpus == "RAVDESS" and clip.path.stem.split("-")[3] == "02" else "normal"
+
+
+def _near_neutral(clip: Clip) -> bool:
+    """RAVDESS calm and EmoDB boredom count as neutral for recognition, but their prosody is not a
+    speaker's plain reading, so they are no baseline for change."""
+    return (clip.corpus, clip.raw_label) in {("RAVDESS", "02"), ("EmoDB", "L")}
+
+
+def _measure_clip(path: str) -> ProsodyMeasures | None:
+    audio = decode(Path(path), sample_rate=16000)
+    return measure(audio.samples, audio.sample_rate)
+
+
+def _speaker_changes(
+    neutral: Sequence[tuple[Clip, ProsodyMeasures]], emotional: Sequence[tuple[Clip, ProsodyMeasures]]
+) -> dict[str, float]:
+    """One speaker's changes from their neutral readings to their readings of one emotion."""
+    base = {
+        "f0": np.median([m.f0_median_st for _, m in neutral]),
+        "range": np.median([m.f0_range_st for _, m in neutral]),
+        "tilt": np.median([m.tilt_db_per_octave for _, m in neutral]),
+    }
+    changes = {
+        "f0_shift_st": float(np.median([m.f0_median_st for _, m in emotional]) - base["f0"]),
+        "f0_range_scale": float(np.median([m.f0_range_st for _, m in emotional]) / max(base["range"], 0.1)),
+        "tilt_db_per_octave": float(np.median([m.tilt_db_per_octave for _, m in emotional]) - base["tilt"]),
+    }
+    neutral_duration: dict[str, list[float]] = {}
+    for clip, m in neutral:
+        if (sentence := sentence_of(clip)) is not None:
+            neutral_duration.setdefault(sentence, []).append(m.duration_s)
+    log_ratios = [
+        np.log(np.median(neutral_duration[s]) / m.duration_s)
+        for clip, m in emotional
+        if (s := sentence_of(clip)) in neutral_duration
+    ]
+    if log_ratios:
+        changes["rate"] = float(np.exp(np.median(log_ratios)))
+    return changes
+
+
+def learn(measured: Iterable[tuple[Clip, ProsodyMeasures]], corpora: Sequence[str]) -> ActorProsody:
+    """Summarise measured clips into per-emotion, per-intensity changes across speakers."""
+    by_speaker: dict[str, list[tuple[Clip, ProsodyMeasures]]] = {}
+    for clip, m in measured:
+        by_speaker.setdefault(clip.speaker, []).append((clip, m))
+    per_speaker: dict[tuple[str, str, str], list[float]] = {}
+    for clips in by_speaker.values():
+        neutral = [(c, m) for c, m in clips if c.label is Emotion.NEUTRAL and not _near_neutral(c)]
+        if not neutral:
+            continue
+        for emotion in Emotion:
+            if emotion is Emotion.NEUTRAL:
+                continue
+            for intensity in INTENSITIES:
+                emotional = [(c, m) for c, m in clips if c.label is emotion and intensity_of(c) == intensity]
+                if emotional:
+                    for quantity, value in _speaker_changes(neutral, emotional).items():
+                        per_speaker.setdefault((emotion.value, intensity, quantity), []).append(value)
+    changes: dict[str, dict[str, dict[str, Spread]]] = {}
+    for (emotion, intensity, quantity), values in sorted(per_speaker.items()):
+        q25, median, q75 = np.percentile(values, [25, 50, 75])
+        spread = Spread(float(median), float(q25), float(q75), len(values))
+        changes.setdefault(emotion, {}).setdefault(intensity, {})[quantity] = spread
+    return ActorProsody(changes, tuple(corpora))
+
+
+def learn_from_corpora(root: Path | None = None, *, workers: int = 2) -> ActorProsody:
+    """Measure the corpora's clips (at most :data:`MAX_CLIPS_PER_SPEAKER` per speaker) and learn."""
+    clips = cap_per_speaker(load_corpora(CORPORA, root), MAX_CLIPS_PER_SPEAKER)
+    with ProcessPoolExecutor(workers) as pool:
+        measures = list(pool.map(_measure_clip, [str(c.path) for c in clips], chunksize=32))
+    return learn([(c, m) for c, m in zip(clips, measures, strict=True) if m is not None], CORPORA)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Re-learn the actors' prosody table from the corpora.")
+    parser.add_argument(
+        "--corpora", type=Path, default=None, help="corpora folder (default $MOODBOT_CORPORA_DIR)"
+    )
+    parser.add_argument("-o", "--output", type=Path, default=TABLE_PATH, help="where to write the table")
+    args = parser.parse_args(argv)
+    table = learn_from_corpora(args.corpora)
+    table.save(args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

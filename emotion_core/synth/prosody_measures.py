@@ -1,0 +1,87 @@
+"""The four prosodic quantities that the emotion renderer sets, measured the same way on actors and on
+synthetic speech.
+
+Learning the renderer's rules from the corpora (:mod:`emotion_core.synth.actor_prosody`) and judging
+the synthetic voices against the actors (``benchmarks/bench_prosody_actors.py``) both go through
+:func:`measure`, so a rule and its check cannot disagree about what "F0 level" or "tilt" means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import soxr
+
+from emotion_core import spectrum
+from emotion_core.features import FeatureConfig, mel_power, trim_silence
+from emotion_core.functionals import pitch_semitones
+
+#: Analysis settings: the recogniser's (16 kHz, 10 ms frames, 64 mel bands to 8 kHz).
+CONFIG = FeatureConfig()
+#: Spectral tilt is the slope of the long-term spectrum over this band (Hz), the region above the
+#: renderer's pivot where vocal effort changes the spectrum most.
+TILT_BAND_HZ = (1000.0, 7000.0)
+#: Frames more than this far below the loudest frame are left out of the long-term spectrum.
+ACTIVE_DB = 30.0
+#: Fewer voiced frames than this (0.1 s) give no F0 figures.
+MIN_VOICED_FRAMES = 10
+
+
+@dataclass(frozen=True)
+class ProsodyMeasures:
+    """One utterance's prosody.
+
+    Attributes
+    ----------
+    f0_median_st : float
+        Median F0 of the voiced frames, semitones re 100 Hz.
+    f0_range_st : float
+        10th to 90th percentile of voiced F0, semitones.
+    duration_s : float
+        Length after trimming leading and trailing silence; between two readings of the same
+        sentence its ratio is the speaking-rate ratio.
+    tilt_db_per_octave : float
+        Slope of the long-term average spectrum (dB per octave) over :data:`TILT_BAND_HZ`.
+    """
+
+    f0_median_st: float
+    f0_range_st: float
+    duration_s: float
+    tilt_db_per_octave: float
+
+
+def _band_centres_hz(config: FeatureConfig) -> np.ndarray:
+    edges = spectrum.mel_to_hz(
+        np.linspace(spectrum.hz_to_mel(config.fmin_hz), spectrum.hz_to_mel(config.fmax_hz), config.n_mels + 2)
+    )
+    return edges[1:-1]
+
+
+def _tilt(samples: np.ndarray) -> float:
+    power = mel_power(samples, CONFIG)  # (frames, bands)
+    loudness = 10 * np.log10(np.maximum(power.sum(axis=1), spectrum.AMIN))
+    active = loudness > loudness.max() - ACTIVE_DB
+    average_db = spectrum.power_to_db(power[active].mean(axis=0))
+    centres = _band_centres_hz(CONFIG)
+    band = (centres >= TILT_BAND_HZ[0]) & (centres <= TILT_BAND_HZ[1])
+    return float(np.polyfit(np.log2(centres[band] / 1000.0), average_db[band], 1)[0])
+
+
+def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
+    """Measure mono speech (float, any rate); ``None`` when it has too little voicing to say."""
+    x = np.asarray(samples, dtype=np.float32)
+    if sample_rate != CONFIG.sample_rate:
+        x = soxr.resample(x, sample_rate, CONFIG.sample_rate).astype(np.float32)
+    x = trim_silence(x, CONFIG)
+    semitones = pitch_semitones(x, CONFIG)
+    voiced = semitones[~np.isnan(semitones)]
+    if voiced.size < MIN_VOICED_FRAMES:
+        return None
+    p10, median, p90 = np.percentile(voiced, [10, 50, 90])
+    return ProsodyMeasures(
+        f0_median_st=float(median),
+        f0_range_st=float(p90 - p10),
+        duration_s=x.size / CONFIG.sample_rate,
+        tilt_db_per_octave=_tilt(x),
+    )

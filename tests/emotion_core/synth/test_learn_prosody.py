@@ -1,0 +1,68 @@
+"""Learning the actors' prosody: changes from each speaker's own neutral, rate from the same sentence,
+calm and boredom never taken for neutral."""
+
+from pathlib import Path
+
+import pytest
+
+from emotion_core.corpora import Clip
+from emotion_core.labels import Emotion
+from emotion_core.synth import learn_prosody
+from emotion_core.synth.prosody_measures import ProsodyMeasures
+
+
+def _ravdess(actor: str, emotion: str, label: Emotion, intensity: str, statement: str) -> Clip:
+    stem = f"03-01-{emotion}-{intensity}-{statement}-01-{actor}"
+    return Clip(Path(f"Actor_{actor}/{stem}.ogg"), "RAVDESS", f"RAVDESS:{actor}", label, emotion)
+
+
+def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sentence() -> None:
+    measured = []
+    for actor, base_st in (("01", 0.0), ("02", 12.0)):  # a low and a high voice
+        for statement, seconds in (("01", 2.0), ("02", 3.0)):  # a short and a long sentence
+            measured.append(
+                (
+                    _ravdess(actor, "01", Emotion.NEUTRAL, "01", statement),
+                    ProsodyMeasures(base_st, 4.0, seconds, -10),
+                )
+            )
+            # calm: much lower, would wreck the baseline if taken for neutral
+            measured.append(
+                (
+                    _ravdess(actor, "02", Emotion.NEUTRAL, "01", statement),
+                    ProsodyMeasures(base_st - 9, 1, seconds, 0),
+                )
+            )
+            angry = ProsodyMeasures(base_st + 3.0, 6.0, seconds / 1.25, -8.0)
+            measured.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), angry))
+    table = learn_prosody.learn(measured, ("RAVDESS",))
+    spread = table.spread(Emotion.ANGRY, "strong", "f0_shift_st")
+    assert spread.median == pytest.approx(3.0) and spread.speakers == 2
+    assert table.spread(Emotion.ANGRY, "strong", "f0_range_scale").median == pytest.approx(1.5)
+    assert table.spread(Emotion.ANGRY, "strong", "rate").median == pytest.approx(1.25)
+    assert table.spread(Emotion.ANGRY, "strong", "tilt_db_per_octave").median == pytest.approx(2.0)
+    assert table.spread(Emotion.ANGRY, "normal", "f0_shift_st") is None  # no normal portrayals given
+
+
+def test_sentence_and_intensity_come_from_the_file_names() -> None:
+    clip = _ravdess("07", "05", Emotion.ANGRY, "02", "01")
+    assert learn_prosody.sentence_of(clip) == "01" and learn_prosody.intensity_of(clip) == "strong"
+    emodb = Clip(Path("wav/03a01Fa.ogg"), "EmoDB", "EmoDB:03", Emotion.HAPPY, "F")
+    assert learn_prosody.sentence_of(emodb) == "a01" and learn_prosody.intensity_of(emodb) == "normal"
+    savee = Clip(Path("ALL/DC_a01.ogg"), "SAVEE", "SAVEE:DC", Emotion.ANGRY, "a")
+    assert learn_prosody.sentence_of(savee) is None  # SAVEE's sentences differ between emotions
+
+
+@pytest.mark.corpora
+def test_two_ravdess_actors_speak_anger_higher(corpus_dir: Path, monkeypatch) -> None:
+    monkeypatch.setattr(learn_prosody, "CORPORA", ("RAVDESS",))
+    monkeypatch.setattr(learn_prosody, "MAX_CLIPS_PER_SPEAKER", 60)
+    real_load = learn_prosody.load_corpora
+
+    def two_actors(names, root):
+        return [c for c in real_load(names, root) if c.speaker in ("RAVDESS:01", "RAVDESS:02")]
+
+    monkeypatch.setattr(learn_prosody, "load_corpora", two_actors)
+    table = learn_prosody.learn_from_corpora(corpus_dir, workers=1)
+    assert table.spread(Emotion.ANGRY, "strong", "f0_shift_st").median > 1.0
+    assert table.spread(Emotion.ANGRY, "strong", "rate").speakers == 2
