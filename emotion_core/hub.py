@@ -95,6 +95,9 @@ class ModelInfo:
     max_bytes : int or None
         Upper bound on the size where the exact size is unknown, with a generous margin; ``None`` for
         :data:`DEFAULT_MAX_BYTES`.
+    in_all : bool
+        Whether ``moodbot models download all`` fetches it (an alternative to another entry is
+        fetched only by name).
     """
 
     name: str
@@ -105,6 +108,7 @@ class ModelInfo:
     licence: str
     description: str
     max_bytes: int | None = None
+    in_all: bool = True
 
     @property
     def limit_bytes(self) -> int:
@@ -133,13 +137,27 @@ REGISTRY: Mapping[str, ModelInfo] = MappingProxyType(
         ),
         "waveglow": ModelInfo(
             name="waveglow",
+            url=f"{_NGC}/waveglow_ljs_256channels/versions/3/files/waveglow_256channels_ljs_v3.pt",
+            filename="tts/waveglow_256channels_ljs_v3.pt",
+            sha256=None,
+            size_bytes=None,
+            licence="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA/waveglow)",
+            description="WaveGlow vocoder, 256 residual channels (88 M parameters), LJ Speech, NGC v3",
+            max_bytes=1536 * _MIB,
+        ),
+        "waveglow-512": ModelInfo(
+            name="waveglow-512",
             url=f"{_NGC}/waveglow_ckpt_fp32/versions/19.09.0/files/nvidia_waveglowpyt_fp32_20190427",
             filename="tts/nvidia_waveglowpyt_fp32_20190427.pt",
             sha256=None,
             size_bytes=None,
             licence="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA DeepLearningExamples)",
-            description="WaveGlow vocoder (FP32, LJ Speech, 22050 Hz), NVIDIA NGC 19.09.0",
+            description=(
+                "WaveGlow vocoder, 512 residual channels (268 M parameters, about 3x slower on a CPU), "
+                "FP32, LJ Speech, NGC 19.09.0; used only where the 256-channel one is absent"
+            ),
             max_bytes=4096 * _MIB,
+            in_all=False,
         ),
     }
 )

@@ -60,7 +60,9 @@ def _download(args: argparse.Namespace) -> int:
     from emotion_core import hub
     from emotion_core.errors import DownloadError
 
-    names = list(hub.REGISTRY) if args.name == "all" else [args.name]
+    names = (
+        [name for name, info in hub.REGISTRY.items() if info.in_all] if args.name == "all" else [args.name]
+    )
     if args.name == "all" and (args.url or args.sha256):
         raise DownloadError("--url and --sha256 apply to one model, not to 'all'.")
     for name in names:

@@ -40,6 +40,7 @@ import reprlib
 import textwrap
 import types
 import warnings
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -183,13 +184,20 @@ def _check_file(path: Path) -> None:
         raise CheckpointError(f"Checkpoint {path} is {size:,} bytes; the limit is {MAX_CHECKPOINT_BYTES:,}.")
 
 
+def _mappable(path: Path) -> bool:
+    """Whether ``torch.load`` can memory-map the file: the zip format of torch >= 1.6 can, so its
+    tensors are paged in from disk as they are used instead of copied into memory at once (the
+    legacy format of NVIDIA's 2019 checkpoints cannot, and is read whole)."""
+    return zipfile.is_zipfile(path)
+
+
 def read_checkpoint(path: str | Path) -> Any:
     """``torch.load`` with ``weights_only=True`` onto the CPU, errors as
     :class:`CheckpointError`."""
     path = Path(path)
     _check_file(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=_mappable(path))
     except Exception as e:
         raise CheckpointError(
             f"Could not read checkpoint {path}: it is damaged, not a PyTorch file, or holds more than "
@@ -212,7 +220,13 @@ def read_pickled_module(path: str | Path) -> Any:
             # Legacy-format files carry class source to compare with; stand-ins have none, by
             # design.
             warnings.filterwarnings("ignore", message="Couldn't retrieve source code")
-            return torch.load(path, map_location="cpu", pickle_module=_RESTRICTED_PICKLE, weights_only=False)
+            return torch.load(
+                path,
+                map_location="cpu",
+                pickle_module=_RESTRICTED_PICKLE,
+                weights_only=False,
+                mmap=_mappable(path),
+            )
     except Exception as e:
         raise CheckpointError(f"Refused or could not read checkpoint {path}: {failure_reason(e)}.") from e
 

@@ -288,10 +288,12 @@ def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
         )
     vocoder_path: Path | None = None
     if vocoder == "waveglow":
-        vocoder_path = hub.path_of("waveglow", models_dir=models_dir)
-        if not vocoder_path.is_file():
+        # The 256-channel WaveGlow is NVIDIA's recommended CPU model; the 512-channel one only stands in.
+        candidates = [hub.path_of(name, models_dir=models_dir) for name in ("waveglow", "waveglow-512")]
+        vocoder_path = next((path for path in candidates if path.is_file()), None)
+        if vocoder_path is None:
             raise CheckpointError(
-                f"No WaveGlow checkpoint at {vocoder_path} "
+                f"No WaveGlow checkpoint at {candidates[0]} "
                 "(get it with: moodbot models download waveglow, or choose another vocoder)."
             )
 
@@ -301,7 +303,7 @@ def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
     if vocoder == "waveglow":
         voc = vocoders.load_waveglow_vocoder(vocoder_path)
     elif vocoder == "hifigan":
-        voc = vocoders.load_hifigan_vocoder()
+        voc = vocoders.load_hifigan_vocoder("LJSpeech")  # the generator trained on Tacotron 2's own speaker
     else:
         voc = vocoders.GriffinLimVocoder()
     return NeuralTTS.from_checkpoints(tacotron2_path, vocoder=voc)
