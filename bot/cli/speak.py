@@ -1,6 +1,6 @@
 """``moodbot speak``: say a sentence with an emotion and write it to an .ogg or .wav file.
 
-Prints which voice spoke (Tacotron 2 or the offline eSpeak NG voice), the duration and the path. The
+Prints which voice spoke (Tacotron 2, the offline Hibari voice or eSpeak NG), the duration and the path. The
 synthesis modules are imported inside the handler, so ``moodbot --help`` stays instant.
 """
 
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "speak",
         help="say text with an emotion and save it as .ogg (Opus) or .wav",
         description="Say TEXT with an emotion. Uses Tacotron 2 when its weights are present "
-        "(moodbot models download), else the offline eSpeak NG voice.",
+        "(moodbot models download), else the offline Hibari voice, else eSpeak NG.",
     )
     parser.add_argument("text", help="what to say (at most 300 characters)")
     parser.add_argument(
@@ -55,9 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--voice",
-        choices=("auto", "tacotron2", "espeak"),
+        choices=("auto", "tacotron2", "hibari", "espeak"),
         default="auto",
-        help="auto: Tacotron 2 where its weights are present, else the offline eSpeak NG voice",
+        help="auto: Tacotron 2 where its weights are present, else the offline Hibari voice, else eSpeak NG",
     )
     parser.add_argument(
         "--vocoder",
