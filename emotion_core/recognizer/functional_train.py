@@ -107,6 +107,29 @@ def _mix_within_corpus(
     return weight * x + (1 - weight) * x[partner], weight * targets + (1 - weight) * targets[partner]
 
 
+def _recalibrate_batch_norm(model, inputs, n, variants, weights, batch, rng, batches: int = 50) -> None:
+    """Averaged weights need batch-norm statistics of their own (Izmailov et al., 2018): reset the
+    moving statistics and run training draws forward with a momentum that makes them a plain mean."""
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, np.float32))
+        layer.moving_variance.assign(np.ones(layer.moving_variance.shape, np.float32))
+    for k in range(1, batches + 1):
+        for layer in norms:
+            layer.momentum = 1.0 - 1.0 / k
+        rows = rng.choice(n, size=batch, p=weights)
+        x = inputs(rows, rng.choice(variants, size=batch))
+        for layer_index, layer in enumerate(model.layers):
+            if layer_index == 0:
+                h = x
+                continue
+            h = layer(h, training=isinstance(layer, keras.layers.BatchNormalization))
+    for layer in norms:
+        layer.momentum = 0.99
+
+
 def fit_functional(
     config: RecognizerConfig,
     train: FunctionalTable,
@@ -190,6 +213,7 @@ def fit_functional(
     ]
     names = tuple(label.value for label in config.labels)
     best_uar, best_weights, history, waited = -1.0, None, [], 0
+    running, averaged = None, 0
     for epoch in range(1, train_cfg.epochs + 1):
         started = time.perf_counter()
         rows = rng.choice(n, size=n, p=weights)
@@ -220,11 +244,25 @@ def fit_functional(
         )
         if verbose:
             print(f"epoch {epoch:3d}  loss {np.mean(losses):.3f}  val UAR {uar:.3f}")
+        if train_cfg.average_from_epoch:
+            if epoch >= train_cfg.average_from_epoch:
+                averaged += 1
+                current = model.get_weights()
+                running = (
+                    current
+                    if running is None
+                    else [r + (c - r) / averaged for r, c in zip(running, current, strict=True)]
+                )
+            continue
         if uar > best_uar:
             best_uar, best_weights, waited = uar, model.get_weights(), 0
         else:
             waited += 1
             if waited >= train_cfg.patience:
                 break
-    model.set_weights(best_weights)
+    if train_cfg.average_from_epoch:
+        model.set_weights(running)
+        _recalibrate_batch_norm(model, inputs, n, variants, weights, batch, rng)
+    else:
+        model.set_weights(best_weights)
     return model, history

@@ -64,6 +64,7 @@ class TrainConfig:
     variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
+    average_from_epoch: int = 0  # functional network: average weights from this epoch on (0: best epoch)
     profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
     max_clips_per_speaker: int | None = 300  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
