@@ -146,7 +146,8 @@ class MoodBot(commands.AutoShardedBot):
             log.info("Synced %d global command(s); Discord may take a while to show them", len(synced))
 
     async def on_ready(self) -> None:
-        log.info("Logged in as %s (id %s) in %d server(s)", self.user, self.user.id, len(self.guilds))
+        user_id = self.user.id if self.user else None
+        log.info("Logged in as %s (id %s) in %d server(s)", self.user, user_id, len(self.guilds))
 
     async def close(self) -> None:
         """Stop taking work, let admitted jobs reply, then disconnect and close the database."""

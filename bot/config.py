@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from emotion_core.paths import data_dir
 
@@ -104,13 +105,16 @@ class Config:
         )
 
 
+_Number = TypeVar("_Number", int, float)
+
+
 def _number(
     environ: Mapping[str, str],
     name: str,
-    kind: type[int] | type[float],
+    kind: type[_Number],
     minimum: float,
-    default: float | None = None,
-) -> int | float:
+    default: _Number | None = None,
+) -> _Number:
     """Parse ``environ[name]`` as ``kind`` no smaller than ``minimum``; blank means ``default``."""
     raw = environ.get(name, "").strip()
     if not raw and default is not None:

@@ -133,7 +133,7 @@ async def _send(channel: discord.abc.Messageable, batch: list[_Card]) -> None:
         await channel.send(
             embed=card.embed,
             files=card.files,
-            reference=card.reference,
+            reference=card.reference,  # type: ignore[arg-type]  # None is accepted: only the overloads say no
             mention_author=False,
             allowed_mentions=NO_MENTIONS,
         )

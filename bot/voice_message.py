@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.http import HTTPClient, MultipartParameters, handle_message_parameters
 
 from emotion_core.synth.output import MAX_WAVEFORM_POINTS
+
+if TYPE_CHECKING:
+    from discord.types.message import Message as MessagePayload
 
 VOICE_MESSAGE_FILENAME = "voice-message.ogg"
 
@@ -49,7 +52,7 @@ def voice_message_parameters(ogg: bytes, *, duration_s: float, waveform: bytes) 
         flags=discord.MessageFlags(voice=True),
         allowed_mentions=discord.AllowedMentions.none(),
     )
-    for part in params.multipart:
+    for part in params.multipart or ():
         if part["name"].startswith("files["):
             part["content_type"] = "audio/ogg"
     return params
@@ -57,7 +60,7 @@ def voice_message_parameters(ogg: bytes, *, duration_s: float, waveform: bytes) 
 
 async def send_voice_message(
     http: HTTPClient, channel_id: int, ogg: bytes, *, duration_s: float, waveform: bytes
-) -> dict[str, Any]:
+) -> MessagePayload:
     """Post a voice message in a channel; the created message's payload. Raises ``discord.HTTPException``.
 
     Parameters

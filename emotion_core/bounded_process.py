@@ -11,10 +11,12 @@ at its deadline. Nothing it starts outlives the call.
 from __future__ import annotations
 
 import collections
+import io
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 READ_CHUNK_BYTES = 1 << 16  # bytes per read from the child's pipes
 STDERR_TAIL_BYTES = 1 << 16  # error text kept (bytes); ffmpeg's own report of a stream fits easily
@@ -82,24 +84,28 @@ def run_bounded(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    # Popen made these pipes (PIPE above): buffered readers and a writer, never None.
+    child_out = cast(io.BufferedReader, process.stdout)
+    child_err = cast(io.BufferedReader, process.stderr)
+    child_in = cast(io.BufferedWriter, process.stdin)
     stderr_tail: collections.deque[bytes] = collections.deque()
     refusal: list[str] = []
     timed_out = threading.Event()
 
-    def feed() -> None:
+    def feed(data: bytes) -> None:
         try:
-            process.stdin.write(stdin)
+            child_in.write(data)
         except (BrokenPipeError, OSError):  # the child stopped reading: it failed or was stopped
             pass
         finally:
             try:
-                process.stdin.close()
+                child_in.close()
             except OSError:
                 pass
 
     def drain_stderr() -> None:
         kept, pending = 0, b""
-        while chunk := process.stderr.read1(READ_CHUNK_BYTES):
+        while chunk := child_err.read1(READ_CHUNK_BYTES):
             stderr_tail.append(chunk)
             kept += len(chunk)
             while kept - len(stderr_tail[0]) >= STDERR_TAIL_BYTES:
@@ -120,7 +126,7 @@ def run_bounded(
 
     threads = [threading.Thread(target=drain_stderr, daemon=True)]
     if stdin is not None:
-        threads.append(threading.Thread(target=feed, daemon=True))
+        threads.append(threading.Thread(target=feed, args=(stdin,), daemon=True))
     timer = threading.Timer(timeout_s, expire)
     timer.daemon = True
     output = bytearray()
@@ -128,7 +134,7 @@ def run_bounded(
         for thread in threads:
             thread.start()
         timer.start()
-        while len(output) < max_stdout_bytes and (chunk := process.stdout.read1(READ_CHUNK_BYTES)):
+        while len(output) < max_stdout_bytes and (chunk := child_out.read1(READ_CHUNK_BYTES)):
             output += chunk
         output_full = len(output) >= max_stdout_bytes
         if output_full:
@@ -141,8 +147,8 @@ def run_bounded(
             process.wait()
         for thread in threads:
             thread.join()
-        process.stdout.close()
-        process.stderr.close()
+        child_out.close()
+        child_err.close()
     return BoundedResult(
         stdout=bytes(output[:max_stdout_bytes]),
         stderr=b"".join(stderr_tail),

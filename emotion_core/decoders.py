@@ -287,7 +287,7 @@ def _run_ffmpeg(
         if match:
             hours, minutes, seconds = match.groups()
             claimed = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-        original_s = plausible_duration(max(claimed, original_s), len(data))
+        original_s = plausible_duration(max(claimed, mono.size / sample_rate), len(data))
     return Decoded(mono[:max_samples], sample_rate, original_s, truncated)
 
 

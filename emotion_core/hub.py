@@ -50,6 +50,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from emotion_core import paths
 from emotion_core.errors import DownloadError
@@ -646,10 +647,10 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
-class _WatchedConnection:
-    """Mixin for ``http.client`` connections that hands each connected socket to a :class:`_Deadline`."""
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """An ``http.client`` connection that hands each connected socket to a :class:`_Deadline`."""
 
-    def __init__(self, *args: object, deadline: _Deadline, **kwargs: object) -> None:
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline = deadline
 
@@ -658,12 +659,8 @@ class _WatchedConnection:
         self._deadline.watch(self.sock)
 
 
-class _WatchedHTTPConnection(_WatchedConnection, http.client.HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_WatchedConnection, http.client.HTTPSConnection):
-    pass
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, http.client.HTTPSConnection):
+    """The same for HTTPS (``HTTPSConnection.connect`` wraps the socket, then it is watched)."""
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):
@@ -674,7 +671,7 @@ class _WatchedHTTPHandler(urllib.request.HTTPHandler):
         self._deadline = deadline
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_WatchedHTTPConnection, req, deadline=self._deadline)
+        return self.do_open(_WatchedHTTPConnection, req, deadline=self._deadline)  # type: ignore[arg-type]
 
 
 class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
@@ -685,7 +682,7 @@ class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
         self._deadline = deadline
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_WatchedHTTPSConnection, req, deadline=self._deadline)
+        return self.do_open(_WatchedHTTPSConnection, req, deadline=self._deadline)  # type: ignore[arg-type]
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):

@@ -176,8 +176,8 @@ def run(args: argparse.Namespace) -> int:
         f"{'corpus':16} {'condition':12} {'model':14} {'acc':>6} {'UAR':>6} {'F1':>6} "
         f"{'ECE':>6} {'angry':>6} {'clips':>6}"
     )
-    for corpus, conditions in report.results.items():
-        for condition, models in conditions.items():
+    for corpus, by_condition in report.results.items():
+        for condition, models in by_condition.items():
             for name in (MODEL_NAME, BASELINE_NAME):
                 m = models[name]
                 print(

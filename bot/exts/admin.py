@@ -72,7 +72,7 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
     @app_commands.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show MoodBot's settings for this server."""
-        await self._show(interaction, await self.bot.store.get(interaction.guild_id))
+        await self._show(interaction, await self.bot.store.get(_guild_id(interaction)))
 
     async def _announce(
         self, interaction: discord.Interaction, settings: GuildSettings, channel_ids: set[int]
@@ -83,14 +83,15 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
         used in, saying so (posting in every channel of a large server would be spam).
         """
         everywhere = not settings.allowed_channel_ids
-        targets = [interaction.channel_id] if everywhere else sorted(channel_ids)
+        here = [] if interaction.channel_id is None else [interaction.channel_id]
+        targets = here if everywhere else sorted(channel_ids)
         where = "in every channel of this server" if everywhere else "in this channel"
         missed = []
         for channel_id in targets:
             channel = interaction.guild.get_channel_or_thread(channel_id) if interaction.guild else None
             try:
-                if channel is None:
-                    raise LookupError("not a channel I can see")
+                if not isinstance(channel, discord.abc.Messageable):
+                    raise LookupError("not a channel I can see and post in")
                 await channel.send(
                     NOTICE.format(where=where), allowed_mentions=discord.AllowedMentions.none()
                 )
@@ -107,14 +108,16 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
         """Show the settings; first announce analysis where it has just started (``started_in``)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         note = await self._announce(interaction, settings, started_in) if started_in is not None else ""
-        await interaction.followup.send(note or None, embed=settings_embed(settings), ephemeral=True)
+        await interaction.followup.send(
+            note or discord.utils.MISSING, embed=settings_embed(settings), ephemeral=True
+        )
 
     @app_commands.command(name="auto")
     @app_commands.describe(enabled="Analyse voice messages and audio files as they are posted")
     async def auto(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn automatic analysis of new voice messages on or off (turning it on posts a notice)."""
-        before = await self.bot.store.get(interaction.guild_id)
-        settings = await self.bot.store.update(interaction.guild_id, auto_analyze=enabled)
+        before = await self.bot.store.get(_guild_id(interaction))
+        settings = await self.bot.store.update(_guild_id(interaction), auto_analyze=enabled)
         starts = enabled and not before.auto_analyze
         await self._show_after_change(
             interaction, settings, set(settings.allowed_channel_ids) if starts else None
@@ -124,20 +127,20 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
     @app_commands.describe(style="embed: a card with the mood; reaction: only the mood emoji")
     async def style(self, interaction: discord.Interaction, style: Literal["embed", "reaction"]) -> None:
         """Choose how MoodBot answers voice messages it analyses on its own."""
-        await self._show(interaction, await self.bot.store.update(interaction.guild_id, reply_style=style))
+        await self._show(interaction, await self.bot.store.update(_guild_id(interaction), reply_style=style))
 
     @app_commands.command(name="ephemeral")
     @app_commands.describe(enabled="Answer /mood and 'Analyze mood' so only the asker sees it")
     async def ephemeral(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Make answers to /mood and the context menu private or public."""
-        await self._show(interaction, await self.bot.store.update(interaction.guild_id, ephemeral=enabled))
+        await self._show(interaction, await self.bot.store.update(_guild_id(interaction), ephemeral=enabled))
 
     @channels.command(name="add")
     @app_commands.describe(channel="A channel where new voice messages are analysed")
     async def channels_add(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
         """Analyse voice messages automatically in this channel (and only the listed ones)."""
-        before = await self.bot.store.get(interaction.guild_id)
-        settings = await self.bot.store.add_channel(interaction.guild_id, channel.id)
+        before = await self.bot.store.get(_guild_id(interaction))
+        settings = await self.bot.store.add_channel(_guild_id(interaction), channel.id)
         # From "every channel" to a list, the channel was covered already; else it is new to analysis.
         starts = (
             settings.auto_analyze
@@ -150,20 +153,27 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
     @app_commands.describe(channel="A channel to take off the list")
     async def channels_remove(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
         """Stop analysing voice messages automatically in this channel."""
-        await self._show(interaction, await self.bot.store.remove_channel(interaction.guild_id, channel.id))
+        await self._show(interaction, await self.bot.store.remove_channel(_guild_id(interaction), channel.id))
 
     @channels.command(name="clear")
     async def channels_clear(self, interaction: discord.Interaction) -> None:
         """Analyse voice messages automatically in every channel again."""
-        before = await self.bot.store.get(interaction.guild_id)
-        settings = await self.bot.store.clear_channels(interaction.guild_id)
+        before = await self.bot.store.get(_guild_id(interaction))
+        settings = await self.bot.store.clear_channels(_guild_id(interaction))
         starts = settings.auto_analyze and bool(before.allowed_channel_ids)
         await self._show_after_change(interaction, settings, set() if starts else None)
 
     @channels.command(name="list")
     async def channels_list(self, interaction: discord.Interaction) -> None:
         """List the channels where voice messages are analysed automatically."""
-        await self._show(interaction, await self.bot.store.get(interaction.guild_id))
+        await self._show(interaction, await self.bot.store.get(_guild_id(interaction)))
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    """The server a command came from; these commands are server-only, so Discord always sends one."""
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild_id
 
 
 async def setup(bot: MoodBot) -> None:

@@ -260,7 +260,7 @@ class Analyze(commands.Cog):
         try:
             await message.channel.send(
                 explain(error),
-                reference=self._reference(message),
+                reference=self._reference(message),  # type: ignore[arg-type]  # None is accepted
                 mention_author=False,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -340,8 +340,7 @@ class Analyze(commands.Cog):
         if check_size_first:
             check_size(attachment, self.bot.config.max_upload_bytes)
         bucket = self._cooldowns.get_bucket(user)
-        retry_after = bucket.update_rate_limit()
-        if retry_after:
+        if bucket is not None and (retry_after := bucket.update_rate_limit()):
             raise app_commands.CommandOnCooldown(bucket, retry_after)
         if not check_size_first:
             check_size(attachment, self.bot.config.max_upload_bytes)

@@ -62,10 +62,10 @@ class ErrorHandler(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
         self._previous_handler = bot.tree.on_error
-        bot.tree.on_error = self.on_app_command_error
+        bot.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]  # discord.py's way
 
     async def cog_unload(self) -> None:
-        self.bot.tree.on_error = self._previous_handler
+        self.bot.tree.on_error = self._previous_handler  # type: ignore[method-assign]
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -87,8 +87,7 @@ class Speak(commands.Cog):
         text = clean_text(text)
         mood = Emotion.parse(emotion)
         bucket = self._cooldowns.get_bucket(interaction.user)
-        retry_after = bucket.update_rate_limit()
-        if retry_after:
+        if bucket is not None and (retry_after := bucket.update_rate_limit()):
             raise app_commands.CommandOnCooldown(bucket, retry_after)
         with self.bot.pool.reserve(interaction.user.id, "speech") as job:
             await interaction.response.defer(thinking=True)
@@ -104,7 +103,7 @@ class Speak(commands.Cog):
     async def _post(self, interaction: discord.Interaction, spoken: Spoken, mood: Emotion) -> None:
         """A voice message in the channel where the bot may post one; otherwise the reply carries the file."""
         label = synthetic_label(mood, spoken.voice)
-        if may_post_voice(interaction):
+        if may_post_voice(interaction) and interaction.channel_id is not None:
             try:
                 message = await send_voice_message(
                     self.bot.http,

@@ -37,7 +37,9 @@ class ArchitectureConfig:
     ``hidden`` are the functional network's layer widths. ``band_means`` keeps the log-mel band
     means among its inputs (they carry the microphone's colouring as well as the voice).
     ``speaker_norm`` marks a network trained on functionals centred on the speaker's own mean: it
-    needs a voice profile and is only used with one.
+    needs a voice profile and is only used with one. ``members`` > 1 makes the functional network an
+    ensemble of that many, trained with different seeds, their logits averaged: the spread between
+    training runs, larger than most design choices, averages out.
     """
 
     kind: Literal["tdnn", "seed_dense", "functional"] = "tdnn"
@@ -49,6 +51,7 @@ class ArchitectureConfig:
     hidden: tuple[int, ...] = (256, 128)
     band_means: bool = True
     speaker_norm: bool = False
+    members: int = 1
 
 
 @dataclass(frozen=True)

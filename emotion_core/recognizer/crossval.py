@@ -187,7 +187,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     train = table.subset(fold.split.of(table.clips, "train"))
     val = table.subset(fold.split.of(table.clips, "val"))
     test = table.subset(fold.split.of(table.clips, "test"))
-    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True))
+    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
     baseline_config = replace(config, architecture=ArchitectureConfig(kind="seed_dense"))
     networks = {
         MODEL_NAME: (fit_functional(config, train, val, train_cfg)[0], config),
@@ -261,7 +261,7 @@ def run_protocol(
                     raw = _score_on(truth[rows], stacked[name, condition, "raw"][rows], own, labels)
                     cal = _score_on(truth[rows], stacked[name, condition, "calibrated"][rows], own, labels)
                     per_seed.setdefault((corpus, condition, name), []).append(raw)
-                    calibrated_ece.setdefault((corpus, condition, name), []).append(cal.ece)
+                    calibrated_ece.setdefault((corpus, condition, name), []).append(float(cal.ece or 0.0))
     results: dict[str, dict[str, dict[str, Summary]]] = {}
     for (corpus, condition, name), metrics in per_seed.items():
         uars = [m.uar for m in metrics]

@@ -223,7 +223,7 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
     """Write a cache file whole or not at all (a killed run leaves no half-written table)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub takes **kwds for allow_pickle
     tmp.replace(path)
 
 

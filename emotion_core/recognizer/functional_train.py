@@ -14,6 +14,7 @@ at serving time, so the network never sees a statistic it will not have.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -46,10 +47,10 @@ def profile_means(
 
     ``functionals`` is ``(variants, clips, n)``; returns ``(len(rows), n)``.
     """
-    by_speaker: dict[str, np.ndarray] = {}
+    rows_of: dict[str, list[int]] = {}
     for i, speaker in enumerate(speakers):
-        by_speaker.setdefault(speaker, []).append(i)
-    by_speaker = {s: np.array(r) for s, r in by_speaker.items()}
+        rows_of.setdefault(speaker, []).append(i)
+    by_speaker = {s: np.array(r) for s, r in rows_of.items()}
     position = {}
     for members in by_speaker.values():
         for k, row in enumerate(members):
@@ -149,6 +150,8 @@ def fit_functional(
 
     from emotion_core.recognizer.model import build_model
 
+    if config.architecture.members > 1:
+        return _fit_ensemble(config, train, val, train_cfg, verbose=verbose)
     speaker_norm = config.architecture.speaker_norm
     rng = np.random.default_rng(train_cfg.seed)
     _seed_everything(train_cfg.seed)
@@ -245,7 +248,7 @@ def fit_functional(
         if verbose:
             print(f"epoch {epoch:3d}  loss {np.mean(losses):.3f}  val UAR {uar:.3f}")
         if train_cfg.average_from_epoch:
-            if epoch >= train_cfg.average_from_epoch:
+            if epoch >= min(train_cfg.average_from_epoch, train_cfg.epochs):
                 averaged += 1
                 current = model.get_weights()
                 running = (
@@ -266,3 +269,43 @@ def fit_functional(
     else:
         model.set_weights(best_weights)
     return model, history
+
+
+#: Member ``k`` of an ensemble trains with seed ``seed + MEMBER_SEED_STEP * k`` (member 0 is the single
+#: network of the same seed).
+MEMBER_SEED_STEP = 1000
+
+
+def _fit_ensemble(
+    config: RecognizerConfig,
+    train: FunctionalTable,
+    val: FunctionalTable,
+    train_cfg: TrainConfig,
+    *,
+    verbose: bool,
+):
+    """Train ``config.architecture.members`` single networks apart, with different seeds, and join them
+    into one model that averages their logits; the learning curves carry each member's number."""
+    from emotion_core.recognizer.model import build_model
+
+    arch = config.architecture
+    if arch.speaker_norm:
+        raise ValueError("a profile network is a single network: its input centring differs between members")
+    single = replace(config, architecture=replace(arch, members=1))
+    ensemble = build_model(config)
+    history = []
+    for k in range(arch.members):
+        member_cfg = replace(train_cfg, seed=train_cfg.seed + MEMBER_SEED_STEP * k)
+        member, curve = fit_functional(single, train, val, member_cfg, verbose=verbose)
+        history += [{**point, "member": k} for point in curve]
+        dense = [layer for layer in member.layers if type(layer).__name__ == "Dense"]
+        norms = [layer for layer in member.layers if type(layer).__name__ == "BatchNormalization"]
+        for depth, (d, n) in enumerate(zip(dense[:-1], norms, strict=True)):
+            ensemble.get_layer(f"m{k}_dense{depth}").set_weights(d.get_weights())
+            ensemble.get_layer(f"m{k}_norm{depth}").set_weights(n.get_weights())
+        ensemble.get_layer(f"m{k}_logits").set_weights(dense[-1].get_weights())
+        if k == 0:  # every member standardises with the same statistics: those of the same draws
+            norm = ensemble.get_layer("feature_norm")
+            norm.set_weights(member.get_layer("feature_norm").get_weights())
+            norm.finalize_state()  # Keras derives the mean and variance it applies from these weights
+    return ensemble, history

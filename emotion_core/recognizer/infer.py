@@ -235,7 +235,7 @@ class EmotionRecognizer:
         self,
         samples: np.ndarray,
         duration_s: float,
-        original_s: float,
+        original_s: float | None,
         *,
         truncated: bool,
         centre: np.ndarray | None = None,
@@ -328,9 +328,9 @@ def _keras_network(folder: Path, config: RecognizerConfig) -> Network:
         model.load_weights(folder / WEIGHTS_FILE)
     except (OSError, ValueError) as error:
         raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
-    shape = {
+    shapes: dict[str, list[int | None]] = {
         "tdnn": [None, config.features.n_mels],
         "functional": [network_input_size(config.features, config.architecture.band_means)],
         "seed_dense": [config.features.n_mfcc],
-    }[config.architecture.kind]
-    return keras_network(model, shape)
+    }
+    return keras_network(model, shapes[config.architecture.kind])

@@ -104,19 +104,33 @@ def build_functional(config: RecognizerConfig) -> keras.Model:
     """Utterance functionals -> standardisation -> Dense layers with batch norm and dropout -> softmax.
 
     Gaussian input noise (0.1 standard deviations after standardisation) keeps the network from
-    leaning on any one statistic, which is what differs most between corpora.
+    leaning on any one statistic, which is what differs most between corpora. With ``members`` > 1
+    it is an ensemble: that many such networks, trained apart (:func:`~emotion_core.recognizer.
+    functional_train.fit_functional`), whose logits are averaged before the softmax.
     """
     arch = config.architecture
     inputs = keras.Input((network_input_size(config.features, arch.band_means),), name="functionals")
     x = layers.Normalization(axis=-1, name="feature_norm")(inputs)
     x = layers.GaussianNoise(0.1)(x)
-    for width in arch.hidden:
-        x = layers.Dense(width, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.Dropout(arch.dropout)(x)
-    outputs = layers.Dense(len(config.labels), activation="softmax", name="emotion")(x)
-    return keras.Model(inputs, outputs, name="moodbot_functional")
+    if arch.members == 1:
+        for width in arch.hidden:
+            x = layers.Dense(width, use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.Dropout(arch.dropout)(x)
+        outputs = layers.Dense(len(config.labels), activation="softmax", name="emotion")(x)
+        return keras.Model(inputs, outputs, name="moodbot_functional")
+    logits = []
+    for member in range(arch.members):
+        h = x
+        for depth, width in enumerate(arch.hidden):
+            h = layers.Dense(width, use_bias=False, name=f"m{member}_dense{depth}")(h)
+            h = layers.BatchNormalization(name=f"m{member}_norm{depth}")(h)
+            h = layers.Activation("relu", name=f"m{member}_relu{depth}")(h)
+            h = layers.Dropout(arch.dropout, name=f"m{member}_dropout{depth}")(h)
+        logits.append(layers.Dense(len(config.labels), name=f"m{member}_logits")(h))
+    outputs = layers.Activation("softmax", name="emotion")(layers.Average(name="mean_logits")(logits))
+    return keras.Model(inputs, outputs, name="moodbot_functional_ensemble")
 
 
 def build_model(config: RecognizerConfig) -> keras.Model:

@@ -15,7 +15,9 @@ Needs the ``train`` extra (TensorFlow/Keras and ``onnx``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,8 @@ IR_VERSION = 8  # the ONNX file format opset 17 needs; newer onnx packages write
 TOLERANCE = 1e-5
 CHECK_BATCHES = (1, 2, 7, 64)  # odd and even sizes: an export that goes wrong on either is caught
 KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the floor of Normalization's standard deviation
+#: Layers of one ensemble member are named ``m<k>_...`` (see ``model.build_functional``).
+_MEMBER = re.compile(r"m\d+_")
 
 
 def export_onnx(model, path: Path) -> Path:
@@ -42,10 +46,11 @@ def export_onnx(model, path: Path) -> Path:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    nodes, weights = [], []
+    nodes: list[onnx.NodeProto] = []
+    weights: list[onnx.TensorProto] = []
     current = "input"
 
-    def add(op: str, *inputs: np.ndarray | str, **attributes: object) -> None:
+    def add(op: str, *inputs: np.ndarray | str, **attributes: Any) -> None:
         nonlocal current
         names = [current]
         for value in inputs:
@@ -59,10 +64,10 @@ def export_onnx(model, path: Path) -> Path:
         nodes.append(helper.make_node(op, names, [output], **attributes))
         current = output
 
-    for layer in model.layers:
+    def layer_nodes(layer) -> None:
         kind = type(layer).__name__
         if kind in ("InputLayer", "GaussianNoise", "Dropout"):
-            continue
+            return
         if kind == "Normalization":
             mean = np.asarray(layer.mean, np.float64).reshape(-1)
             std = np.maximum(np.sqrt(np.asarray(layer.variance, np.float64).reshape(-1)), KERAS_EPSILON)
@@ -85,6 +90,27 @@ def export_onnx(model, path: Path) -> Path:
             raise ModelError(
                 f"cannot export layer {layer.name!r} ({kind}) to ONNX; serve this model with Keras"
             )
+
+    members = sorted({layer.name.split("_")[0] for layer in model.layers if _MEMBER.match(layer.name)})
+    if not members:
+        for layer in model.layers:
+            layer_nodes(layer)
+    else:  # an ensemble: a shared front, one chain per member, their logits averaged, then softmax
+        for layer in model.layers:
+            if not _MEMBER.match(layer.name) and type(layer).__name__ not in ("Average", "Activation"):
+                layer_nodes(layer)
+        front, logits = current, []
+        for member in members:
+            current = front
+            for layer in model.layers:
+                if layer.name.startswith(f"{member}_"):
+                    layer_nodes(layer)
+            logits.append(current)
+        output = f"t{len(nodes)}"
+        nodes.append(helper.make_node("Sum", logits, [output]))
+        current = output
+        add("Mul", np.array(1.0 / len(members), np.float32))
+        add("Softmax", axis=-1)
     width = int(model.inputs[0].shape[-1])
     outputs = int(model.outputs[0].shape[-1])
     graph = helper.make_graph(
@@ -127,7 +153,7 @@ def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
     network = OnnxNetwork(path)
     width = int(model.inputs[0].shape[-1])
     norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
-    centre, spread = (0.0, 1.0)
+    centre, spread = np.zeros(width), np.ones(width)
     if norm is not None:
         centre = np.asarray(norm.mean).reshape(-1)
         spread = np.sqrt(np.asarray(norm.variance).reshape(-1))

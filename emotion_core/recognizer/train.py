@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -41,6 +42,9 @@ from emotion_core.recognizer.dataset import (
 from emotion_core.recognizer.metrics import score
 from emotion_core.recognizer.onnx_export import ONNX_FILE, check_against_keras, export_onnx
 
+if TYPE_CHECKING:  # functional_table imports this module's dataset helpers
+    from emotion_core.recognizer.functional_table import FunctionalTable
+
 log = logging.getLogger(__name__)
 
 BASELINE_DIR = "baseline"
@@ -64,7 +68,9 @@ class TrainConfig:
     variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
-    average_from_epoch: int = 0  # functional network: average weights from this epoch on (0: best epoch)
+    # Functional network: average the weights of every epoch from this one on (or of the last, in a
+    # shorter run; Izmailov et al. 2018); 0 keeps the epoch with the best validation UAR instead.
+    average_from_epoch: int = 0
     profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
     max_clips_per_speaker: int | None = 300  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
@@ -303,7 +309,10 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
 
 
 def train_seed_baseline(
-    config: RecognizerConfig, train: FeatureTable, val: FeatureTable, train_cfg: TrainConfig
+    config: RecognizerConfig,
+    train: FeatureTable | FunctionalTable,
+    val: FeatureTable | FunctionalTable,
+    train_cfg: TrainConfig,
 ):
     """Train the seed tutorial's Dense net on MFCC means of the same clips and variants."""
     import keras
@@ -378,22 +387,24 @@ def train(
         # Every clip is featurised (test speakers too, unused here) so that the cache is the one
         # the cross-validation protocols read; the augmented variants are drawn once, with seed 0.
         table = build_functionals(clips, train_cfg.features, augment=train_cfg.augment, workers=workers)
-        train_table, val_table = table.subset(train_clips), table.subset(val_clips)
-        model, history = fit_functional(config, train_table, val_table, train_cfg)
+        functionals = table.subset(train_clips), table.subset(val_clips)
+        model, history = fit_functional(config, *functionals, train_cfg)
+        tables: tuple[FeatureTable | FunctionalTable, FeatureTable | FunctionalTable] = functionals
     else:
-        table = build_features(
+        features = build_features(
             train_clips + val_clips,
             train_cfg.features,
             augment=train_cfg.augment,
             seed=train_cfg.seed,
             workers=workers,
         )
-        train_table, val_table = table.subset(train_clips), table.subset(val_clips)
-        model, history = train_tdnn(config, train_table, val_table, train_cfg)
+        frames = features.subset(train_clips), features.subset(val_clips)
+        model, history = train_tdnn(config, *frames, train_cfg)
+        tables = frames
     baseline_config = RecognizerConfig(
         features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
     )
-    baseline, baseline_history = train_seed_baseline(baseline_config, train_table, val_table, train_cfg)
+    baseline, baseline_history = train_seed_baseline(baseline_config, *tables, train_cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     _save(model, config, out_dir)
     _save(baseline, baseline_config, out_dir / BASELINE_DIR)
@@ -406,7 +417,7 @@ def train(
         "baseline_parameters": int(baseline.count_params()),
     }
     if config.architecture.kind == "functional":
-        record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
+        record["profile_history"] = _train_profile_network(config, *tables, train_cfg, out_dir)
     (out_dir / TRAINING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)
@@ -418,7 +429,7 @@ def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfi
     validation speakers with profiles of ``train_cfg.profile_clips`` of their other clips."""
     from emotion_core.recognizer.functional_train import fit_functional, table_inputs
 
-    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True))
+    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
     network, history = fit_functional(profile_config, train_table, val_table, train_cfg)
     _save(network, profile_config, out_dir / PROFILE_DIR)
     conditions = ("clean", "discord")

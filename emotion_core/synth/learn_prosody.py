@@ -101,10 +101,10 @@ def learn(measured: Iterable[tuple[Clip, ProsodyMeasures]], corpora: Sequence[st
                     for quantity, value in _speaker_changes(neutral, emotional).items():
                         per_speaker.setdefault((emotion.value, intensity, quantity), []).append(value)
     changes: dict[str, dict[str, dict[str, Spread]]] = {}
-    for (emotion, intensity, quantity), values in sorted(per_speaker.items()):
+    for (emotion_name, intensity, quantity), values in sorted(per_speaker.items()):
         q25, median, q75 = np.percentile(values, [25, 50, 75])
         spread = Spread(float(median), float(q25), float(q75), len(values))
-        changes.setdefault(emotion, {}).setdefault(intensity, {})[quantity] = spread
+        changes.setdefault(emotion_name, {}).setdefault(intensity, {})[quantity] = spread
     return ActorProsody(changes, tuple(corpora))
 
 

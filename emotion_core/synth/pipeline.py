@@ -51,8 +51,11 @@ _FORMATS: dict[str, Literal["ogg", "wav"]] = {".ogg": "ogg", ".opus": "ogg", ".w
 class Voice(Protocol):
     """Anything that turns text into neutral speech."""
 
-    name: str
-    sample_rate: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         """Return ``(samples, sample_rate)``: float32 mono in [-1, 1]."""
@@ -300,7 +303,8 @@ def _load_neural(models_dir: Path | None, vocoder: VocoderName) -> Voice:
     from emotion_core.synth import vocoders
     from emotion_core.synth.neural import NeuralTTS
 
-    if vocoder == "waveglow":
+    voc: vocoders.Vocoder
+    if vocoder_path is not None:
         voc = vocoders.load_waveglow_vocoder(vocoder_path)
     elif vocoder == "hifigan":
         voc = vocoders.load_hifigan_vocoder("LJSpeech")  # the generator trained on Tacotron 2's own speaker

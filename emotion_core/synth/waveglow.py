@@ -198,7 +198,7 @@ class WaveGlowConfig:
         if isinstance(wn_config, Mapping):
             flat.update(wn_config)
         names = cls.__dataclass_fields__.keys() - {"cond_layout"}
-        return replace(base, **{key: as_size(key, value) for key, value in flat.items() if key in names})  # type: ignore[call-overload]
+        return replace(base, **{key: as_size(key, value) for key, value in flat.items() if key in names})  # type: ignore[call-overload, arg-type]
 
     @classmethod
     def from_state_dict(
@@ -409,7 +409,7 @@ class WaveGlow(nn.Module):
             output = self.WN[k](audio_0, spect)
             log_s, shift = output[:, n_half:, :], output[:, :n_half, :]
             audio_1 = (audio_1 - shift) / torch.exp(log_s)
-            audio = self.convinv[k].inverse(torch.cat([audio_0, audio_1], 1))
+            audio = self.convinv[k].inverse(torch.cat([audio_0, audio_1], 1))  # type: ignore[operator]  # a ModuleList item
             if k % config.n_early_every == 0 and k > 0:
                 audio = torch.cat((noise(config.n_early_size), audio), 1)
         return audio.permute(0, 2, 1).reshape(batch, -1)

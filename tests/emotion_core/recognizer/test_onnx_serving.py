@@ -40,11 +40,15 @@ def test_training_writes_an_onnx_graph_that_matches_keras(trained_functional):
     _same_answers(trained_functional)
 
 
-@pytest.mark.parametrize("kind", ["functional", "seed_dense"])
+@pytest.mark.parametrize("kind", ["functional", "ensemble", "seed_dense"])
 def test_export_of_random_weights_matches_keras_at_every_batch_size(kind, tmp_path):
+    from dataclasses import replace
+
     from emotion_core.recognizer.model import build_model
 
     config = RecognizerConfig.load(SHIPPED_RECOGNIZER_DIR / ("baseline" if kind == "seed_dense" else ""))
+    if kind == "ensemble":
+        config = replace(config, architecture=replace(config.architecture, members=3))
     model = build_model(config)
     rng = np.random.default_rng(3)
     weights = []

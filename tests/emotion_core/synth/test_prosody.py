@@ -167,7 +167,7 @@ def test_emotion_moves_speech_in_the_documented_direction(
     assert abs(shift) >= 1.5  # every emotion changes pitch level audibly
 
     range_ratio = after["f0_range_st"] / before["f0_range_st"]
-    if abs(math.log(rule.f0_range_scale)) >= 0.1:  # smaller changes drown in the measure's noise
+    if abs(math.log(rule.f0_range_scale)) >= 0.2:  # smaller changes drown in the noise of a shifted voice
         assert _direction(rule.f0_range_scale, 1.0) == _direction(range_ratio, 1.0)
 
     duration_ratio = after["duration_s"] / before["duration_s"]
