@@ -61,6 +61,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ablation, with --protocol: leave the log-mel band means out of the network's inputs",
     )
+    parser.add_argument(
+        "--members", type=int, default=None, help="ablation, with --protocol: networks in the ensemble"
+    )
+    parser.add_argument(
+        "--average-from-epoch",
+        type=int,
+        default=None,
+        help="ablation, with --protocol: average weights from this epoch (0: keep the best epoch)",
+    )
+    parser.add_argument("--mixup", type=float, default=None, help="ablation, with --protocol: mixup alpha")
+    parser.add_argument(
+        "--corpus-adversary",
+        type=float,
+        default=None,
+        help="ablation, with --protocol: weight of a gradient-reversed corpus classifier",
+    )
     parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
@@ -90,6 +106,16 @@ def run_protocol(args: argparse.Namespace) -> int:
         if unknown:
             raise EmotionCoreError(f"unknown variants {unknown}; known: {list(VARIANTS)}")
         config = replace(config, variants=tuple(args.variants))
+    if args.members is not None:
+        if args.members < 1:
+            raise EmotionCoreError("--members must be 1 or more")
+        config = replace(config, architecture=replace(config.architecture, members=args.members))
+    if args.average_from_epoch is not None:
+        config = replace(config, average_from_epoch=args.average_from_epoch)
+    if args.mixup is not None:
+        config = replace(config, mixup=args.mixup)
+    if args.corpus_adversary is not None:
+        config = replace(config, corpus_adversary=args.corpus_adversary)
     config = with_corpora(config, args)
     if args.protocol == "loco" and len(config.corpora) < 2:
         raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")

@@ -49,10 +49,17 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
     if arch["kind"] == "functional":
         widths = " -> ".join(str(w) for w in arch["hidden"])
         inputs = f"{network_input_size(features, arch['band_means'])} utterance functionals"
+        members = arch.get("members", 1)
+        shape = f"Dense {widths} with batch norm and dropout {arch['dropout']}"
+        if members > 1:
+            shape = (
+                f"an ensemble of {members} networks ({shape}), trained apart with different seeds, their "
+                "logits averaged"
+            )
         return (
             f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
-            f"Dense {widths} with batch norm and dropout {arch['dropout']}; a profile network of the same "
-            "shape in `profile/` hears people against their voice profile."
+            f"{shape}; a single profile network of that shape in `profile/` hears people against their "
+            "voice profile."
         )
     return (
         f"1-D convolutions over log-mel frames, {arch['channels']} channels, dilations "
@@ -96,7 +103,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
         "architecture_note": _architecture_note(
             record["config"]["architecture"], FeatureConfig(**record["config"]["features"])
         ),
-        "epochs_run": len(record["history"]),
+        "epochs_run": sum(point.get("member", 0) == 0 for point in record["history"]),  # per member
         "evaluation": evaluation.to_dict(),
     }
     (out_dir / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n")
@@ -169,7 +176,12 @@ def _markdown(card: dict) -> str:
         f"Network: {card['architecture_note']}",
         "",
         f"Training: seed {card['training']['seed']}, {card['epochs_run']} epochs run "
-        f"(best by validation UAR kept), batch {card['training']['batch_size']}"
+        + (
+            f"(weights averaged from epoch {card['training']['average_from_epoch']} on)"
+            if card["training"].get("average_from_epoch")
+            else "(best by validation UAR kept)"
+        )
+        + f", batch {card['training']['batch_size']}"
         + (
             f", {card['training']['crop_frames'] / 100:.1f} s crops."
             if card["architecture"]["kind"] == "tdnn"
