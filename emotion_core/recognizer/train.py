@@ -70,13 +70,15 @@ class TrainConfig:
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
     # Functional network: average the weights of every epoch from this one on (or of the last, in a
     # shorter run; Izmailov et al. 2018); 0 keeps the epoch with the best validation UAR instead.
-    average_from_epoch: int = 0
+    average_from_epoch: int = 30
     profile_clips: int = 10  # clips in a voice profile, for a network with ``speaker_norm``
     max_clips_per_speaker: int | None = 300  # see dataset.cap_per_speaker
     baseline_epochs: int = 60
     baseline_batch_size: int = 256
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    architecture: ArchitectureConfig = field(default_factory=lambda: ArchitectureConfig(kind="functional"))
+    architecture: ArchitectureConfig = field(
+        default_factory=lambda: ArchitectureConfig(kind="functional", members=3)
+    )
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
 
