@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.speak import _intensity
+from bot.cli.speak import VOICES, _intensity
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("folder", type=Path, help="where to write the clips, answers.csv and key.json")
     make.add_argument(
         "--voice",
-        choices=("auto", "tacotron2", "hibari", "espeak"),
+        choices=VOICES,
         default="auto",
         help="which voice speaks (default auto, as /speak)",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 _EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 _SUFFIXES = (".ogg", ".opus", ".wav")
+VOICES = ("auto", "tacotron2", "hibari", "espeak")  # emotion_core.synth.pipeline.VoiceName
 
 
 def _intensity(value: str) -> float:
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--voice",
-        choices=("auto", "tacotron2", "hibari", "espeak"),
+        choices=VOICES,
         default="auto",
         help="auto: Tacotron 2 where its weights are present, else the offline Hibari voice, else eSpeak NG",
     )
