@@ -22,6 +22,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Config
+from bot.errors import DevGuildError
 from bot.store import SettingsStore
 from bot.worker import WorkerPool
 
@@ -40,31 +41,6 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.profile",
     "bot.exts.privacy",
 )
-
-
-class DevGuildError(RuntimeError):
-    """``MOODBOT_DEV_GUILD_ID`` names a server the bot cannot publish its commands to.
-
-    Discord answers a guild command sync with 403 Missing Access when the bot is not in that server (or
-    was invited without the ``applications.commands`` scope) and with 404 Unknown Guild when no such
-    server exists; either way the fix is in the setting or the invitation, so the message says which.
-
-    Attributes
-    ----------
-    guild_id : int
-        The configured development server.
-    reason : str
-        Discord's own words for the refusal, e.g. ``"Missing Access"``.
-    """
-
-    def __init__(self, guild_id: int, reason: str) -> None:
-        self.guild_id = guild_id
-        self.reason = reason
-        super().__init__(
-            f"MOODBOT_DEV_GUILD_ID={guild_id} is not a server this bot can add its commands to "
-            f"(Discord: {reason}); check the ID, invite the bot there with the applications.commands "
-            "scope (docs/discord-setup.md, step 2), or leave it empty to use global commands."
-        )
 
 
 class MoodBot(commands.AutoShardedBot):

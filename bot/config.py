@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from bot.errors import ConfigError
 from emotion_core.paths import data_dir
 
 _MEBIBYTE = 1024 * 1024
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable and says what to do."""
 
 
 @dataclass(frozen=True)

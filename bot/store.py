@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from bot.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 ReplyStyle = Literal["embed", "reaction"]
@@ -199,16 +201,6 @@ class StoredProfile:
 
     count: int
     mean: bytes | None
-
-
-class StoreError(RuntimeError):
-    """The settings database cannot be used: at start-up, with one line that says what to change; later
-    (locked past the busy timeout, disk full), for one read or write, which did not happen."""
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        super().__init__(message)
-        #: The database file.
-        self.path = path
 
 
 class SettingsStore:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, ParamSpec, TypeVar
 
+from bot.errors import FairShareError, PoolBusyError
+
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -39,14 +41,6 @@ Lane = Literal["analysis", "speech"]
 #: Largest share of a lane's capacity one person may hold at once (at least one job).
 FAIR_SHARE = 0.25
 SPEECH_WORKERS = 1  # synthesis threads: speech is asked for rarely and each request is one sentence
-
-
-class PoolBusyError(Exception):
-    """The lane is full or shutting down; the message is fit to show a person."""
-
-
-class FairShareError(PoolBusyError):
-    """This person already holds their fair share of the lane; the message is fit to show them."""
 
 
 @dataclass
