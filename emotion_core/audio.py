@@ -44,7 +44,7 @@ from emotion_core.decoders import (
 )
 from emotion_core.errors import AudioError, AudioTooLargeError, AudioTooShortError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 16000  # Hz, what the recogniser reads
 OPUS_SAMPLE_RATE = 48000  # Hz, the rate Discord's voice messages are coded at
@@ -190,10 +190,10 @@ def _decode_bytes(data: bytes, sample_rate: int, limits: AudioLimits, deadline: 
     """libsndfile first, in process; what it cannot read goes to ffmpeg; one message if neither can."""
     try:
         decoded = read_soundfile(data, sample_rate, limits.max_duration_s, deadline)
-        logger.debug("decoded with libsndfile at %d Hz", decoded.sample_rate)
+        log.debug("decoded with libsndfile at %d Hz", decoded.sample_rate)
         return decoded
     except Unreadable as sf_error:
-        logger.debug("libsndfile could not read the input; trying ffmpeg")
+        log.debug("libsndfile could not read the input; trying ffmpeg")
         try:
             return read_ffmpeg(data, sample_rate, limits.max_duration_s, deadline)
         except Unreadable as ff_error:
@@ -337,6 +337,6 @@ def _encode_opus(samples_48k: np.ndarray, bitrate_kbps: int) -> bytes:
             timeout=ENCODE_TIMEOUT_S, check=True,
         )  # fmt: skip
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        logger.error("ffmpeg could not encode Opus: %s", (e.stderr or b"").decode("utf-8", "replace")[-2000:])
+        log.error("ffmpeg could not encode Opus: %s", (e.stderr or b"").decode("utf-8", "replace")[-2000:])
         raise AudioError("I couldn't encode the audio.") from e
     return result.stdout

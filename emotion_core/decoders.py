@@ -37,7 +37,7 @@ import soundfile as sf
 from emotion_core.bounded_process import run_bounded
 from emotion_core.errors import AudioError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 SOURCE_RATE_RANGE_HZ = (4000, 192000)  # a file's own rate outside this is a broken header (Hz)
 MAX_CHANNELS = 8  # a file with more channels is refused before its samples are read
@@ -165,10 +165,10 @@ def read_soundfile(data: bytes, sample_rate: int, max_duration_s: float, deadlin
             mono = _read_blocks(f, max_frames + 1, deadline)
             header_frames = f.frames * rate // f.samplerate  # soundfile counts at the header's rate
     except sf.LibsndfileError as e:
-        logger.debug("libsndfile: %s", e.error_string)
+        log.debug("libsndfile: %s", e.error_string)
         raise Unreadable(recognised=e.code != _LIBSNDFILE_UNRECOGNISED) from e
     except (RuntimeError, ValueError, OverflowError) as e:  # soundfile's own checks (odd headers)
-        logger.debug("soundfile: %s", e)
+        log.debug("soundfile: %s", e)
         raise Unreadable() from e
     if mono.size == 0:
         # A stream cut short (a truncated Vorbis file) can read as nothing here; ffmpeg may not.
@@ -275,7 +275,7 @@ def _run_ffmpeg(
     if result.refusal:
         raise AudioError(result.refusal)
     if not result.output_full and result.returncode != 0:
-        logger.debug("ffmpeg exited with %d: %s", result.returncode, stderr[-2000:])
+        log.debug("ffmpeg exited with %d: %s", result.returncode, stderr[-2000:])
         recognised = "Invalid data found when processing input" not in stderr
         raise Unreadable(recognised=recognised)
     mono = np.frombuffer(result.stdout[: len(result.stdout) // 4 * 4], dtype="<f4").astype(np.float32)

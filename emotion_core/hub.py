@@ -55,7 +55,7 @@ from typing import Any
 from emotion_core import paths
 from emotion_core.errors import DownloadError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _CHUNK_BYTES = 1 << 20
 _MIB = 1 << 20
@@ -259,9 +259,9 @@ def download(
         except OSError as e:
             raise DownloadError(f"Could not read {dest}: {e.strerror or e}.") from e
         if present_sha == expected_sha:
-            logger.info("%s is already at %s", name, dest)
+            log.info("%s is already at %s", name, dest)
             return dest
-        logger.warning("%s at %s does not match its checksum; downloading it again", name, dest)
+        log.warning("%s at %s does not match its checksum; downloading it again", name, dest)
     if expected_sha is None and not allow_unverified:
         raise DownloadError(
             f"{name} has no published SHA-256, so its download cannot be verified; pass a digest "
@@ -303,8 +303,8 @@ def download(
         raise
     _sidecar(part).unlink(missing_ok=True)
     if expected_sha is None:
-        logger.warning("%s downloaded unverified; its SHA-256 is %s", name, actual_sha)
-    logger.info("Downloaded %s to %s (%d bytes)", name, dest, size)
+        log.warning("%s downloaded unverified; its SHA-256 is %s", name, actual_sha)
+    log.info("Downloaded %s to %s (%d bytes)", name, dest, size)
     return dest
 
 
@@ -390,7 +390,7 @@ def _fetch(
                 if offset is not None:
                     _receive(response, part, target, deadline, offset, progress)
                     return
-        logger.warning("%s: the server did not resume at byte %d; starting again", target.url, resume.offset)
+        log.warning("%s: the server did not resume at byte %d; starting again", target.url, resume.offset)
     _discard(part)
     response = _open(target.url, deadline, timeout_s=timeout_s, resume=None)
     assert response is not None  # only a resume may be answered with None

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 FRAME_S = 0.025  # analysis frame length (s)
 HOP_S = 0.010  # frame step (s); the energy envelope is sampled at 1 / HOP_S = 100 Hz
@@ -122,7 +122,7 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     speech_duration_s = float(speech.sum()) * hop / sample_rate
     depth_db = _syllabic_depth_db(np.maximum(energy_db, max(floor_db, SILENCE_DBFS)), loud)
     has_speech = speech_duration_s >= MIN_SPEECH_S and depth_db >= MIN_SYLLABIC_DEPTH_DB
-    logger.debug(
+    log.debug(
         "%d of %d frames speech (%.2f s); floor %.0f dBFS; syllabic depth %.1f dB",
         speech.sum(), speech.size, speech_duration_s, floor_db, depth_db,
     )  # fmt: skip

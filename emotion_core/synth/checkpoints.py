@@ -54,7 +54,7 @@ from emotion_core.synth.sizes import as_size
 from emotion_core.synth.tacotron2 import TACOTRON2_MAX_PARAMETERS, Tacotron2, Tacotron2Config
 from emotion_core.synth.waveglow import WAVEGLOW_MAX_PARAMETERS, WaveGlow, WaveGlowConfig
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Largest checkpoint file read, checked before ``torch.load`` reads it into memory: room for the
 #: largest model the configs allow with optimizer state besides, and no less than the hub lets a
@@ -368,7 +368,7 @@ def load_tacotron2(path: str | Path) -> Tacotron2:
             config = Tacotron2Config.from_mapping(raw_config, base=config)
         model = Tacotron2(config)
         _load_strict(model, state_dict, path)
-    logger.info("Loaded Tacotron 2 from %s: %s", path, config)
+    log.info("Loaded Tacotron 2 from %s: %s", path, config)
     return model.eval()
 
 
@@ -394,7 +394,7 @@ def load_waveglow(path: str | Path) -> WaveGlow:
             config = WaveGlowConfig.from_mapping(config_values, base=config)
         model = WaveGlow(config)
         _load_strict(model, state_dict, path)
-    logger.info("Loaded WaveGlow from %s: %s", path, config)
+    log.info("Loaded WaveGlow from %s: %s", path, config)
     return model.eval()
 
 

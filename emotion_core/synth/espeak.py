@@ -22,7 +22,7 @@ import numpy as np
 
 from emotion_core.errors import SynthesisError, TextError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: ``espeak_AUDIO_OUTPUT``: render into our callback and return when done.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -93,7 +93,7 @@ class _Library:
         # Keep a reference to the ctypes callback for the library's lifetime, or it is collected.
         self._callback = _SYNTH_CALLBACK(self._collect)
         lib.espeak_SetSynthCallback(self._callback)
-        logger.debug("eSpeak NG initialised at %d Hz from %s", self.sample_rate, data_path)
+        log.debug("eSpeak NG initialised at %d Hz from %s", self.sample_rate, data_path)
 
     def _collect(self, wav: ctypes._Pointer, n_samples: int, events: int) -> int:
         if wav and n_samples > 0:

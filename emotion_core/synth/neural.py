@@ -19,7 +19,7 @@ from emotion_core.synth.tacotron2 import Tacotron2, Tacotron2Options
 from emotion_core.synth.text import N_SYMBOLS, TextOptions, prepare_text
 from emotion_core.synth.vocoders import Vocoder
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _DEFAULT_OPTIONS = Tacotron2Options()
 _DEFAULT_TEXT_OPTIONS = TextOptions()
@@ -133,7 +133,7 @@ class NeuralTTS:
             except (RuntimeError, ValueError) as e:
                 raise SynthesisError(f"Speech synthesis failed on {chunk.text!r}: {e}") from e
             if output.reached_max_decoder_steps:
-                logger.warning("Chunk %r never emitted a stop token; its audio was cut off", chunk.text)
+                log.warning("Chunk %r never emitted a stop token; its audio was cut off", chunk.text)
             pieces.append(audio)
             if index < len(chunks) - 1:
                 pieces.append(np.zeros(round(chunk.pause_after_s * self.sample_rate), np.float32))

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Integrated loudness that neutral speech is brought to (LUFS).
 TARGET_LUFS = -16.0
@@ -122,7 +122,7 @@ def limit_peaks(
     gain = uniform_filter1d(minimum_filter1d(needed, width, mode="nearest"), width, mode="nearest")
     # Float rounding in the running mean can overshoot by ~1e-16; never let it exceed the need.
     y = x * np.minimum(gain, needed)
-    logger.debug("Limiter: peak %.2f dBFS brought to %.2f dBFS", 20 * np.log10(peak), ceiling_dbfs)
+    log.debug("Limiter: peak %.2f dBFS brought to %.2f dBFS", 20 * np.log10(peak), ceiling_dbfs)
     return y.astype(np.float32)
 
 

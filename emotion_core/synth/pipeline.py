@@ -34,7 +34,7 @@ from emotion_core.labels import Emotion
 from emotion_core.synth import output
 from emotion_core.synth.prosody import ProsodyRenderer, check_intensity
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Longest text one ``speak`` call accepts (characters, after whitespace is collapsed); what /speak
 #: enforces. About 20 s of speech, and Tacotron 2's attention stays reliable up to about this
@@ -224,7 +224,7 @@ class Synthesizer:
                 raise CheckpointError(f"Tacotron 2 cannot run here: {e}") from e
             # Absent weights are the normal offline set-up; weights that fail to load are a problem.
             present = hub.path_of("tacotron2", models_dir=models_dir).is_file()
-            logger.log(logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e)
+            log.log(logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e)
             return cls(_offline_voice(require_neural=False))
         return cls(neural)
 
@@ -245,7 +245,7 @@ class Synthesizer:
         gain = output.loudness_gain(samples, sample_rate, target_lufs=self.target_lufs)
         rendered = self.renderer.render(samples, sample_rate, emotion, intensity=intensity)
         normalised = output.normalize(rendered, sample_rate, gain=gain)
-        logger.debug(
+        log.debug(
             "Spoke %d chars as %s (%.2f) with %s: %.2f s",
             len(cleaned),
             emotion.value,
@@ -274,7 +274,7 @@ def _offline_voice(*, require_neural: bool) -> Voice:
     except Exception as error:  # a missing package, or an ONNX Runtime that refuses the voice's file
         if require_neural:
             raise SynthesisError(f"The Hibari voice cannot run here: {error}") from error
-        logger.warning("Using eSpeak NG: the Hibari voice cannot run here (%s)", error)
+        log.warning("Using eSpeak NG: the Hibari voice cannot run here (%s)", error)
         return EspeakVoice()
 
 

@@ -58,7 +58,7 @@ from emotion_core.errors import SynthesisError
 from emotion_core.labels import Emotion
 from emotion_core.synth.actor_prosody import ActorProsody
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Frequency (Hz) above which spectral tilt applies: the region where vocal effort changes the
 #: spectrum most (Scherer 2003's "high-frequency energy" is energy above 0.5-1 kHz).
@@ -415,7 +415,7 @@ def _render_f0(f0_hz: np.ndarray, rule: ProsodyRule, *, seed: int) -> np.ndarray
     f0 = f0_hz.copy()
     voiced = f0 > 0
     if not np.any(voiced):
-        logger.debug("No voiced frames: F0 left unchanged")
+        log.debug("No voiced frames: F0 left unchanged")
         return f0
     log_f0 = np.log2(f0[voiced])
     median = np.median(log_f0)

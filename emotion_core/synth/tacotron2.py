@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from emotion_core.synth.sizes import SizeRange, as_size, check_parameter_count, check_sizes, shape_of
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 #: Prenet dropout stays on at inference, as in the paper: it is the decoder's only source of
 # variation
@@ -403,7 +403,7 @@ class Decoder(nn.Module):
                 break
             if len(frames) == options.max_decoder_steps:
                 reached_limit = True
-                logger.debug("Tacotron 2 reached max_decoder_steps=%d", options.max_decoder_steps)
+                log.debug("Tacotron 2 reached max_decoder_steps=%d", options.max_decoder_steps)
                 break
 
         # (T_out, B, n_mels * n_frames_per_step) → (B, n_mels, T_out * n_frames_per_step)

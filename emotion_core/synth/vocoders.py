@@ -30,7 +30,7 @@ from emotion_core.synth.denoiser import Denoiser
 from emotion_core.synth.stft import NVIDIA_MEL, MelConfig, mel_filterbank
 from emotion_core.synth.waveglow import WaveGlow, WaveGlowOptions
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _DEFAULT_WAVEGLOW_OPTIONS = WaveGlowOptions()
 

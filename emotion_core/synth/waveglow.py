@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from emotion_core.synth.sizes import SizeRange, as_size, check_parameter_count, check_sizes, shape_of
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 CondLayout = Literal["fused", "per_layer"]
 
