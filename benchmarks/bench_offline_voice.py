@@ -2,8 +2,8 @@
 
 Stages timed per sentence (median over repeats, after one warm-up call):
 
-- ``espeak``: eSpeak NG synthesis alone (text -> 22050 Hz PCM).
-- ``espeak + emotion``: plus WORLD analysis, rule application and resynthesis (angry, intensity 1).
+- ``voice``: the offline voice alone (Hibari, 24 kHz, by default; ``--voice espeak``: eSpeak NG, 22050 Hz).
+- ``voice + emotion``: plus WORLD analysis, rule application and resynthesis (angry, ``--intensity``).
 - ``speak() neutral`` / ``speak() emotional``: the whole ``Synthesizer.speak`` (text checks, voice,
   rendering, loudness measurement, limiter); neutral skips WORLD.
 - ``+ to_ogg``: speak() emotional plus Ogg/Opus 48 kHz encoding.
@@ -12,7 +12,7 @@ RTF = compute time / duration of the audio produced (below 1 is faster than real
 memory is the largest traced Python/numpy allocation during one stage (``tracemalloc``), and the
 process's peak resident set size at the end.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/bench_offline_voice.py [--repeats 5]``
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_offline_voice.py [--voice hibari|espeak] [--repeats 5]``
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 
 from emotion_core.labels import Emotion
 from emotion_core.synth.espeak import EspeakVoice
+from emotion_core.synth.hibari_voice import HibariVoice
 from emotion_core.synth.pipeline import Synthesizer
 from emotion_core.synth.prosody import ProsodyRenderer
 
@@ -57,37 +58,40 @@ def _time(fn: Callable[[], float], repeats: int) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--voice", choices=("hibari", "espeak"), default="hibari", help="offline voice")
+    parser.add_argument("--intensity", type=float, default=1.0, help="emotion intensity (default 1.0)")
     args = parser.parse_args()
 
-    voice = EspeakVoice()
+    voice = HibariVoice() if args.voice == "hibari" else EspeakVoice()
     renderer = ProsodyRenderer()
     synth = Synthesizer(voice)
 
-    def espeak(text: str) -> float:
+    def plain(text: str) -> float:
         samples, rate = voice.synthesize(text)
         return samples.size / rate
 
-    def espeak_emotion(text: str) -> float:
+    def with_emotion(text: str) -> float:
         samples, rate = voice.synthesize(text)
-        rendered = renderer.render(samples, rate, Emotion.ANGRY, intensity=1.0)
+        rendered = renderer.render(samples, rate, Emotion.ANGRY, intensity=args.intensity)
         return rendered.size / rate
 
     def speak(text: str, emotion: Emotion) -> float:
-        return synth.speak(text, emotion, intensity=1.0).duration_s
+        return synth.speak(text, emotion, intensity=args.intensity).duration_s
 
     def speak_ogg(text: str) -> float:
-        speech = synth.speak(text, Emotion.ANGRY, intensity=1.0)
+        speech = synth.speak(text, Emotion.ANGRY, intensity=args.intensity)
         speech.to_ogg()
         return speech.duration_s
 
     stages: dict[str, Callable[[str], float]] = {
-        "espeak": espeak,
-        "espeak + emotion": espeak_emotion,
+        "voice": plain,
+        "voice + emotion": with_emotion,
         "speak() neutral": lambda t: speak(t, Emotion.NEUTRAL),
         "speak() emotional": lambda t: speak(t, Emotion.ANGRY),
         "+ to_ogg": speak_ogg,
     }
 
+    print(f"{voice.name}, angry at intensity {args.intensity:g}")
     print(f"{'stage':<20} {'chars':>5} {'audio s':>8} {'compute ms':>11} {'RTF':>7} {'peak MiB':>9}")
     for name, stage in stages.items():
         rtfs = []
