@@ -97,5 +97,5 @@ def log_mel_spectrogram(audio: np.ndarray, config: MelConfig = NVIDIA_MEL) -> np
     magnitude, _ = stft_magnitude_phase(
         tensor, n_fft=config.n_fft, hop_length=config.hop_length, win_length=config.win_length
     )
-    mel = torch.from_numpy(mel_filterbank(config)) @ magnitude[0]
+    mel = torch.tensor(mel_filterbank(config)) @ magnitude[0]  # a copy: the cached bank is read-only
     return torch.log(torch.clamp(mel, min=MEL_FLOOR)).numpy()
