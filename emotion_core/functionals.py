@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import scipy.fft
 
-from emotion_core.features import FeatureConfig, log_mel
+from emotion_core.features import FeatureConfig, log_from_power, mel_power
 
 #: Cepstral coefficients (from the log-mel, c1..c20) whose spread and dynamics are kept.
 N_CEPS = 20
@@ -131,7 +131,14 @@ def utterance_functionals(samples: np.ndarray, config: FeatureConfig) -> np.ndar
         well as the voice's; :class:`~emotion_core.recognizer.config.ArchitectureConfig`'s
         ``band_means`` decides whether a model sees them.
     """
-    mel = log_mel(samples, config)  # (frames, n_mels), natural log, mean 0
+    return functionals_of(mel_power(samples, config), pitch_semitones(samples, config), config)
+
+
+def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """:func:`utterance_functionals` from a clip's mel power (:func:`~emotion_core.features.mel_power`)
+    and F0 track (:func:`pitch_semitones`), both one row per 10 ms frame. Overlapping windows of a long
+    clip pass slices of one transform and one pitch track, so each second is analysed once."""
+    mel = log_from_power(power, config)  # (frames, n_mels), natural log, mean 0
     frame_rate = config.frame_rate
     delta = np.diff(mel, axis=0) if mel.shape[0] > 1 else np.zeros_like(mel)
     ceps = scipy.fft.dct(mel, type=2, norm="ortho", axis=1)[:, 1 : N_CEPS + 1]
@@ -162,5 +169,5 @@ def utterance_functionals(samples: np.ndarray, config: FeatureConfig) -> np.ndar
         float(tilt.mean()),
         float(tilt.std()),
     ]
-    vector = np.concatenate([*spectral, loud, _pitch_stats(pitch_semitones(samples, config), frame_rate)])
+    vector = np.concatenate([*spectral, loud, _pitch_stats(semitones, frame_rate)])
     return vector.astype(np.float32)

@@ -22,8 +22,10 @@ from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
 from emotion_core.functionals import (
     functional_names,
+    functionals_of,
     network_input_size,
     network_inputs,
+    pitch_semitones,
     utterance_functionals,
 )
 from emotion_core.labels import Emotion
@@ -300,16 +302,27 @@ class EmotionRecognizer:
     ) -> np.ndarray:
         """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_inputs)``).
 
-        The log-mel network's windows are slices of one STFT of the whole clip, each normalised on
-        its own, so overlapping windows cost no extra transform.
+        The windows are slices of one STFT (and, for the functional network, one pitch track) of the
+        whole clip, each normalised on its own, so overlapping windows cost no extra transform.
         """
         features = self.config.features
-        if self.config.architecture.kind != "tdnn":
+        kind = self.config.architecture.kind
+        if kind == "seed_dense":
             return np.stack([self._features(samples[s : s + window], centre) for s in starts])
         power = mel_power(samples, features)
         frames = window // features.hop_length + 1
         first = [s // features.hop_length for s in starts]
-        return np.stack([log_from_power(power[f : f + frames], features) for f in first])
+        if kind == "tdnn":
+            return np.stack([log_from_power(power[f : f + frames], features) for f in first])
+        pitch = pitch_semitones(samples, features)
+        return np.stack(
+            [
+                self._functional_inputs(
+                    functionals_of(power[f : f + frames], pitch[f : f + frames], features), centre
+                )
+                for f in first
+            ]
+        )
 
     def _top(self, probs: np.ndarray) -> tuple[Emotion, float]:
         best = int(np.argmax(probs))
