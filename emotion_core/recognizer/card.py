@@ -97,7 +97,8 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
         "split": "speaker-independent: no speaker in two of train, validation and test",
         "conditions": {name: _CONDITION_NOTES[name] for name in CONDITIONS},
         "training": {
-            k: record["config"][k] for k in ("seed", "epochs", "batch_size", "crop_frames", "variants")
+            k: record["config"].get(k)
+            for k in ("seed", "epochs", "batch_size", "crop_frames", "variants", "average_from_epoch")
         },
         "architecture": record["config"]["architecture"],
         "architecture_note": _architecture_note(
@@ -176,6 +177,7 @@ def _markdown(card: dict) -> str:
         f"Network: {card['architecture_note']}",
         "",
         f"Training: seed {card['training']['seed']}, {card['epochs_run']} epochs run "
+        + ("per member " if card["architecture"].get("members", 1) > 1 else "")
         + (
             f"(weights averaged from epoch {card['training']['average_from_epoch']} on)"
             if card["training"].get("average_from_epoch")
