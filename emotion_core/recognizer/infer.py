@@ -180,8 +180,16 @@ class EmotionRecognizer:
         """
         return self._whole_clip(self._resample(samples, sample_rate))
 
-    def _whole_clip(self, samples: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
-        """Probabilities for one clip at the model's rate, leading and trailing silence trimmed."""
+    def _whole_clip(
+        self, samples: np.ndarray, centre: np.ndarray | None = None, functionals: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probabilities for one clip at the model's rate, leading and trailing silence trimmed.
+
+        ``functionals`` are the trimmed clip's own, where already computed (the voice vector of
+        :meth:`analyze` is exactly that), so a voice message is analysed once, not twice.
+        """
+        if functionals is not None and self.config.architecture.kind == "functional":
+            return self._run(self._functional_inputs(functionals, centre)[None])[0]
         trimmed = trim_silence(samples, self.config.features)
         return self._run(self._features(trimmed, centre)[None])[0]
 
@@ -262,7 +270,7 @@ class EmotionRecognizer:
             return result(None, 0.0, {}, (), True)
         timing = self.config.timeline
         if duration_s < timing.min_clip_s:
-            probs = self._whole_clip(samples, centre)
+            probs = self._whole_clip(samples, centre, functionals=voice)
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
         window = int(timing.window_s * self.sample_rate)

@@ -91,3 +91,18 @@ def test_serving_imports_no_tensorflow_keras_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_analyze_reuses_the_voice_vector_and_answers_as_predict(tmp_path):
+    """``analyze`` computes a clip's functionals once (for the answer and the voice vector) and gives
+    exactly what ``predict`` gives for the same samples."""
+    import soundfile as sf
+
+    recognizer = EmotionRecognizer.from_pretrained()
+    clip = speechlike(3.2, 16000, seed=11, f0_hz=200.0)
+    path = tmp_path / "clip.wav"
+    sf.write(path, clip, 16000, subtype="FLOAT")
+    analysed, predicted = recognizer.analyze(path), recognizer.predict(clip, 16000)
+    assert analysed.voice is not None and analysed.label == predicted.label
+    for emotion, p in analysed.probabilities.items():
+        assert p == pytest.approx(predicted.probabilities[emotion], abs=1e-6)
