@@ -22,7 +22,7 @@ import numpy as np
 from emotion_core.labels import Emotion
 from emotion_core.synth.actor_prosody import ActorProsody
 from emotion_core.synth.pipeline import Synthesizer
-from emotion_core.synth.prosody_measures import ProsodyMeasures, measure
+from emotion_core.synth.prosody_measures import ProsodyMeasures, change, measure
 
 SENTENCES = (
     "Kids are talking by the door.",
@@ -45,10 +45,8 @@ def synthetic_changes(
         b = measure(emotional.samples, emotional.sample_rate)
         if b is None:
             continue
-        changes.setdefault("f0_shift_st", []).append(b.f0_median_st - a.f0_median_st)
-        changes.setdefault("f0_range_scale", []).append(b.f0_range_st / max(a.f0_range_st, 0.1))
-        changes.setdefault("rate", []).append(a.duration_s / b.duration_s)
-        changes.setdefault("tilt_db_per_octave", []).append(b.tilt_db_per_octave - a.tilt_db_per_octave)
+        for quantity, value in change(a, b).items():
+            changes.setdefault(quantity, []).append(value)
     return {k: float(np.median(v)) for k, v in changes.items()}
 
 

@@ -261,7 +261,9 @@ def run_protocol(
                     raw = _score_on(truth[rows], stacked[name, condition, "raw"][rows], own, labels)
                     cal = _score_on(truth[rows], stacked[name, condition, "calibrated"][rows], own, labels)
                     per_seed.setdefault((corpus, condition, name), []).append(raw)
-                    calibrated_ece.setdefault((corpus, condition, name), []).append(float(cal.ece or 0.0))
+                    calibrated_ece.setdefault((corpus, condition, name), []).append(
+                        float("nan") if cal.ece is None else cal.ece
+                    )
     results: dict[str, dict[str, dict[str, Summary]]] = {}
     for (corpus, condition, name), metrics in per_seed.items():
         uars = [m.uar for m in metrics]

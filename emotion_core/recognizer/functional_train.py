@@ -122,11 +122,8 @@ def _recalibrate_batch_norm(model, inputs, n, variants, weights, batch, rng, bat
             layer.momentum = 1.0 - 1.0 / k
         rows = rng.choice(n, size=batch, p=weights)
         x = inputs(rows, rng.choice(variants, size=batch))
-        for layer_index, layer in enumerate(model.layers):
-            if layer_index == 0:
-                h = x
-                continue
-            h = layer(h, training=isinstance(layer, keras.layers.BatchNormalization))
+        for layer in model.layers[1:]:  # after the input layer; only batch norm in training mode
+            x = layer(x, training=isinstance(layer, keras.layers.BatchNormalization))
     for layer in norms:
         layer.momentum = 0.99
 

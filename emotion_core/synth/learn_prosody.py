@@ -19,7 +19,7 @@ from emotion_core.corpora import Clip, load_corpora
 from emotion_core.labels import Emotion
 from emotion_core.recognizer.dataset import cap_per_speaker
 from emotion_core.synth.actor_prosody import INTENSITIES, TABLE_PATH, ActorProsody, Spread
-from emotion_core.synth.prosody_measures import ProsodyMeasures, measure
+from emotion_core.synth.prosody_measures import CONFIG, ProsodyMeasures, change, measure, median_of
 
 CORPORA = ("RAVDESS", "TESS", "SAVEE", "EmoDB", "nEMO")
 #: Clips read per speaker at most (TESS and nEMO have hundreds; the medians settle long before).
@@ -50,24 +50,17 @@ def _near_neutral(clip: Clip) -> bool:
 
 
 def _measure_clip(path: str) -> ProsodyMeasures | None:
-    audio = decode(Path(path), sample_rate=16000)
+    audio = decode(Path(path), sample_rate=CONFIG.sample_rate)
     return measure(audio.samples, audio.sample_rate)
 
 
 def _speaker_changes(
     neutral: Sequence[tuple[Clip, ProsodyMeasures]], emotional: Sequence[tuple[Clip, ProsodyMeasures]]
 ) -> dict[str, float]:
-    """One speaker's changes from their neutral readings to their readings of one emotion."""
-    base = {
-        "f0": np.median([m.f0_median_st for _, m in neutral]),
-        "range": np.median([m.f0_range_st for _, m in neutral]),
-        "tilt": np.median([m.tilt_db_per_octave for _, m in neutral]),
-    }
-    changes = {
-        "f0_shift_st": float(np.median([m.f0_median_st for _, m in emotional]) - base["f0"]),
-        "f0_range_scale": float(np.median([m.f0_range_st for _, m in emotional]) / max(base["range"], 0.1)),
-        "tilt_db_per_octave": float(np.median([m.tilt_db_per_octave for _, m in emotional]) - base["tilt"]),
-    }
+    """One speaker's changes from their neutral readings to their readings of one emotion: between
+    the medians of each, except the rate, which compares readings of the same sentence only."""
+    changes = change(median_of([m for _, m in neutral]), median_of([m for _, m in emotional]))
+    del changes["rate"]
     neutral_duration: dict[str, list[float]] = {}
     for clip, m in neutral:
         if (sentence := sentence_of(clip)) is not None:

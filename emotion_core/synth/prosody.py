@@ -281,10 +281,11 @@ def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRul
     return MappingProxyType(rules)
 
 
+_ACTORS = ActorProsody.load()
 #: The renderer's rules at full intensity (1.0): the actors' strong portrayals.
-EMOTION_RULES: Mapping[Emotion, ProsodyRule] = _learned(ActorProsody.load(), "strong")
+EMOTION_RULES: Mapping[Emotion, ProsodyRule] = _learned(_ACTORS, "strong")
 #: The renderer's rules at intensity 0.5: the actors' normal portrayals.
-NORMAL_RULES: Mapping[Emotion, ProsodyRule] = _learned(ActorProsody.load(), "normal")
+NORMAL_RULES: Mapping[Emotion, ProsodyRule] = _learned(_ACTORS, "normal")
 
 
 @dataclass(frozen=True)
@@ -342,7 +343,7 @@ class ProsodyRenderer:
             return full.at_intensity(intensity)
         normal = self.normal_rules[emotion]
         if intensity <= 0.5:
-            return blend(ProsodyRule(source=normal.source), normal, intensity / 0.5)
+            return normal.at_intensity(intensity / 0.5)
         return blend(normal, full, (intensity - 0.5) / 0.5)
 
     def render(

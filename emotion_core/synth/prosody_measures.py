@@ -8,7 +8,8 @@ the synthetic voices against the actors (``benchmarks/bench_prosody_actors.py``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import soxr
@@ -26,6 +27,8 @@ TILT_BAND_HZ = (1000.0, 7000.0)
 ACTIVE_DB = 30.0
 #: Fewer voiced frames than this (0.1 s) give no F0 figures.
 MIN_VOICED_FRAMES = 10
+#: Floor (semitones) on a neutral F0 range before it divides another: a monotone reading.
+MIN_RANGE_ST = 0.1
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,25 @@ def _tilt(samples: np.ndarray) -> float:
     centres = _band_centres_hz(CONFIG)
     band = (centres >= TILT_BAND_HZ[0]) & (centres <= TILT_BAND_HZ[1])
     return float(np.polyfit(np.log2(centres[band] / 1000.0), average_db[band], 1)[0])
+
+
+def change(neutral: ProsodyMeasures, emotional: ProsodyMeasures) -> dict[str, float]:
+    """How ``emotional`` differs from ``neutral`` in the renderer's four quantities: F0 shift
+    (semitones), F0 range and speaking rate as factors (rate: neutral over emotional duration, so it
+    means something only for the same sentence), tilt change (dB per octave)."""
+    return {
+        "f0_shift_st": emotional.f0_median_st - neutral.f0_median_st,
+        "f0_range_scale": emotional.f0_range_st / max(neutral.f0_range_st, MIN_RANGE_ST),
+        "rate": neutral.duration_s / emotional.duration_s,
+        "tilt_db_per_octave": emotional.tilt_db_per_octave - neutral.tilt_db_per_octave,
+    }
+
+
+def median_of(measures: Sequence[ProsodyMeasures]) -> ProsodyMeasures:
+    """Each quantity's median over several utterances."""
+    return ProsodyMeasures(
+        *(float(np.median(values)) for values in zip(*map(astuple, measures), strict=True))
+    )
 
 
 def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
