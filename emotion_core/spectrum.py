@@ -39,11 +39,17 @@ def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
     return np.where(mel >= _LOG_MEL, logarithmic, linear)
 
 
+def mel_band_edges_hz(n_mels: int, fmin_hz: float, fmax_hz: float) -> np.ndarray:
+    """The ``n_mels + 2`` frequencies (Hz), evenly spaced in Slaney mels, that bound the triangular
+    bands: band ``b`` rises from edge ``b``, peaks at edge ``b + 1`` and falls to edge ``b + 2``."""
+    return mel_to_hz(np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2))
+
+
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float, fmax_hz: float) -> np.ndarray:
     """Triangular filters evenly spaced in Slaney mels, each scaled to unit area in Hz (so a band's
     energy does not grow with its width); shape ``(n_mels, 1 + n_fft // 2)``, float32."""
     fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin_hz), hz_to_mel(fmax_hz), n_mels + 2))
+    edges_hz = mel_band_edges_hz(n_mels, fmin_hz, fmax_hz)
     widths = np.diff(edges_hz)
     ramps = np.subtract.outer(edges_hz, fft_hz)
     rising = -ramps[:-2] / widths[:-1, None]

@@ -55,10 +55,7 @@ class ProsodyMeasures:
 
 
 def _band_centres_hz(config: FeatureConfig) -> np.ndarray:
-    edges = spectrum.mel_to_hz(
-        np.linspace(spectrum.hz_to_mel(config.fmin_hz), spectrum.hz_to_mel(config.fmax_hz), config.n_mels + 2)
-    )
-    return edges[1:-1]
+    return spectrum.mel_band_edges_hz(config.n_mels, config.fmin_hz, config.fmax_hz)[1:-1]
 
 
 def _tilt(samples: np.ndarray) -> float:
