@@ -28,7 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))  # the fake Discord lives with the tests
 
 from bot import outbox  # noqa: E402
-from bot.exts.analyze import warm_up  # noqa: E402
+from bot.tasks import Models, warm_up  # noqa: E402
 from emotion_core.recognizer.infer import EmotionRecognizer  # noqa: E402
 from emotion_core.synth.pipeline import Synthesizer  # noqa: E402
 from tests.bot import fakes  # noqa: E402
@@ -206,7 +206,7 @@ async def main(args: argparse.Namespace) -> None:
     synthesizer = Synthesizer.from_pretrained(voice="espeak")
     short = make_encoded_audio("ogg-opus", duration_s=4.0, sample_rate=48000)
     long = make_encoded_audio("ogg-opus", duration_s=10.0, sample_rate=48000)
-    warm_up(recognizer, synthesizer)  # as `moodbot run` does before connecting
+    warm_up(Models(recognizer, synthesizer))  # as `moodbot run` does before connecting
     rss_models = peak_rss_mb()
 
     rows = [

@@ -59,3 +59,13 @@ class PoolBusyError(MoodBotError):
 
 class FairShareError(PoolBusyError):
     """This person already holds their fair share of the lane; the message is fit to show them."""
+
+
+class JobFailedError(MoodBotError):
+    """A queued job did not finish: its worker stopped twice on it, or it outlived its deadline; the
+    message is fit to show the person who asked."""
+
+
+class DuplicateJobError(MoodBotError):
+    """A job with this id is already admitted (the same message seen twice, as after a gateway
+    resume): another bot process is answering it, so this one stays quiet."""

@@ -22,8 +22,6 @@ from emotion_core.labels import EMOTIONS, Emotion
 if TYPE_CHECKING:
     from emotion_core.recognizer.infer import EmotionResult
 
-#: Clips at least this long get a mood-over-time chart; shorter ones have one or two windows.
-TIMELINE_MIN_DURATION_S = 4.0
 TIMELINE_FILENAME = "mood-timeline.png"
 CHART_SIZE_IN = (4.0, 1.8)  # laid out for the ~400 px Discord shows an embed image at, 100 px an inch
 CHART_DPI = 200  # twice that, for high-density screens: 800 x 360 px
@@ -82,8 +80,9 @@ def duration_text(result: EmotionResult) -> str:
 
 
 def wants_timeline(result: EmotionResult) -> bool:
-    """Whether the clip is long enough, and has enough windows, for a mood-over-time chart."""
-    return not result.no_speech and result.duration_s >= TIMELINE_MIN_DURATION_S and len(result.timeline) >= 2
+    """Whether the clip has a mood over time worth a chart: the recogniser decides which clips are
+    long enough for a timeline (its ``timeline.min_clip_s``), and a chart needs two points."""
+    return not result.no_speech and len(result.timeline) >= 2
 
 
 def headline(result: EmotionResult) -> tuple[str, str]:

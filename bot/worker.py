@@ -28,9 +28,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal, ParamSpec, TypeVar
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
-from bot.errors import FairShareError, PoolBusyError
+from bot.errors import DuplicateJobError, FairShareError, PoolBusyError
+from bot.tasks import Models
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class WorkerPool:
         Synthesis threads.
     speech_queue_size : int, optional
         Speech jobs allowed to wait; a quarter of ``queue_size`` (at least 1) by default.
+    models : Models
+        What the tasks (:mod:`bot.tasks`) run on; each is called with them first.
     """
 
     def __init__(
@@ -76,16 +79,18 @@ class WorkerPool:
         queue_size: int,
         speech_workers: int = SPEECH_WORKERS,
         speech_queue_size: int | None = None,
+        models: Models | None = None,
     ) -> None:
         if workers < 1 or queue_size < 0 or speech_workers < 1:
             raise ValueError("workers must be at least 1 and queue_size at least 0")
         speech_queue = max(1, queue_size // 4) if speech_queue_size is None else speech_queue_size
-        self.workers = workers
+        self.models = models or Models()
         self._lanes = {
             "analysis": self._lane("analysis", workers, workers + queue_size),
             "speech": self._lane("speech", speech_workers, speech_workers + speech_queue),
         }
         self._open = 0
+        self._job_ids: set[str] = set()
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -109,14 +114,20 @@ class WorkerPool:
         """Slots of ``lane`` held now (jobs downloading, waiting for a thread or computing)."""
         return self._lanes[lane].computing
 
-    def reserve(self, user_id: int = 0, lane: Lane = "analysis") -> Reservation:
+    async def reserve(
+        self, user_id: int = 0, lane: Lane = "analysis", *, job_id: str | None = None
+    ) -> Reservation:
         """Admit one job for ``user_id`` in ``lane`` or raise :class:`PoolBusyError` at once.
 
-        Use the result as a ``with`` block around the whole job, reply included.
+        Use the result as a ``with`` block around the whole job, reply included. A ``job_id`` already
+        admitted and not yet finished raises :class:`DuplicateJobError` (asynchronous only because the
+        Redis pool's admission is a round trip; this one never waits).
         """
         state = self._lanes[lane]
         if self._closing:
             raise PoolBusyError("MoodBot is restarting; try again in a minute.")
+        if job_id is not None and job_id in self._job_ids:
+            raise DuplicateJobError(f"job {job_id} is already admitted")
         if state.holders[user_id] >= state.per_user:
             raise FairShareError(
                 f"You already have {state.holders[user_id]} waiting; I'll take more once those are answered."
@@ -128,7 +139,9 @@ class WorkerPool:
         state.holders[user_id] += 1
         self._open += 1
         self._idle.clear()
-        return Reservation(self, state, user_id)
+        if job_id is not None:
+            self._job_ids.add(job_id)
+        return Reservation(self, state, user_id, job_id)
 
     async def drain(self, *, timeout_s: float) -> None:
         """Refuse new jobs, wait up to ``timeout_s`` for admitted ones to finish, then stop the threads."""
@@ -148,28 +161,31 @@ class WorkerPool:
         if state.holders[user_id] <= 0:
             del state.holders[user_id]
 
-    def _close(self) -> None:
+    def _close(self, job_id: str | None) -> None:
+        self._job_ids.discard(job_id or "")
         self._open -= 1
         if self._open == 0:
             self._idle.set()
 
 
 class Reservation:
-    """One admitted job: run blocking calls on its lane's threads until :meth:`done_computing`."""
+    """One admitted job: run tasks on its lane's threads until :meth:`done_computing`."""
 
-    def __init__(self, pool: WorkerPool, state: _LaneState, user_id: int) -> None:
+    def __init__(self, pool: WorkerPool, state: _LaneState, user_id: int, job_id: str | None = None) -> None:
         self._pool = pool
         self._state = state
         self._user_id = user_id
+        self._job_id = job_id
         self._holding = True
         self._open = True
 
-    async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``function(*args, **kwargs)`` on a worker thread and return its result."""
+    async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``task(models, *args, **kwargs)`` on a worker thread and return its result."""
         if not self._holding:
             raise RuntimeError("this job has given its slot back; reserve another")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._state.executor, functools.partial(function, *args, **kwargs))
+        call = functools.partial(task, self._pool.models, *args, **kwargs)
+        return await loop.run_in_executor(self._state.executor, call)
 
     def done_computing(self) -> None:
         """Give the slot back before replying; the job stays open (for the drain) until the block ends."""
@@ -189,4 +205,4 @@ class Reservation:
         self.done_computing()
         if self._open:
             self._open = False
-            self._pool._close()
+            self._pool._close(self._job_id)

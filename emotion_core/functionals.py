@@ -78,19 +78,26 @@ def _slope(values: np.ndarray, frame_rate: float) -> float:
 
 
 def pitch_semitones(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """F0 per 10 ms frame in semitones re 100 Hz; NaN where unvoiced (WORLD's DIO + StoneMask).
+    """F0 per 10 ms frame in semitones re 100 Hz; NaN where unvoiced (WORLD's DIO, StoneMask if
+    ``config.pitch_refine``).
 
-    DIO is WORLD's fast estimator (a few ms per second of speech) and makes its own voicing
-    decision, which librosa's YIN does not; StoneMask refines each estimate.
+    DIO is WORLD's fast estimator (under 1 ms per second of speech at ``pitch_speed`` 8) and makes
+    its own voicing decision, which librosa's YIN does not; StoneMask refines each estimate.
     """
     import pyworld
 
     x = np.ascontiguousarray(samples, dtype=np.float64)
     period_ms = 1000.0 * config.hop_length / config.sample_rate
     f0, times = pyworld.dio(
-        x, config.sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=period_ms, speed=4
+        x,
+        config.sample_rate,
+        f0_floor=F0_FLOOR_HZ,
+        f0_ceil=F0_CEIL_HZ,
+        frame_period=period_ms,
+        speed=config.pitch_speed,
     )
-    f0 = pyworld.stonemask(x, f0, times, config.sample_rate)
+    if config.pitch_refine:
+        f0 = pyworld.stonemask(x, f0, times, config.sample_rate)
     with np.errstate(divide="ignore"):
         semitones = 12.0 * np.log2(f0 / 100.0)
     return np.where(f0 > 0, semitones, np.nan)

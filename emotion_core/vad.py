@@ -25,7 +25,7 @@ About 3 ms for 10 s of 16 kHz audio on one core (see ``benchmarks/bench_audio.py
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.fft
@@ -49,6 +49,19 @@ MIN_SPEECH_S = 0.2  # less speech than this (s) is not enough to call a clip spe
 
 
 @dataclass(frozen=True)
+class _Frames:
+    """The frame-level analysis of a whole clip, kept so that any stretch of it can be judged
+    against the clip's own noise floor without analysing the audio again."""
+
+    envelope_db: np.ndarray  # band energy per frame (dB), clipped from below at the noise floor
+    loud: np.ndarray  # frames well above the noise floor
+    speech: np.ndarray  # loud frames that are neither noise-like nor tonal
+    hop: int  # frame step (samples)
+    frame: int  # frame length (samples)
+    sample_rate: int
+
+
+@dataclass(frozen=True)
 class SpeechActivity:
     """How much of a clip is speech.
 
@@ -65,6 +78,25 @@ class SpeechActivity:
     speech_ratio: float
     speech_duration_s: float
     has_speech: bool
+    _frames: _Frames | None = field(default=None, repr=False, compare=False)
+
+    def within(self, start: int, end: int) -> SpeechActivity:
+        """The same judgement for samples ``start:end`` of the clip, from the frames already analysed.
+
+        A stretch is judged against the whole clip's noise floor, not its own, so a window that is
+        speech from end to end is not taken for its own background, and the audio is analysed once
+        however many windows a long clip has.
+        """
+        frames = self._frames
+        if frames is None:
+            return self
+        first = -(-start // frames.hop)  # frames lying wholly inside the stretch
+        last = (end - frames.frame) // frames.hop + 1
+        if last <= first:
+            return SpeechActivity(speech_ratio=0.0, speech_duration_s=0.0, has_speech=False)
+        return _judge(replace(frames, **{
+            name: getattr(frames, name)[first:last] for name in ("envelope_db", "loud", "speech")
+        }))  # fmt: skip
 
 
 def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
@@ -80,7 +112,8 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     Returns
     -------
     SpeechActivity
-        No speech for clips shorter than one frame.
+        No speech for clips shorter than one frame. :meth:`SpeechActivity.within` judges any stretch
+        of the clip (a window of a long one) from the same analysis.
     """
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
@@ -118,18 +151,20 @@ def detect_speech(samples: np.ndarray, sample_rate: int) -> SpeechActivity:
     concentration = (cumulative[rows, upper] - cumulative[rows, lower]) / total
     speech = loud.copy()
     speech[loud] = (flatness < MAX_FLATNESS) & (concentration < MAX_PEAK_CONCENTRATION)
+    envelope_db = np.maximum(energy_db, max(floor_db, SILENCE_DBFS))
+    log.debug("%d of %d frames speech; floor %.0f dBFS", speech.sum(), speech.size, floor_db)
+    return _judge(_Frames(envelope_db, loud, speech, hop, frame, sample_rate))
 
-    speech_duration_s = float(speech.sum()) * hop / sample_rate
-    depth_db = _syllabic_depth_db(np.maximum(energy_db, max(floor_db, SILENCE_DBFS)), loud)
-    has_speech = speech_duration_s >= MIN_SPEECH_S and depth_db >= MIN_SYLLABIC_DEPTH_DB
-    log.debug(
-        "%d of %d frames speech (%.2f s); floor %.0f dBFS; syllabic depth %.1f dB",
-        speech.sum(), speech.size, speech_duration_s, floor_db, depth_db,
-    )  # fmt: skip
+
+def _judge(frames: _Frames) -> SpeechActivity:
+    """Speech or not, from a run of analysed frames: enough speech frames, and syllabic modulation."""
+    speech_duration_s = float(frames.speech.sum()) * frames.hop / frames.sample_rate
+    depth_db = _syllabic_depth_db(frames.envelope_db, frames.loud)
     return SpeechActivity(
-        speech_ratio=float(speech.mean()),
+        speech_ratio=float(frames.speech.mean()),
         speech_duration_s=speech_duration_s,
-        has_speech=bool(has_speech),
+        has_speech=bool(speech_duration_s >= MIN_SPEECH_S and depth_db >= MIN_SYLLABIC_DEPTH_DB),
+        _frames=frames,
     )
 
 

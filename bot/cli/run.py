@@ -156,7 +156,7 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
     store = SettingsStore(config.db_path)
     try:
         from bot.app import MoodBot
-        from bot.exts.analyze import warm_up
+        from bot.tasks import Models, warm_up
         from bot.worker import WorkerPool
         from emotion_core.recognizer.infer import EmotionRecognizer
         from emotion_core.synth.pipeline import Synthesizer
@@ -165,7 +165,8 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
         recognizer = EmotionRecognizer.from_pretrained()
         synthesizer = Synthesizer.from_pretrained()
         log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
-        warm_up(recognizer, synthesizer)
+        models = Models(recognizer, synthesizer)
+        warm_up(models)
         _return_freed_memory()
     except BaseException:
         asyncio.run(store.close())
@@ -175,7 +176,7 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
         recognizer=recognizer,
         synthesizer=synthesizer,
         store=store,
-        pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
+        pool=WorkerPool(workers=config.workers, queue_size=config.queue_size, models=models),
         sync_global=sync_global,
     )
 

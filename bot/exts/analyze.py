@@ -11,31 +11,28 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import operator
-from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import discord
-import numpy as np
 from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.errors import DuplicateJobError, PoolBusyError
 from bot.exts.errors import explain
 from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
-from bot.worker import PoolBusyError, Reservation
+from bot.tasks import Analysis, Speaker, analyse
+from bot.worker import Reservation
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
-from emotion_core.labels import Emotion
-from emotion_core.profile import MIN_MESSAGES, VoiceProfile
+from emotion_core.profile import VoiceProfile
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
-    from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
-    from emotion_core.synth.pipeline import Synthesizer
+    from emotion_core.recognizer.infer import EmotionResult
 
 log = logging.getLogger(__name__)
 
@@ -68,58 +65,6 @@ def check_size(attachment: discord.Attachment, limit_bytes: int) -> None:
             size_bytes=attachment.size,
             limit_bytes=limit_bytes,
         )
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """Whose voice a clip is, as far as profiles go: opted in or not, and their profile so far."""
-
-    user_id: int
-    opted_in: bool = False
-    profile: VoiceProfile | None = None
-
-    def note(self, result: EmotionResult) -> str | None:
-        """The reply's word on the profile: used, still filling, or nothing (not opted in)."""
-        if result.compared_with_profile:
-            return "compared with your usual voice"
-        if not self.opted_in:
-            return None
-        count = 0 if self.profile is None else self.profile.count
-        return f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages"
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the worker hands back: the recogniser's result, for longer clips the chart PNG, and
-    the line about the speaker's voice profile."""
-
-    result: EmotionResult
-    timeline_png: bytes | None
-    profile_note: str | None = None
-
-
-def analyse(
-    recognizer: EmotionRecognizer, data: bytes, limits: AudioLimits, speaker: Speaker | None = None
-) -> Analysis:
-    """Decode, recognise and draw the chart; blocking, so it runs on a worker thread."""
-    speaker = speaker or Speaker(0)
-    result = recognizer.analyze(data, limits=limits, profile=speaker.profile)
-    png = render.timeline_png(result) if render.wants_timeline(result) else None
-    return Analysis(result, png, speaker.note(result))
-
-
-def warm_up(recognizer: EmotionRecognizer, synthesizer: Synthesizer) -> None:
-    """Pay the one-off costs (JIT compilation, TensorFlow tracing, matplotlib's font cache) at start-up.
-
-    Otherwise the first person to send a voice message waits seconds for them, and the first chart
-    holds the GIL long enough to stall the event loop. Uses eight seconds of real synthesised speech
-    so the windowed (timeline) path runs too.
-    """
-    speech = synthesizer.speak("Warming up: how does this sound?", Emotion.NEUTRAL)
-    repeats = math.ceil(8.0 * speech.sample_rate / speech.samples.size)
-    result = recognizer.predict(np.tile(speech.samples, repeats), speech.sample_rate)
-    if render.wants_timeline(result):
-        render.timeline_png(result)
 
 
 def embed_reply(analysis: Analysis) -> tuple[discord.Embed, list[discord.File]]:
@@ -169,7 +114,12 @@ class Analyze(commands.Cog):
         if settings is None or not self._can_answer(message, settings):
             return
         try:
-            job = self._admit(message.author, attachment, check_size_first=False)
+            job = await self._admit(
+                message.author, attachment, f"message-{message.id}", check_size_first=False
+            )
+        except DuplicateJobError:
+            log.info("Message %s is already being answered by another process", message.id)
+            return
         except (PoolBusyError, app_commands.CommandOnCooldown) as refusal:
             log.info("Not analysing message %s from %s: %s", message.id, message.author.id, refusal)
             return
@@ -309,7 +259,7 @@ class Analyze(commands.Cog):
                 f"an ogg, opus, wav, mp3, m4a, webm or flac file."
             )
         settings = await self._settings(interaction.guild_id)
-        with self._admit(interaction.user, attachment) as job:
+        with await self._admit(interaction.user, attachment, f"interaction-{interaction.id}") as job:
             await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)
             speaker = await self._speaker(author)
             analysis = await self._analyse(job, attachment, speaker)
@@ -329,8 +279,13 @@ class Analyze(commands.Cog):
     async def _settings(self, guild_id: int | None) -> GuildSettings:
         return DEFAULTS if guild_id is None else await self.bot.store.get(guild_id)
 
-    def _admit(
-        self, user: discord.abc.User, attachment: discord.Attachment, *, check_size_first: bool = True
+    async def _admit(
+        self,
+        user: discord.abc.User,
+        attachment: discord.Attachment,
+        job_id: str,
+        *,
+        check_size_first: bool = True,
     ) -> Reservation:
         """Size, cooldown, fair-share and capacity checks; raises the error to answer with.
 
@@ -344,11 +299,11 @@ class Analyze(commands.Cog):
             raise app_commands.CommandOnCooldown(bucket, retry_after)
         if not check_size_first:
             check_size(attachment, self.bot.config.max_upload_bytes)
-        return self.bot.pool.reserve(user.id)
+        return await self.bot.pool.reserve(user.id, job_id=job_id)
 
     async def _analyse(self, job: Reservation, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()
-        return await job.run(analyse, self.bot.recognizer, data, self.limits, speaker)
+        return await job.run(analyse, data, self.limits, speaker)
 
     async def _speaker(self, user: discord.abc.User) -> Speaker:
         """The person's opt-in state and profile; a stored profile this recogniser cannot use (another

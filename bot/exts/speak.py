@@ -14,47 +14,25 @@ from __future__ import annotations
 import io
 import logging
 import operator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.voice_message import MAX_WAVEFORM_POINTS, send_voice_message
+from bot.tasks import Spoken, synthesise
+from bot.voice_message import send_voice_message
 from emotion_core.labels import Emotion
 from emotion_core.synth.pipeline import MAX_TEXT_CHARS, clean_text
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
-    from emotion_core.synth.pipeline import Synthesizer
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 #: Alt text of the plain-file fallback, read out by screen readers.
 SYNTHETIC_ALT_TEXT = "Synthetic speech made by MoodBot, not a recording of a person"
-
-
-@dataclass(frozen=True)
-class Spoken:
-    """Synthesised speech, encoded and ready to upload."""
-
-    ogg: bytes
-    waveform: bytes
-    duration_s: float
-    voice: str
-
-
-def synthesise(synthesizer: Synthesizer, text: str, emotion: Emotion, intensity: float) -> Spoken:
-    """Speak and encode (Ogg/Opus plus the voice-message waveform); blocking, runs on a worker thread."""
-    speech = synthesizer.speak(text, emotion, intensity=intensity)
-    return Spoken(
-        ogg=speech.to_ogg(),
-        waveform=speech.waveform(points=MAX_WAVEFORM_POINTS),
-        duration_s=speech.duration_s,
-        voice=speech.voice,
-    )
 
 
 class Speak(commands.Cog):
@@ -89,9 +67,10 @@ class Speak(commands.Cog):
         bucket = self._cooldowns.get_bucket(interaction.user)
         if bucket is not None and (retry_after := bucket.update_rate_limit()):
             raise app_commands.CommandOnCooldown(bucket, retry_after)
-        with self.bot.pool.reserve(interaction.user.id, "speech") as job:
+        job_id = f"interaction-{interaction.id}"
+        with await self.bot.pool.reserve(interaction.user.id, "speech", job_id=job_id) as job:
             await interaction.response.defer(thinking=True)
-            spoken = await job.run(synthesise, self.bot.synthesizer, text, mood, intensity)
+            spoken = await job.run(synthesise, text, mood, intensity)
             job.done_computing()
             if interaction.is_expired():
                 log.info(

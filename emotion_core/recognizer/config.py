@@ -21,6 +21,9 @@ WEIGHTS_FILE = "model.weights.h5"
 #: Sub-folder of a model folder holding its profile network (heard against a voice profile).
 PROFILE_DIR = "profile"
 FORMAT_VERSION = 1
+#: The pitch tracker of models saved before MoodBot 0.3, whose configs do not name one, so that
+#: they are still heard with the features they were trained on.
+PITCH_BEFORE_0_3 = {"pitch_speed": 4, "pitch_refine": True}
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class RecognizerConfig:
             if "hidden" in arch:
                 arch["hidden"] = tuple(arch["hidden"])
             return cls(
-                features=FeatureConfig(**data["features"]),
+                features=FeatureConfig(**{**PITCH_BEFORE_0_3, **data["features"]}),
                 architecture=ArchitectureConfig(**arch),
                 labels=tuple(Emotion(name) for name in data["labels"]),
                 timeline=TimelineConfig(**data["timeline"]),

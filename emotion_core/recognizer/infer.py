@@ -19,7 +19,7 @@ import soxr
 
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import ModelError
-from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, trim_silence
+from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, speech_bounds, trim_silence
 from emotion_core.functionals import (
     functional_names,
     functionals_of,
@@ -176,33 +176,15 @@ class EmotionRecognizer:
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).
 
-        This is what evaluation scores: the network's answer on every clip.
+        This is what evaluation scores: the network's answer on every clip, trimmed as in training.
         """
-        return self._whole_clip(self._resample(samples, sample_rate))
-
-    def _whole_clip(
-        self, samples: np.ndarray, centre: np.ndarray | None = None, functionals: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Probabilities for one clip at the model's rate, leading and trailing silence trimmed.
-
-        ``functionals`` are the trimmed clip's own, where already computed (the voice vector of
-        :meth:`analyze` is exactly that), so a voice message is analysed once, not twice.
-        """
-        if functionals is not None and self.config.architecture.kind == "functional":
-            return self._run(self._functional_inputs(functionals, centre)[None])[0]
-        trimmed = trim_silence(samples, self.config.features)
-        return self._run(self._features(trimmed, centre)[None])[0]
-
-    def _voice(self, samples: np.ndarray) -> np.ndarray | None:
-        """The whole clip's functionals for a profile, where this recogniser can use one."""
-        if self.profiled is None and not self.config.architecture.speaker_norm:
-            return None
-        return utterance_functionals(trim_silence(samples, self.config.features), self.config.features)
+        speech = trim_silence(self._resample(samples, sample_rate), self.config.features)
+        return self._run(self._features(speech)[None])[0]
 
     def predict(self, samples: np.ndarray, sample_rate: int) -> EmotionResult:
         """Recognise the mood of a mono waveform (float32, any rate; resampled as needed).
 
-        Clips of ``timeline.min_clip_s`` or longer are cut into overlapping windows; each window
+        Speech of ``timeline.min_clip_s`` or longer is cut into overlapping windows; each window
         with speech gets a timeline point and the overall mood is the mean of those windows.
         """
         samples = self._resample(np.asarray(samples, dtype=np.float32), sample_rate)
@@ -233,7 +215,7 @@ class EmotionRecognizer:
             waveform.original_duration_s,
             truncated=waveform.truncated,
             centre=centre,
-            voice=self._voice(waveform.samples),
+            with_voice=self.profiled is not None or self.config.architecture.speaker_norm,
         )
 
     def _resample(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -249,8 +231,13 @@ class EmotionRecognizer:
         *,
         truncated: bool,
         centre: np.ndarray | None = None,
-        voice: np.ndarray | None = None,
+        with_voice: bool = False,
     ) -> EmotionResult:
+        """Short and long clips take the same steps: voice activity once over the whole clip, the
+        training's trimming rule once, one mel transform and one pitch track; a long clip's windows
+        are slices of those, and its timeline is in the untrimmed clip's time."""
+        features, rate = self.config.features, self.sample_rate
+
         def result(label, confidence, probabilities, timeline, no_speech, verdict="clear"):
             return EmotionResult(
                 label,
@@ -266,33 +253,46 @@ class EmotionRecognizer:
                 voice=None if no_speech else voice,
             )
 
-        if not detect_speech(samples, self.sample_rate).has_speech:
+        voice = None
+        activity = detect_speech(samples, rate)
+        if not activity.has_speech:
             return result(None, 0.0, {}, (), True)
+        begin, end = speech_bounds(samples, features)
+        speech = samples[begin:end]
+        tracks = None
+        if with_voice or self.config.architecture.kind == "functional":
+            tracks = mel_power(speech, features), pitch_semitones(speech, features)
+        if with_voice and tracks is not None:
+            voice = functionals_of(*tracks, features)
         timing = self.config.timeline
-        if duration_s < timing.min_clip_s:
-            probs = self._whole_clip(samples, centre, functionals=voice)
+        if speech.size < timing.min_clip_s * rate:
+            if self.config.architecture.kind == "functional" and tracks is not None:
+                inputs = self._functional_inputs(functionals_of(*tracks, features), centre)
+            else:
+                inputs = self._features(speech, centre)
+            probs = self._run(inputs[None])[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
-        window = int(timing.window_s * self.sample_rate)
-        hop = int(timing.hop_s * self.sample_rate)
-        starts = list(range(0, samples.size - window + 1, hop))
-        if starts[-1] + window < samples.size:
-            starts.append(samples.size - window)  # the tail gets a full window ending at the end
-        speech = [detect_speech(samples[s : s + window], self.sample_rate).has_speech for s in starts]
-        if not any(speech):
+        window = int(timing.window_s * rate)
+        hop = int(timing.hop_s * rate)
+        starts = list(range(0, speech.size - window + 1, hop))
+        if starts[-1] + window < speech.size:
+            starts.append(speech.size - window)  # the tail gets a full window ending at the end
+        voiced = [activity.within(begin + s, begin + s + window).has_speech for s in starts]
+        if not any(voiced):
             return result(None, 0.0, {}, (), True)
-        probs = self._run(self._window_features(samples, starts, window, centre))
+        probs = self._run(self._window_features(speech, starts, window, centre, tracks))
         timeline = tuple(
             TimelinePoint(
-                start / self.sample_rate,
-                (start + window) / self.sample_rate,
+                (begin + start) / rate,
+                (begin + start + window) / rate,
                 *self._top(p),
                 self._as_dict(p),
             )
-            for start, p, voiced in zip(starts, probs, speech, strict=True)
-            if voiced
+            for start, p, heard in zip(starts, probs, voiced, strict=True)
+            if heard
         )
-        overall = probs[np.array(speech)].mean(axis=0)
+        overall = probs[np.array(voiced)].mean(axis=0)
         return result(
             *self._top(overall), self._as_dict(overall), timeline, False, self._verdict(overall, timeline)
         )
@@ -306,23 +306,29 @@ class EmotionRecognizer:
         return "clear" if self.calibration.is_sure(probs) else "not sure"
 
     def _window_features(
-        self, samples: np.ndarray, starts: list[int], window: int, centre: np.ndarray | None = None
+        self,
+        samples: np.ndarray,
+        starts: list[int],
+        window: int,
+        centre: np.ndarray | None,
+        tracks: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
         """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_inputs)``).
 
-        The windows are slices of one STFT (and, for the functional network, one pitch track) of the
-        whole clip, each normalised on its own, so overlapping windows cost no extra transform.
+        The windows are slices of one STFT and one pitch track (``tracks``, the functional network's)
+        of the whole clip, each normalised on its own, so overlapping windows cost no extra transform.
         """
         features = self.config.features
         kind = self.config.architecture.kind
         if kind == "seed_dense":
             return np.stack([self._features(samples[s : s + window], centre) for s in starts])
-        power = mel_power(samples, features)
         frames = window // features.hop_length + 1
         first = [s // features.hop_length for s in starts]
         if kind == "tdnn":
+            power = mel_power(samples, features) if tracks is None else tracks[0]
             return np.stack([log_from_power(power[f : f + frames], features) for f in first])
-        pitch = pitch_semitones(samples, features)
+        assert tracks is not None, "the functional network's windows need the clip's tracks"
+        power, pitch = tracks
         return np.stack(
             [
                 self._functional_inputs(

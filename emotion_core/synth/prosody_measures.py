@@ -19,7 +19,8 @@ from emotion_core.features import FeatureConfig, mel_power, trim_silence
 from emotion_core.functionals import pitch_semitones
 
 #: Analysis settings: the recogniser's (16 kHz, 10 ms frames, 64 mel bands to 8 kHz).
-CONFIG = FeatureConfig()
+#: The recogniser's framing with the finest pitch track: here the F0 values are the result.
+CONFIG = FeatureConfig(pitch_speed=4, pitch_refine=True)
 #: Spectral tilt is the slope of the long-term spectrum over this band (Hz), the region above the
 #: renderer's pivot where vocal effort changes the spectrum most.
 TILT_BAND_HZ = (1000.0, 7000.0)

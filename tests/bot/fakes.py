@@ -42,6 +42,7 @@ from multidict import CIMultiDict
 from bot.app import MoodBot
 from bot.config import Config
 from bot.store import SettingsStore
+from bot.tasks import Models
 from bot.worker import WorkerPool
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.token-for-tests"
@@ -1299,7 +1300,9 @@ async def start_bot(
         recognizer=recognizer,
         synthesizer=synthesizer,
         store=SettingsStore(config.db_path),
-        pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
+        pool=WorkerPool(
+            workers=config.workers, queue_size=config.queue_size, models=Models(recognizer, synthesizer)
+        ),
     )
     await start_client(api, bot, config.discord_token)
     return bot

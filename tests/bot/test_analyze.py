@@ -241,15 +241,15 @@ async def test_close_waits_for_work_in_flight(bot, discord_api, ids, clips):
 
 
 def test_warm_up_runs_the_whole_path(recognizer, synthesizer):
-    from bot.exts.analyze import warm_up
+    from bot.tasks import Models, warm_up
 
-    warm_up(recognizer, synthesizer)
+    warm_up(Models(recognizer, synthesizer))
 
 
 async def test_answers_waiting_on_the_rate_limit_are_merged_not_dropped(bot, discord_api, ids, clips):
     discord_api.rate_limits(per_channel=(2, 1.0))  # a tight channel limit, so the test waits 1 s
     people = [fakes.user_payload(1400000000000000100 + i, f"person{i}") for i in range(8)]
-    posted = [post(bot, discord_api, ids, clips(duration_s=6.0), "", "audio/ogg", voice=True, author=p)
+    posted = [post(bot, discord_api, ids, clips(duration_s=7.0), "", "audio/ogg", voice=True, author=p)
               for p in people]  # fmt: skip
     await fakes.settle(bot)
 

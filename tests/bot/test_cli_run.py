@@ -25,6 +25,7 @@ from bot.app import MoodBot
 from bot.cli import main, run
 from bot.config import Config
 from bot.store import SettingsStore
+from bot.tasks import Models
 from bot.worker import PoolBusyError, WorkerPool
 from tests.bot import fakes
 
@@ -145,7 +146,9 @@ def _bot(config: Config, recognizer: Any, synthesizer: Any, *, sync_global: bool
         recognizer=recognizer,
         synthesizer=synthesizer,
         store=SettingsStore(config.db_path),
-        pool=WorkerPool(workers=config.workers, queue_size=config.queue_size),
+        pool=WorkerPool(
+            workers=config.workers, queue_size=config.queue_size, models=Models(recognizer, synthesizer)
+        ),
         sync_global=sync_global,
     )
 
@@ -264,12 +267,13 @@ async def test_sigterm_drains_within_the_shutdown_timeout(
     finished = asyncio.Event()
 
     async def job() -> None:
-        with bot.pool.reserve():
+        with await bot.pool.reserve():
             await asyncio.sleep(job_s)
             finished.set()
 
     working = asyncio.create_task(job())
-    await asyncio.sleep(0)  # admitted before the signal
+    while bot.pool.in_flight == 0:  # admitted before the signal
+        await asyncio.sleep(0)
     started = time.monotonic()
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(serving, timeout_s + 5)
@@ -282,4 +286,4 @@ async def test_sigterm_drains_within_the_shutdown_timeout(
         assert not finished.is_set() and timeout_s <= elapsed_s < timeout_s + 1.5
     assert edge.gateways[0].close_code == 1000 and bot.is_closed()
     with pytest.raises(PoolBusyError):
-        bot.pool.reserve()
+        await bot.pool.reserve()

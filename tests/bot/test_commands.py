@@ -117,7 +117,7 @@ async def test_setup_hook_syncs_the_commands_to_the_dev_guild(bot, discord_api):
 
 
 async def test_mood_defers_then_answers_in_the_deferred_reply(bot, discord_api, ids, clips):
-    attachment = hosted_attachment(discord_api, ids, clips("ogg-opus", duration_s=6.0), "a.ogg", "audio/ogg")
+    attachment = hosted_attachment(discord_api, ids, clips("ogg-opus", duration_s=7.0), "a.ogg", "audio/ogg")
     invoke(bot, ids, mood_data(attachment))
     await fakes.settle(bot)
 

@@ -9,13 +9,19 @@ import time
 
 import pytest
 
+from bot.errors import DuplicateJobError
+from bot.tasks import Models
 from bot.worker import FairShareError, PoolBusyError, WorkerPool
+
+
+def _sleep(_models: Models, seconds: float) -> None:
+    time.sleep(seconds)
 
 
 async def test_jobs_run_on_worker_threads():
     pool = WorkerPool(workers=1, queue_size=0)
-    with pool.reserve() as job:
-        name = await job.run(lambda: threading.current_thread().name)
+    with await pool.reserve() as job:
+        name = await job.run(lambda _models: threading.current_thread().name)
     assert name.startswith("moodbot-analysis")
     assert pool.in_flight == 0
     await pool.drain(timeout_s=1)
@@ -23,12 +29,12 @@ async def test_jobs_run_on_worker_threads():
 
 async def test_admission_stops_at_workers_plus_queue():
     pool = WorkerPool(workers=1, queue_size=1)
-    first, second = pool.reserve(1), pool.reserve(2)
+    first, second = await pool.reserve(1), await pool.reserve(2)
     with pytest.raises(PoolBusyError, match="busy"):
-        pool.reserve(3)
+        await pool.reserve(3)
     with first, second:
         pass
-    with pool.reserve():
+    with await pool.reserve():
         pass
     await pool.drain(timeout_s=1)
 
@@ -44,8 +50,8 @@ async def test_the_loop_keeps_running_while_a_job_blocks():
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    with pool.reserve() as job:
-        await job.run(time.sleep, 0.3)
+    with await pool.reserve() as job:
+        await job.run(_sleep, 0.3)
     task.cancel()
     assert ticks >= 10
     await pool.drain(timeout_s=1)
@@ -56,8 +62,8 @@ async def test_drain_waits_for_admitted_jobs_and_then_refuses():
     finished = asyncio.Event()
 
     async def job() -> None:
-        with pool.reserve() as reservation:
-            await reservation.run(time.sleep, 0.2)
+        with await pool.reserve() as reservation:
+            await reservation.run(_sleep, 0.2)
             finished.set()
 
     task = asyncio.create_task(job())
@@ -66,17 +72,17 @@ async def test_drain_waits_for_admitted_jobs_and_then_refuses():
     assert finished.is_set()
     await task
     with pytest.raises(PoolBusyError, match="restarting"):
-        pool.reserve()
+        await pool.reserve()
 
 
 async def test_one_person_cannot_hold_more_than_a_fair_share():
     pool = WorkerPool(workers=2, queue_size=10)  # capacity 12, a quarter of it each
-    flooder = [pool.reserve(7) for _ in range(3)]
+    flooder = [await pool.reserve(7) for _ in range(3)]
     with pytest.raises(FairShareError, match="already have 3"):
-        pool.reserve(7)
-    others = [pool.reserve(user) for user in range(100, 109)]  # everyone else still gets in
+        await pool.reserve(7)
+    others = [await pool.reserve(user) for user in range(100, 109)]  # everyone else still gets in
     with pytest.raises(PoolBusyError):
-        pool.reserve(200)
+        await pool.reserve(200)
     for job in flooder + others:
         job.__exit__(None, None, None)
     assert pool.in_flight == 0
@@ -85,11 +91,11 @@ async def test_one_person_cannot_hold_more_than_a_fair_share():
 
 async def test_speech_and_analysis_have_separate_capacity():
     pool = WorkerPool(workers=1, queue_size=4)  # speech: one thread and one waiting
-    speech = [pool.reserve(user, "speech") for user in (1, 2)]
+    speech = [await pool.reserve(user, "speech") for user in (1, 2)]
     with pytest.raises(PoolBusyError, match="speaking"):
-        pool.reserve(3, "speech")
-    with pool.reserve(3) as job:  # a voice message is still analysed meanwhile
-        assert (await job.run(threading.current_thread)).name.startswith("moodbot-analysis")
+        await pool.reserve(3, "speech")
+    with await pool.reserve(3) as job:  # a voice message is still analysed meanwhile
+        assert (await job.run(lambda _models: threading.current_thread())).name.startswith("moodbot-analysis")
     for job in speech:
         job.__exit__(None, None, None)
     await pool.drain(timeout_s=1)
@@ -100,15 +106,15 @@ async def test_a_reply_waiting_on_a_rate_limit_holds_no_slot():
     replied = asyncio.Event()
 
     async def job() -> None:
-        with pool.reserve(1) as reservation:
-            await reservation.run(time.sleep, 0.01)
+        with await pool.reserve(1) as reservation:
+            await reservation.run(_sleep, 0.01)
             reservation.done_computing()
             await replied.wait()  # the reply is stuck behind Discord's rate limit
 
     task = asyncio.create_task(job())
     while pool.computing() == 1 or pool.in_flight == 0:
         await asyncio.sleep(0.01)
-    with pool.reserve(2):  # another clip gets the thread meanwhile
+    with await pool.reserve(2):  # another clip gets the thread meanwhile
         pass
     drained = asyncio.create_task(pool.drain(timeout_s=5))
     await asyncio.sleep(0.05)
@@ -116,3 +122,13 @@ async def test_a_reply_waiting_on_a_rate_limit_holds_no_slot():
     replied.set()
     await task
     await drained
+
+
+async def test_a_job_id_is_admitted_once_until_it_finishes():
+    pool = WorkerPool(workers=1, queue_size=4)
+    with await pool.reserve(1, job_id="message-1"):
+        with pytest.raises(DuplicateJobError):
+            await pool.reserve(2, job_id="message-1")
+    with await pool.reserve(1, job_id="message-1"):  # finished: the id may run again
+        pass
+    await pool.drain(timeout_s=1)

@@ -59,12 +59,26 @@ def test_same_audio_at_another_rate_gives_nearly_the_same_answer(trained):
 
 def test_long_clip_gets_a_timeline_over_its_speech(trained):
     recognizer = EmotionRecognizer.from_pretrained(trained)
-    audio = np.concatenate([speechlike(6.0, 16000, seed=1), np.zeros(6 * 16000, np.float32)])
+    silence = np.zeros(3 * 16000, np.float32)
+    audio = np.concatenate([silence, speechlike(8.0, 16000, seed=1), silence, silence])
     result = recognizer.predict(audio, 16000)
-    assert result.timeline
+    assert len(result.timeline) >= 3
     assert all(p.end_s - p.start_s == pytest.approx(3.0) for p in result.timeline)
-    assert result.timeline[-1].end_s <= 9.0  # windows of pure silence are left out
-    assert result.duration_s == pytest.approx(12.0)
+    # The windows cover the speech, in the untrimmed clip's time: none lies in the silence around it.
+    assert result.timeline[0].start_s >= 2.9 and result.timeline[-1].end_s <= 11.1
+    assert result.duration_s == pytest.approx(17.0)
+
+
+def test_short_speech_in_a_long_silence_is_one_answer_like_the_speech_alone(trained):
+    """The trimming rule is the same either side of ``timeline.min_clip_s``: padding a short clip
+    with silence until it is long changes nothing."""
+    recognizer = EmotionRecognizer.from_pretrained(trained)
+    speech = speechlike(3.0, 16000, seed=2)
+    padded = np.concatenate([np.zeros(4 * 16000, np.float32), speech, np.zeros(4 * 16000, np.float32)])
+    alone, long = recognizer.predict(speech, 16000), recognizer.predict(padded, 16000)
+    assert long.timeline == ()
+    assert long.label == alone.label
+    assert long.confidence == pytest.approx(alone.confidence, abs=0.02)
 
 
 def test_silence_is_reported_as_no_speech(trained):

@@ -1,0 +1,119 @@
+"""The model work the bot asks for, as plain functions of the loaded models and picklable values.
+
+Each task takes :class:`Models` first and returns a frozen dataclass, so the same function runs on a
+thread of this process (:class:`bot.worker.WorkerPool`) or in a worker process fed by Redis
+(:mod:`bot.queue`, where the function's name is the job's name and its arguments and result are
+pickled). Nothing here touches Discord.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot import render
+from bot.voice_message import MAX_WAVEFORM_POINTS
+from emotion_core.audio import AudioLimits
+from emotion_core.labels import Emotion
+from emotion_core.profile import MIN_MESSAGES, VoiceProfile
+
+if TYPE_CHECKING:
+    from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
+    from emotion_core.synth.pipeline import Synthesizer
+
+
+@dataclass(frozen=True)
+class Models:
+    """What the tasks run on; a worker process loads only the lanes it serves (``None`` otherwise)."""
+
+    recognizer: EmotionRecognizer | None = None
+    synthesizer: Synthesizer | None = None
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Whose voice a clip is, as far as profiles go: opted in or not, and their profile so far."""
+
+    user_id: int
+    opted_in: bool = False
+    profile: VoiceProfile | None = None
+
+    def note(self, result: EmotionResult) -> str | None:
+        """The reply's word on the profile: used, still filling, or nothing (not opted in)."""
+        if result.compared_with_profile:
+            return "compared with your usual voice"
+        if not self.opted_in:
+            return None
+        count = 0 if self.profile is None else self.profile.count
+        return f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What analysis hands back: the recogniser's result, for longer clips the chart PNG, and the
+    line about the speaker's voice profile."""
+
+    result: EmotionResult
+    timeline_png: bytes | None
+    profile_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """Synthesised speech, encoded and ready to upload."""
+
+    ogg: bytes
+    waveform: bytes
+    duration_s: float
+    voice: str
+
+
+def analyse(models: Models, data: bytes, limits: AudioLimits, speaker: Speaker | None = None) -> Analysis:
+    """Decode, recognise and draw the chart; blocking."""
+    if models.recognizer is None:
+        raise RuntimeError("this worker does not serve the analysis lane")
+    speaker = speaker or Speaker(0)
+    result = models.recognizer.analyze(data, limits=limits, profile=speaker.profile)
+    png = render.timeline_png(result) if render.wants_timeline(result) else None
+    return Analysis(result, png, speaker.note(result))
+
+
+def synthesise(models: Models, text: str, emotion: Emotion, intensity: float) -> Spoken:
+    """Speak and encode (Ogg/Opus plus the voice-message waveform); blocking."""
+    if models.synthesizer is None:
+        raise RuntimeError("this worker does not serve the speech lane")
+    speech = models.synthesizer.speak(text, emotion, intensity=intensity)
+    return Spoken(
+        ogg=speech.to_ogg(),
+        waveform=speech.waveform(points=MAX_WAVEFORM_POINTS),
+        duration_s=speech.duration_s,
+        voice=speech.voice,
+    )
+
+
+#: Every task a worker process serves, by the name its jobs carry.
+TASKS = {task.__name__: task for task in (analyse, synthesise)}
+
+
+def warm_up(models: Models) -> None:
+    """Pay the one-off costs (JIT compilation, ONNX Runtime's first run, matplotlib's font cache) at
+    start-up. Otherwise the first person to send a voice message waits seconds for them, and the first
+    chart holds the GIL long enough to stall the event loop. Uses eight seconds of real synthesised
+    speech (or, without a synthesiser, a tone pattern) so the windowed (timeline) path runs too.
+    """
+    rate = 16000
+    if models.synthesizer is not None:
+        speech = models.synthesizer.speak("Warming up: how does this sound?", Emotion.NEUTRAL)
+        samples, rate = speech.samples, speech.sample_rate
+    else:
+        t = np.arange(rate, dtype=np.float32) / rate
+        samples = (0.1 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32)
+    if models.recognizer is None:
+        return
+    repeats = math.ceil(8.0 * rate / samples.size)
+    result = models.recognizer.predict(np.tile(samples, repeats), rate)
+    if render.wants_timeline(result):
+        render.timeline_png(result)
