@@ -10,6 +10,9 @@ The bot is auto-sharded because Discord refuses a single gateway connection once
 servers (close code 4011, "sharding required"). Auto-sharding asks Discord for its recommended shard
 count at every start (``GET /gateway/bot``); below about 1,000 servers that is one shard, so a small
 bot runs exactly as an unsharded one does, and a growing one keeps starting without a code change.
+Past one process, ``MOODBOT_SHARD_COUNT`` fixes the count for every process and ``MOODBOT_SHARD_IDS``
+names the shards this one runs (each shard in exactly one process); with Redis (``MOODBOT_REDIS_URL``)
+their capacity and fair shares are shared and the models run in ``moodbot worker`` processes.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from bot.store import SettingsStore
 from bot.worker import WorkerPool
 
 if TYPE_CHECKING:
+    from bot.queue import RedisPool
     from emotion_core.recognizer.infer import EmotionRecognizer
-    from emotion_core.synth.pipeline import Synthesizer
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +54,13 @@ class MoodBot(commands.AutoShardedBot):
     config : Config
         Process settings (token, limits, cooldowns).
     recognizer : EmotionRecognizer
-        Hears the emotion in a clip; its ``analyze`` is called on worker threads.
-    synthesizer : Synthesizer
-        Speaks text with an emotion; its ``speak`` is called on worker threads.
+        The recogniser whose profile network and feature size the voice profiles follow; the model
+        work itself runs wherever ``pool`` sends it.
     store : SettingsStore
         Per-guild settings.
-    pool : WorkerPool
-        Threads and admission control for model work.
+    pool : WorkerPool or RedisPool
+        Admission control for model work, and where it runs: threads of this process, or worker
+        processes fed through Redis.
     sync_global : bool
         Publish the slash commands globally in ``setup_hook`` (once after install or upgrade; with
         ``config.dev_guild_id`` set they are synced to that guild on every start instead).
@@ -68,9 +71,8 @@ class MoodBot(commands.AutoShardedBot):
         *,
         config: Config,
         recognizer: EmotionRecognizer,
-        synthesizer: Synthesizer,
         store: SettingsStore,
-        pool: WorkerPool,
+        pool: WorkerPool | RedisPool,
         sync_global: bool = False,
         extensions: Sequence[str] = EXTENSIONS,
     ) -> None:
@@ -90,10 +92,12 @@ class MoodBot(commands.AutoShardedBot):
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
             max_messages=None,
+            shard_count=config.shard_count,
+            # None, discord.py's own default, runs every shard; its typed options leave None out.
+            shard_ids=None if config.shard_ids is None else list(config.shard_ids),  # type: ignore[arg-type]
         )
         self.config = config
         self.recognizer = recognizer
-        self.synthesizer = synthesizer
         self.store = store
         self.pool = pool
         self.sync_global = sync_global
@@ -107,6 +111,7 @@ class MoodBot(commands.AutoShardedBot):
         DevGuildError
             Discord refused the sync to ``config.dev_guild_id`` (not a server the bot is in).
         """
+        await self.pool.open()
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.config.dev_guild_id is not None:

@@ -49,6 +49,13 @@ class Config:
     shutdown_timeout_s: float = 8.0
     #: Level for discord.py's log handler: DEBUG, INFO, WARNING or ERROR.
     log_level: int = logging.INFO
+    #: ``$MOODBOT_REDIS_URL``: run the models in ``moodbot worker`` processes fed through this Redis
+    #: (:mod:`bot.queue`); ``None`` runs them on threads of this process. May hold a password.
+    redis_url: str | None = field(default=None, repr=False)
+    #: ``$MOODBOT_SHARD_COUNT``: the shards of the whole bot; ``None`` asks Discord for its count.
+    shard_count: int | None = None
+    #: ``$MOODBOT_SHARD_IDS`` (comma-separated): the shards this process runs; ``None`` runs them all.
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -99,7 +106,44 @@ class Config:
                 environ, "MOODBOT_SHUTDOWN_TIMEOUT_S", float, 0.0, cls.shutdown_timeout_s
             ),
             log_level=level,
+            redis_url=redis_url_from_env(environ),
+            **_shards(environ),
         )
+
+
+def redis_url_from_env(environ: Mapping[str, str]) -> str | None:
+    """``$MOODBOT_REDIS_URL`` checked for a scheme arq can use, or ``None`` where it is unset."""
+    url = environ.get("MOODBOT_REDIS_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "MOODBOT_REDIS_URL must start with redis://, rediss:// or unix:// "
+            "(for example redis://localhost:6379/0)."
+        )
+    return url
+
+
+def _shards(environ: Mapping[str, str]) -> dict:
+    """``shard_count`` and ``shard_ids`` from the environment, checked against each other."""
+    count_text = environ.get("MOODBOT_SHARD_COUNT", "").strip()
+    ids_text = environ.get("MOODBOT_SHARD_IDS", "").strip()
+    if not count_text:
+        if ids_text:
+            raise ConfigError("MOODBOT_SHARD_IDS needs MOODBOT_SHARD_COUNT, the shards of the whole bot.")
+        return {}
+    count = _number(environ, "MOODBOT_SHARD_COUNT", int, 1)
+    if not ids_text:
+        return {"shard_count": count}
+    try:
+        ids = tuple(sorted({int(part) for part in ids_text.split(",")}))
+    except ValueError:
+        raise ConfigError(
+            f"MOODBOT_SHARD_IDS={ids_text!r} is not a comma-separated list of numbers."
+        ) from None
+    if ids[0] < 0 or ids[-1] >= count:
+        raise ConfigError(f"MOODBOT_SHARD_IDS must lie in 0..{count - 1} (MOODBOT_SHARD_COUNT={count}).")
+    return {"shard_count": count, "shard_ids": ids}
 
 
 _Number = TypeVar("_Number", int, float)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Concatenate, Literal, ParamSpec, TypeVar
+from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from bot.errors import DuplicateJobError, FairShareError, PoolBusyError
 from bot.tasks import Models
@@ -42,6 +42,27 @@ Lane = Literal["analysis", "speech"]
 #: Largest share of a lane's capacity one person may hold at once (at least one job).
 FAIR_SHARE = 0.25
 SPEECH_WORKERS = 1  # synthesis threads: speech is asked for rarely and each request is one sentence
+
+
+class Job(Protocol):
+    """An admitted job, from either pool: a ``with`` block around the whole job, reply included."""
+
+    async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one task of :mod:`bot.tasks` on the loaded models and return its result."""
+        ...
+
+    def done_computing(self) -> None:
+        """Give the slot back before replying."""
+        ...
+
+    def __enter__(self) -> Job: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 @dataclass
@@ -94,6 +115,9 @@ class WorkerPool:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+
+    async def open(self) -> None:
+        """Nothing to connect to: the threads start with the pool (the Redis pool connects here)."""
 
     @staticmethod
     def _lane(name: str, threads: int, capacity: int) -> _LaneState:

@@ -6,6 +6,8 @@ facts that caused it as attributes, so callers can react without parsing text.
 
 from __future__ import annotations
 
+import functools
+
 
 class EmotionCoreError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -23,6 +25,10 @@ class AudioTooLargeError(AudioError):
         self.size_bytes = size_bytes
         self.limit_bytes = limit_bytes
 
+    def __reduce__(self):  # pickled whole (a queued job's error travels back to the bot)
+        partial = functools.partial(type(self), size_bytes=self.size_bytes, limit_bytes=self.limit_bytes)
+        return partial, self.args
+
 
 class AudioTooShortError(AudioError):
     """The decoded audio is shorter than the minimum that can carry an emotion."""
@@ -31,6 +37,12 @@ class AudioTooShortError(AudioError):
         super().__init__(message)
         self.duration_s = duration_s
         self.min_duration_s = min_duration_s
+
+    def __reduce__(self):  # pickled whole (a queued job's error travels back to the bot)
+        partial = functools.partial(
+            type(self), duration_s=self.duration_s, min_duration_s=self.min_duration_s
+        )
+        return partial, self.args
 
 
 class ModelError(EmotionCoreError):

@@ -13,9 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import analyze, calibrate, evaluate, listen, models, run, speak, train
+from bot.cli import analyze, calibrate, evaluate, listen, models, run, speak, train, worker
 
-_SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, listen, run, models)
+_SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, listen, run, worker, models)
 #: Subcommands that load the recogniser, and so TensorFlow.
 _USES_TENSORFLOW = frozenset({"train", "evaluate", "calibrate"})
 

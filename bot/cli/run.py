@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import importlib.util
 import logging
 import os
 import signal
@@ -39,7 +40,8 @@ _CLOSE_ADVICE = {
     # Sharding required. The bot asks Discord for its shard count at each start, so a shard only
     # outgrows its share of servers while running; a new start gets a new count.
     4011: "Discord requires more shards (gateway close code 4011: too many servers for the shard count "
-    "chosen at start-up); start MoodBot again and it will ask Discord for the new count.",
+    "chosen at start-up); start MoodBot again and it will ask Discord for the new count (where "
+    "MOODBOT_SHARD_COUNT fixes it, raise it in every process).",
 }
 _CLOSE_CODES_URL = (
     "https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes"
@@ -83,6 +85,9 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"moodbot run: {error}", file=sys.stderr)
         return 2
+    if config.redis_url is not None and (missing := queue_extra_missing()):
+        print(f"moodbot run: {missing}", file=sys.stderr)
+        return 2
 
     import discord
 
@@ -106,6 +111,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"moodbot run: {line}", file=sys.stderr)
         return 2
     return 0
+
+
+def queue_extra_missing() -> str | None:
+    """The line to print where MOODBOT_REDIS_URL is set but arq (the `queue` extra) is not installed."""
+    if importlib.util.find_spec("arq") is not None:
+        return None
+    return "MOODBOT_REDIS_URL needs the job queue: pip install 'moodbot[queue]' (arq and redis-py)."
 
 
 def _explain(error: Exception) -> str | None:
@@ -136,6 +148,11 @@ def _explain(error: Exception) -> str | None:
             "Discord did not say where to connect (GatewayNotFound), which usually means an outage on its "
             "side; see https://discordstatus.com and try again."
         )
+    if type(error).__module__.startswith("redis"):  # only importable with the `queue` extra
+        return (
+            f"could not use the Redis at MOODBOT_REDIS_URL ({error.__class__.__name__}: {error}); check "
+            "that it is running and reachable, or unset MOODBOT_REDIS_URL to run the models in this process."
+        )
     if isinstance(error, (OSError, aiohttp.ClientConnectionError, asyncio.TimeoutError)):
         # discord.py retries a dropped gateway itself; this is the first connection failing.
         return (
@@ -156,29 +173,31 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
     store = SettingsStore(config.db_path)
     try:
         from bot.app import MoodBot
+        from bot.queue import RedisPool
         from bot.tasks import Models, warm_up
         from bot.worker import WorkerPool
         from emotion_core.recognizer.infer import EmotionRecognizer
-        from emotion_core.synth.pipeline import Synthesizer
 
         log.info("Loading the models")
         recognizer = EmotionRecognizer.from_pretrained()
-        synthesizer = Synthesizer.from_pretrained()
-        log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
-        models = Models(recognizer, synthesizer)
-        warm_up(models)
+        pool: WorkerPool | RedisPool
+        if config.redis_url is not None:
+            # The workers hold the models; this process needs only the recogniser's profile facts.
+            log.info("Model work goes to `moodbot worker` processes through Redis")
+            pool = RedisPool(config.redis_url, workers=config.workers, queue_size=config.queue_size)
+        else:
+            from emotion_core.synth.pipeline import Synthesizer
+
+            synthesizer = Synthesizer.from_pretrained()
+            log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
+            models = Models(recognizer, synthesizer)
+            warm_up(models)
+            pool = WorkerPool(workers=config.workers, queue_size=config.queue_size, models=models)
         _return_freed_memory()
     except BaseException:
         asyncio.run(store.close())
         raise
-    return MoodBot(
-        config=config,
-        recognizer=recognizer,
-        synthesizer=synthesizer,
-        store=store,
-        pool=WorkerPool(workers=config.workers, queue_size=config.queue_size, models=models),
-        sync_global=sync_global,
-    )
+    return MoodBot(config=config, recognizer=recognizer, store=store, pool=pool, sync_global=sync_global)
 
 
 def _return_freed_memory() -> None:

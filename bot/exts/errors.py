@@ -17,8 +17,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import JobFailedError, PoolBusyError
 from bot.store import StoreError
-from bot.worker import PoolBusyError
 from emotion_core.errors import EmotionCoreError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def explain(error: BaseException) -> str:
     """The short answer for ``error``; unexpected errors are logged here with their traceback."""
     if isinstance(error, (app_commands.CommandInvokeError, app_commands.TransformerError)):
         error = error.__cause__ or error
-    if isinstance(error, (EmotionCoreError, PoolBusyError)):
+    if isinstance(error, (EmotionCoreError, PoolBusyError, JobFailedError)):
         return str(error)
     if isinstance(error, StoreError):
         log.warning("Settings database error: %s", error)

@@ -1298,7 +1298,6 @@ async def start_bot(
     bot = MoodBot(
         config=config,
         recognizer=recognizer,
-        synthesizer=synthesizer,
         store=SettingsStore(config.db_path),
         pool=WorkerPool(
             workers=config.workers, queue_size=config.queue_size, models=Models(recognizer, synthesizer)

@@ -144,7 +144,6 @@ def _bot(config: Config, recognizer: Any, synthesizer: Any, *, sync_global: bool
     return MoodBot(
         config=config,
         recognizer=recognizer,
-        synthesizer=synthesizer,
         store=SettingsStore(config.db_path),
         pool=WorkerPool(
             workers=config.workers, queue_size=config.queue_size, models=Models(recognizer, synthesizer)

@@ -1,0 +1,184 @@
+"""``moodbot worker``: run the models for bot processes, fed jobs through Redis (``MOODBOT_REDIS_URL``).
+
+A worker loads the models of the lanes it serves once (the recogniser for ``analysis``, the voice for
+``speech``), warms them up, then takes one job at a time from each lane's arq queue (one core per lane
+and process: start as many processes as the machine has cores to give). Jobs are the functions of
+:mod:`bot.tasks`, run on a thread so arq's own bookkeeping (the in-progress key, results) keeps going.
+SIGINT and SIGTERM stop it; a job cut short that way, or by a crash, runs again on another worker once
+its in-progress key lapses (the job timeout plus ten seconds), at most :data:`bot.queue.MAX_TRIES` times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arq import Worker
+
+    from bot.tasks import Models
+
+log = logging.getLogger(__name__)
+
+LANES = ("analysis", "speech")
+#: Longest one job may run (s): a 60 s clip takes well under a second, a neural sentence a few.
+JOB_TIMEOUT_S = 60.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run the models for bot processes, with jobs from Redis",
+        description="Take analysis and speech jobs from the Redis at MOODBOT_REDIS_URL and run them; "
+        "start one per core to give (docs/deployment.md). Needs the queue extra.",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".env"),
+        help="file of KEY=value settings; the environment wins over it (default: .env)",
+    )
+    parser.add_argument(
+        "--lane",
+        choices=(*LANES, "all"),
+        default="all",
+        help="which jobs to take: analysis (voice messages, /mood), speech (/speak), or all (default)",
+    )
+    parser.add_argument(
+        "--job-timeout",
+        type=float,
+        default=JOB_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"longest one job may run before it is cut short and retried (default: {JOB_TIMEOUT_S:g})",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dotenv import load_dotenv
+
+    from bot.cli.run import queue_extra_missing
+    from bot.config import ConfigError, redis_url_from_env
+
+    if args.env_file != Path(".env") and not args.env_file.is_file():
+        print(f"moodbot worker: there is no settings file at {args.env_file}", file=sys.stderr)
+        return 2
+    if args.job_timeout <= 0:
+        print("moodbot worker: --job-timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    load_dotenv(args.env_file, override=False)
+    try:
+        url = redis_url_from_env(os.environ)
+    except ConfigError as error:
+        print(f"moodbot worker: {error}", file=sys.stderr)
+        return 2
+    if url is None:
+        print(
+            "moodbot worker: set MOODBOT_REDIS_URL to the Redis the bot uses (see .env.example)",
+            file=sys.stderr,
+        )
+        return 2
+    if missing := queue_extra_missing():
+        print(f"moodbot worker: {missing}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    # arq logs each job's arguments at INFO (the start of someone's audio, their text): only with -v.
+    logging.getLogger("arq.worker").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    lanes = LANES if args.lane == "all" else (args.lane,)
+    models = _load(lanes)
+    try:
+        asyncio.run(serve(models, url, lanes, job_timeout_s=args.job_timeout))
+    except Exception as error:
+        if not type(error).__module__.startswith("redis"):
+            raise
+        print(f"moodbot worker: could not use the Redis at MOODBOT_REDIS_URL ({error})", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _load(lanes: tuple[str, ...]) -> Models:
+    """The models the lanes need, loaded once and warmed up."""
+    from bot.tasks import Models, warm_up
+
+    recognizer = synthesizer = None
+    if "analysis" in lanes:
+        from emotion_core.recognizer.infer import EmotionRecognizer
+
+        recognizer = EmotionRecognizer.from_pretrained()
+    if "speech" in lanes:
+        from emotion_core.synth.pipeline import Synthesizer
+
+        synthesizer = Synthesizer.from_pretrained()
+    models = Models(recognizer, synthesizer)
+    warm_up(models)
+    return models
+
+
+def build_workers(
+    models: Models, redis: Any, lanes: tuple[str, ...], *, job_timeout_s: float
+) -> list[Worker]:
+    """One arq worker per lane on the same connection, each running one job at a time."""
+    from arq import Worker, func
+
+    from bot.queue import MAX_TRIES, queue_name
+    from bot.tasks import TASKS
+
+    lane_tasks = {"analysis": TASKS["analyse"], "speech": TASKS["synthesise"]}
+    workers = []
+    for lane in lanes:
+        task = lane_tasks[lane]
+
+        async def job(ctx: dict, *args: Any, _task: Any = task, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(_task, ctx["models"], *args, **kwargs)
+
+        workers.append(
+            Worker(
+                functions=[func(job, name=task.__name__, max_tries=MAX_TRIES)],
+                queue_name=queue_name(lane),  # type: ignore[arg-type]
+                redis_pool=redis,
+                ctx={"models": models},
+                max_jobs=1,
+                job_timeout=job_timeout_s,
+                keep_result=60,
+                log_results=False,  # a person's mood or words do not belong in a log
+                poll_delay=0.05,
+                handle_signals=False,
+            )
+        )
+    return workers
+
+
+async def serve(models: Models, url: str, lanes: tuple[str, ...], *, job_timeout_s: float) -> None:
+    """Take jobs until SIGINT or SIGTERM; then stop taking them and let arq wind down."""
+    from bot.queue import connect
+
+    redis = await connect(url)
+    workers = build_workers(models, redis, lanes, job_timeout_s=job_timeout_s)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("Taking %s jobs", " and ".join(lanes))
+    running = [asyncio.create_task(worker.main()) for worker in workers]
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({*running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in running:
+            if task.done():
+                task.result()  # a worker that ended on its own: raise its error
+    finally:
+        stopping.cancel()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for worker in workers:
+            await worker.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        log.info("Worker stopped")
