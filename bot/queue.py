@@ -29,12 +29,11 @@ import pickle
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from bot.errors import DuplicateJobError, FairShareError, JobFailedError, PoolBusyError
 from bot.tasks import TASKS, Models
-from bot.worker import FAIR_SHARE, SPEECH_WORKERS, Lane
+from bot.worker import FAIR_SHARE, SPEECH_WORKERS, Admitted, Lane
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
@@ -131,16 +130,6 @@ class RedisPool:
         """Jobs this process admitted and has not finished (reply included)."""
         return self._open
 
-    async def computing(self, lane: Lane = "analysis") -> int:
-        """Slots of ``lane`` held now by every bot process."""
-        key = f"{PREFIX}:slots:{lane}"
-        now_ms = await self._now_ms()
-        return int(await self.redis.zcount(key, now_ms, "+inf"))
-
-    async def _now_ms(self) -> int:
-        seconds, micros = await self.redis.time()
-        return int(seconds) * 1000 + int(micros) // 1000
-
     async def reserve(
         self, user_id: int = 0, lane: Lane = "analysis", *, job_id: str | None = None
     ) -> RedisReservation:
@@ -206,16 +195,15 @@ class RedisPool:
             await self._redis.aclose()
 
 
-class RedisReservation:
+class RedisReservation(Admitted):
     """One admitted job; :meth:`run` sends its task to a worker process and waits for the result."""
 
     def __init__(self, pool: RedisPool, lane: Lane, job_id: str, keys: tuple[str, str]) -> None:
+        super().__init__()
         self._pool = pool
         self._lane = lane
         self.job_id = job_id
         self._keys = keys
-        self._holding = True
-        self._open = True
 
     async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Enqueue ``task`` with these arguments under this job's id and return the worker's result.
@@ -251,25 +239,11 @@ class RedisReservation:
             log.warning("Job %s failed in its workers: %s", self.job_id, error)
             raise JobFailedError("The worker handling that stopped twice; please try again later.") from error
 
-    def done_computing(self) -> None:
-        """Give the slot back before replying; the job stays open (for the drain) until the block ends."""
-        if self._holding:
-            self._holding = False
-            self._pool._release(self.job_id, self._keys)
+    def _give_back(self) -> None:
+        self._pool._release(self.job_id, self._keys)
 
-    def __enter__(self) -> RedisReservation:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.done_computing()
-        if self._open:
-            self._open = False
-            self._pool._close()
+    def _finish(self) -> None:
+        self._pool._close()
 
 
 async def connect(url: str) -> ArqRedis:

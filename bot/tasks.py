@@ -102,18 +102,15 @@ def warm_up(models: Models) -> None:
     """Pay the one-off costs (JIT compilation, ONNX Runtime's first run, matplotlib's font cache) at
     start-up. Otherwise the first person to send a voice message waits seconds for them, and the first
     chart holds the GIL long enough to stall the event loop. Uses eight seconds of real synthesised
-    speech (or, without a synthesiser, a tone pattern) so the windowed (timeline) path runs too.
+    speech so the windowed (timeline) path runs too; a worker without a voice warms the voice only
+    or nothing, and its first clip pays the recogniser's share.
     """
-    rate = 16000
-    if models.synthesizer is not None:
-        speech = models.synthesizer.speak("Warming up: how does this sound?", Emotion.NEUTRAL)
-        samples, rate = speech.samples, speech.sample_rate
-    else:
-        t = np.arange(rate, dtype=np.float32) / rate
-        samples = (0.1 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32)
+    if models.synthesizer is None:
+        return
+    speech = models.synthesizer.speak("Warming up: how does this sound?", Emotion.NEUTRAL)
     if models.recognizer is None:
         return
-    repeats = math.ceil(8.0 * rate / samples.size)
-    result = models.recognizer.predict(np.tile(samples, repeats), rate)
+    repeats = math.ceil(8.0 * speech.sample_rate / speech.samples.size)
+    result = models.recognizer.predict(np.tile(speech.samples, repeats), speech.sample_rate)
     if render.wants_timeline(result):
         render.timeline_png(result)

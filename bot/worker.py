@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
+from typing import Concatenate, Literal, ParamSpec, Self, TypeVar
 
 from bot.errors import DuplicateJobError, FairShareError, PoolBusyError
 from bot.tasks import Models
@@ -42,27 +42,6 @@ Lane = Literal["analysis", "speech"]
 #: Largest share of a lane's capacity one person may hold at once (at least one job).
 FAIR_SHARE = 0.25
 SPEECH_WORKERS = 1  # synthesis threads: speech is asked for rarely and each request is one sentence
-
-
-class Job(Protocol):
-    """An admitted job, from either pool: a ``with`` block around the whole job, reply included."""
-
-    async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run one task of :mod:`bot.tasks` on the loaded models and return its result."""
-        ...
-
-    def done_computing(self) -> None:
-        """Give the slot back before replying."""
-        ...
-
-    def __enter__(self) -> Job: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
 
 @dataclass
@@ -192,32 +171,32 @@ class WorkerPool:
             self._idle.set()
 
 
-class Reservation:
-    """One admitted job: run tasks on its lane's threads until :meth:`done_computing`."""
+class Admitted:
+    """The life of an admitted job, for either pool: it holds a slot until :meth:`done_computing`
+    (called before replying) and stays open, for the drain, until its ``with`` block ends. Subclasses
+    say how a slot is given back (:meth:`_give_back`) and a job closed (:meth:`_finish`)."""
 
-    def __init__(self, pool: WorkerPool, state: _LaneState, user_id: int, job_id: str | None = None) -> None:
-        self._pool = pool
-        self._state = state
-        self._user_id = user_id
-        self._job_id = job_id
+    def __init__(self) -> None:
         self._holding = True
         self._open = True
 
     async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``task(models, *args, **kwargs)`` on a worker thread and return its result."""
-        if not self._holding:
-            raise RuntimeError("this job has given its slot back; reserve another")
-        loop = asyncio.get_running_loop()
-        call = functools.partial(task, self._pool.models, *args, **kwargs)
-        return await loop.run_in_executor(self._state.executor, call)
+        """Run one task of :mod:`bot.tasks` on the loaded models and return its result."""
+        raise NotImplementedError
+
+    def _give_back(self) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        raise NotImplementedError
 
     def done_computing(self) -> None:
         """Give the slot back before replying; the job stays open (for the drain) until the block ends."""
         if self._holding:
             self._holding = False
-            self._pool._give_back(self._state, self._user_id)
+            self._give_back()
 
-    def __enter__(self) -> Reservation:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -229,4 +208,29 @@ class Reservation:
         self.done_computing()
         if self._open:
             self._open = False
-            self._pool._close(self._job_id)
+            self._finish()
+
+
+class Reservation(Admitted):
+    """One admitted job: run tasks on its lane's threads until :meth:`done_computing`."""
+
+    def __init__(self, pool: WorkerPool, state: _LaneState, user_id: int, job_id: str | None = None) -> None:
+        super().__init__()
+        self._pool = pool
+        self._state = state
+        self._user_id = user_id
+        self._job_id = job_id
+
+    async def run(self, task: Callable[Concatenate[Models, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``task(models, *args, **kwargs)`` on a worker thread and return its result."""
+        if not self._holding:
+            raise RuntimeError("this job has given its slot back; reserve another")
+        loop = asyncio.get_running_loop()
+        call = functools.partial(task, self._pool.models, *args, **kwargs)
+        return await loop.run_in_executor(self._state.executor, call)
+
+    def _give_back(self) -> None:
+        self._pool._give_back(self._state, self._user_id)
+
+    def _finish(self) -> None:
+        self._pool._close(self._job_id)

@@ -19,8 +19,9 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.cli.env_file import add_env_file, load_env_file
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
@@ -55,12 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Start the Discord bot. Settings come from the environment or a .env file; "
         "see .env.example and docs/discord-setup.md.",
     )
-    parser.add_argument(
-        "--env-file",
-        type=Path,
-        default=Path(".env"),
-        help="file of KEY=value settings; the environment wins over it (default: .env)",
-    )
+    add_env_file(parser)
     parser.add_argument(
         "--sync",
         action="store_true",
@@ -71,15 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dotenv import load_dotenv
-
     from bot.config import Config, ConfigError
     from bot.store import StoreError
 
-    if args.env_file != Path(".env") and not args.env_file.is_file():  # .env itself is optional
-        print(f"moodbot run: there is no settings file at {args.env_file}", file=sys.stderr)
+    if not load_env_file(args.env_file, "run"):
         return 2
-    load_dotenv(args.env_file, override=False)
     try:
         config = Config.from_env(os.environ)
     except ConfigError as error:

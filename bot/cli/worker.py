@@ -16,8 +16,9 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bot.cli.env_file import add_env_file, load_env_file
 
 if TYPE_CHECKING:
     from arq import Worker
@@ -38,12 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Take analysis and speech jobs from the Redis at MOODBOT_REDIS_URL and run them; "
         "start one per core to give (docs/deployment.md). Needs the queue extra.",
     )
-    parser.add_argument(
-        "--env-file",
-        type=Path,
-        default=Path(".env"),
-        help="file of KEY=value settings; the environment wins over it (default: .env)",
-    )
+    add_env_file(parser)
     parser.add_argument(
         "--lane",
         choices=(*LANES, "all"),
@@ -61,18 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dotenv import load_dotenv
-
     from bot.cli.run import queue_extra_missing
     from bot.config import ConfigError, redis_url_from_env
 
-    if args.env_file != Path(".env") and not args.env_file.is_file():
-        print(f"moodbot worker: there is no settings file at {args.env_file}", file=sys.stderr)
-        return 2
     if args.job_timeout <= 0:
         print("moodbot worker: --job-timeout must be more than 0 seconds", file=sys.stderr)
         return 2
-    load_dotenv(args.env_file, override=False)
+    if not load_env_file(args.env_file, "worker"):
+        return 2
     try:
         url = redis_url_from_env(os.environ)
     except ConfigError as error:

@@ -25,7 +25,7 @@ from bot.exts.errors import explain
 from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
 from bot.tasks import Analysis, Speaker, analyse
-from bot.worker import Job
+from bot.worker import Admitted
 from emotion_core.audio import AudioLimits
 from emotion_core.errors import AudioError, AudioTooLargeError
 from emotion_core.profile import VoiceProfile
@@ -286,7 +286,7 @@ class Analyze(commands.Cog):
         job_id: str,
         *,
         check_size_first: bool = True,
-    ) -> Job:
+    ) -> Admitted:
         """Size, cooldown, fair-share and capacity checks; raises the error to answer with.
 
         Automatic analysis checks the size after the cooldown, so that a flood of oversized files is
@@ -301,7 +301,7 @@ class Analyze(commands.Cog):
             check_size(attachment, self.bot.config.max_upload_bytes)
         return await self.bot.pool.reserve(user.id, job_id=job_id)
 
-    async def _analyse(self, job: Job, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
+    async def _analyse(self, job: Admitted, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()
         return await job.run(analyse, data, self.limits, speaker)
 

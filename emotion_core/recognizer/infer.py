@@ -259,15 +259,16 @@ class EmotionRecognizer:
             return result(None, 0.0, {}, (), True)
         begin, end = speech_bounds(samples, features)
         speech = samples[begin:end]
-        tracks = None
+        tracks = whole = None
         if with_voice or self.config.architecture.kind == "functional":
             tracks = mel_power(speech, features), pitch_semitones(speech, features)
-        if with_voice and tracks is not None:
-            voice = functionals_of(*tracks, features)
+            whole = functionals_of(*tracks, features)  # the voice vector, and a short clip's input
+        if with_voice:
+            voice = whole
         timing = self.config.timeline
         if speech.size < timing.min_clip_s * rate:
-            if self.config.architecture.kind == "functional" and tracks is not None:
-                inputs = self._functional_inputs(functionals_of(*tracks, features), centre)
+            if self.config.architecture.kind == "functional" and whole is not None:
+                inputs = self._functional_inputs(whole, centre)
             else:
                 inputs = self._features(speech, centre)
             probs = self._run(inputs[None])[0]
