@@ -235,8 +235,10 @@ class RedisReservation(Admitted):
         except SerializationError as error:
             log.error("Job %s returned what cannot be read back: %s", self.job_id, error)
             raise JobFailedError("Something went wrong on my side; please try again.") from error
-        except JobExecutionFailed as error:  # arq's word for "out of tries": its workers died on it
+        except JobExecutionFailed as error:  # arq's word for "expired unstarted" or "out of tries"
             log.warning("Job %s failed in its workers: %s", self.job_id, error)
+            if "expired" in str(error):
+                raise JobFailedError("That took too long to answer; please try again.") from error
             raise JobFailedError("The worker handling that stopped twice; please try again later.") from error
 
     def _give_back(self) -> None:
@@ -244,6 +246,14 @@ class RedisReservation(Admitted):
 
     def _finish(self) -> None:
         self._pool._close()
+
+
+def quiet_arq_logs(*, verbose: bool) -> None:
+    """Keep arq's chatter out of the log unless ``-v``: it logs each job's arguments at INFO (the start
+    of someone's audio, their text), and its connection retries name ``localhost:6379`` whatever
+    the URL says; the CLI explains a Redis it cannot reach in one line of its own instead."""
+    logging.getLogger("arq.worker").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("arq.connections").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 async def connect(url: str) -> ArqRedis:

@@ -88,6 +88,10 @@ def _run(args: argparse.Namespace) -> int:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     discord.utils.setup_logging(level=logging.DEBUG if args.verbose else config.log_level, root=True)
+    if config.redis_url is not None:
+        from bot.queue import quiet_arq_logs
+
+        quiet_arq_logs(verbose=args.verbose)
 
     try:
         bot = _build(config, sync_global=args.sync)

@@ -79,9 +79,10 @@ def _run(args: argparse.Namespace) -> int:
     if missing := queue_extra_missing():
         print(f"moodbot worker: {missing}", file=sys.stderr)
         return 2
+    from bot.queue import quiet_arq_logs
+
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    # arq logs each job's arguments at INFO (the start of someone's audio, their text): only with -v.
-    logging.getLogger("arq.worker").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    quiet_arq_logs(verbose=args.verbose)
     lanes = LANES if args.lane == "all" else (args.lane,)
     models = _load(lanes)
     try:

@@ -1293,16 +1293,14 @@ async def start_bot(
     *,
     recognizer: Any,
     synthesizer: Any,
+    pool: Any = None,
 ) -> MoodBot:
-    """Build the bot as ``moodbot run`` does, log in against ``api`` and receive the test guild."""
-    bot = MoodBot(
-        config=config,
-        recognizer=recognizer,
-        store=SettingsStore(config.db_path),
-        pool=WorkerPool(
-            workers=config.workers, queue_size=config.queue_size, models=Models(recognizer, synthesizer)
-        ),
-    )
+    """Build the bot as ``moodbot run`` does, log in against ``api`` and receive the test guild; the
+    model work runs on this process's threads unless ``pool`` (a :class:`bot.queue.RedisPool`) says."""
+    if pool is None:
+        models = Models(recognizer, synthesizer)
+        pool = WorkerPool(workers=config.workers, queue_size=config.queue_size, models=models)
+    bot = MoodBot(config=config, recognizer=recognizer, store=SettingsStore(config.db_path), pool=pool)
     await start_client(api, bot, config.discord_token)
     return bot
 

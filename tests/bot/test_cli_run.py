@@ -253,6 +253,29 @@ def test_gateway_close_is_one_line(edge, loaded, tmp_path, capsys, monkeypatch, 
     assert [gateway.identify["shard"] for gateway in edge.gateways] == [[0, 1]]
 
 
+def test_a_redis_that_is_not_there_is_one_line(edge, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("arq")
+    assert _run_quietly(tmp_path, monkeypatch, MOODBOT_REDIS_URL=f"unix://{tmp_path}/no-redis.sock") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("moodbot run: could not")
+    assert "MOODBOT_REDIS_URL" in err
+
+
+async def test_a_process_runs_the_shards_its_settings_name(edge, tmp_path, recognizer, synthesizer):
+    """MOODBOT_SHARD_COUNT and MOODBOT_SHARD_IDS: this process identifies as shards 1 and 3 of 4 only."""
+    bot = _bot(fakes.make_config(tmp_path, shard_count=4, shard_ids=(1, 3)), recognizer, synthesizer)
+    serving = asyncio.create_task(run._serve(bot, fakes.TOKEN))
+    for _ in range(1000):  # discord.py spaces identifies 5 s apart, as Discord asks
+        if len(edge.gateways) == 2 and edge.gateways[1].identified.is_set():
+            break
+        await asyncio.sleep(0.02)
+    assert [gateway.identify["shard"] for gateway in edge.gateways] == [[1, 4], [3, 4]]
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(serving, 10)
+    assert all(gateway.close_code == 1000 for gateway in edge.gateways)
+
+
 @pytest.mark.parametrize(("job_s", "timeout_s"), [(0.3, 5.0), (60.0, 0.5)], ids=["finishes", "too-slow"])
 async def test_sigterm_drains_within_the_shutdown_timeout(
     edge, tmp_path, recognizer, synthesizer, job_s, timeout_s

@@ -37,6 +37,9 @@ def test_every_setting_is_read():
             "MOODBOT_SPEAK_PER_MINUTE": "1",
             "MOODBOT_SHUTDOWN_TIMEOUT_S": "5",
             "MOODBOT_LOG_LEVEL": "debug",
+            "MOODBOT_REDIS_URL": "redis://queue.internal:6379/2",
+            "MOODBOT_SHARD_COUNT": "4",
+            "MOODBOT_SHARD_IDS": "3, 1",
         }
     )
     assert (config.dev_guild_id, config.workers, config.queue_size) == (123, 4, 0)
@@ -44,6 +47,14 @@ def test_every_setting_is_read():
     assert (config.analyze_per_minute, config.speak_per_minute) == (2, 1)
     assert config.db_path == Path("/tmp/x.sqlite3")
     assert config.log_level == logging.DEBUG
+    assert config.redis_url == "redis://queue.internal:6379/2"
+    assert (config.shard_count, config.shard_ids) == (4, (1, 3))
+
+
+def test_one_process_and_discords_shard_count_by_default():
+    config = Config.from_env({"DISCORD_TOKEN": TOKEN})
+    assert (config.redis_url, config.shard_count, config.shard_ids) == (None, None, None)
+    assert Config.from_env({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2"}).shard_ids is None  # all
 
 
 def test_the_example_env_file_lists_every_setting():
@@ -61,6 +72,9 @@ def test_the_example_env_file_lists_every_setting():
         "MOODBOT_SPEAK_PER_MINUTE",
         "MOODBOT_SHUTDOWN_TIMEOUT_S",
         "MOODBOT_LOG_LEVEL",
+        "MOODBOT_REDIS_URL",
+        "MOODBOT_SHARD_COUNT",
+        "MOODBOT_SHARD_IDS",
     } <= names
 
 
@@ -74,6 +88,11 @@ def test_the_example_env_file_lists_every_setting():
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "two"}, "MOODBOT_WORKERS='two' is not a whole number"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_WORKERS": "0"}, "at least 1"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_LOG_LEVEL": "LOUD"}, "MOODBOT_LOG_LEVEL"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_REDIS_URL": "localhost:6379"}, "must start with redis://"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_IDS": "0"}, "MOODBOT_SHARD_IDS needs MOODBOT_SHARD_COUNT"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "0"}, "MOODBOT_SHARD_COUNT.*at least 1"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2", "MOODBOT_SHARD_IDS": "0,x"}, "comma-separated"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2", "MOODBOT_SHARD_IDS": "2"}, r"lie in 0\.\.1"),
     ],
 )
 def test_bad_settings_name_the_variable(environ, message):
