@@ -9,10 +9,11 @@ COPY pyproject.toml README.md LICENSE ./
 COPY models/ser models/ser
 COPY emotion_core emotion_core
 COPY bot bot
-# A wheel, not an editable install: the shipped recogniser travels inside it as package data.
+# A wheel, not an editable install: the shipped recogniser travels inside it as package data. The queue
+# extra (arq, redis-py, hiredis, click: 5 MB) lets the same image run `moodbot worker` (compose.queue.yaml).
 RUN python -m venv /opt/moodbot \
  && /opt/moodbot/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/moodbot/bin/pip install --no-cache-dir . \
+ && /opt/moodbot/bin/pip install --no-cache-dir '.[queue]' \
  && /opt/moodbot/bin/pip check
 
 FROM python:3.12-slim

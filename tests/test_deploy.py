@@ -48,3 +48,17 @@ def test_container_runs_unprivileged_in_exec_form():
     assert "MOODBOT_DATA_DIR=/data" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".cache", ".env", "models/tts"} <= set(ignored)
+
+
+def test_compose_with_workers_shares_one_redis_and_keeps_the_token_in_the_bot():
+    queue = (ROOT / "compose.queue.yaml").read_text()
+    services = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n)*)", queue, re.M))
+    assert set(services) == {"redis", "moodbot", "worker"}
+    urls = {name: re.findall(r"MOODBOT_REDIS_URL:\s*(\S+)", body) for name, body in services.items()}
+    assert urls["moodbot"] == urls["worker"] == ["redis://redis:6379/0"]
+    assert "env_file" not in services["worker"]  # the Discord token stays with the bot
+    assert re.search(r'command: \["moodbot", "worker"\]', services["worker"])
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    compose = (ROOT / "compose.yaml").read_text()
+    assert f"image: moodbot:{version}" in compose and f"image: moodbot:{version}" in services["worker"]
+    assert "'.[queue]'" in (ROOT / "Dockerfile").read_text()  # one image runs the bot and the workers

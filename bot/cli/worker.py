@@ -4,8 +4,9 @@ A worker loads the models of the lanes it serves once (the recogniser for ``anal
 ``speech``), warms them up, then takes one job at a time from each lane's arq queue (one core per lane
 and process: start as many processes as the machine has cores to give). Jobs are the functions of
 :mod:`bot.tasks`, run on a thread so arq's own bookkeeping (the in-progress key, results) keeps going.
-SIGINT and SIGTERM stop it; a job cut short that way, or by a crash, runs again on another worker once
-its in-progress key lapses (the job timeout plus ten seconds), at most :data:`bot.queue.MAX_TRIES` times.
+SIGINT and SIGTERM stop it: it takes no more jobs and finishes the running ones (``--stop-timeout``).
+A job cut short by a crash runs again on another worker once its in-progress key lapses (the job
+timeout plus ten seconds), at most :data:`bot.queue.MAX_TRIES` times.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 LANES = ("analysis", "speech")
 #: Longest one job may run (s): a 60 s clip takes well under a second, a neural sentence a few.
 JOB_TIMEOUT_S = 60.0
+#: How long a stopping worker lets its running jobs finish (s): inside Docker's and compose's 10 s.
+STOP_TIMEOUT_S = 8.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help=f"longest one job may run before it is cut short and retried (default: {JOB_TIMEOUT_S:g})",
     )
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=STOP_TIMEOUT_S,
+        metavar="SECONDS",
+        help="on SIGTERM or Ctrl+C, how long to let running jobs finish before handing them back "
+        f"to the queue (default: {STOP_TIMEOUT_S:g}; keep it below your supervisor's stop wait)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -62,6 +73,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.job_timeout <= 0:
         print("moodbot worker: --job-timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    if args.stop_timeout < 0:
+        print("moodbot worker: --stop-timeout must be 0 seconds or more", file=sys.stderr)
         return 2
     if not load_env_file(args.env_file, "worker"):
         return 2
@@ -86,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     lanes = LANES if args.lane == "all" else (args.lane,)
     models = _load(lanes)
     try:
-        asyncio.run(serve(models, url, lanes, job_timeout_s=args.job_timeout))
+        timeouts = {"job_timeout_s": args.job_timeout, "stop_timeout_s": args.stop_timeout}
+        asyncio.run(serve(models, url, lanes, **timeouts))
     except Exception as error:
         if not type(error).__module__.startswith("redis"):
             raise
@@ -147,8 +162,11 @@ def build_workers(
     return workers
 
 
-async def serve(models: Models, url: str, lanes: tuple[str, ...], *, job_timeout_s: float) -> None:
-    """Take jobs until SIGINT or SIGTERM; then stop taking them and let arq wind down."""
+async def serve(
+    models: Models, url: str, lanes: tuple[str, ...], *, job_timeout_s: float, stop_timeout_s: float
+) -> None:
+    """Take jobs until SIGINT or SIGTERM; then take no more, finish the ones running (up to
+    ``stop_timeout_s``) and close."""
     from bot.queue import connect
 
     redis = await connect(url)
@@ -167,11 +185,27 @@ async def serve(models: Models, url: str, lanes: tuple[str, ...], *, job_timeout
                 task.result()  # a worker that ended on its own: raise its error
     finally:
         stopping.cancel()
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        for worker in workers:
-            await worker.close()
+        await _wind_down(workers, running, timeout_s=stop_timeout_s)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         log.info("Worker stopped")
+
+
+async def _wind_down(workers: list[Worker], running: list[asyncio.Task], *, timeout_s: float) -> None:
+    """Stop taking jobs and let the running ones finish, so their answers are not lost.
+
+    A job cut short after ``timeout_s`` is put back on the queue by arq for another worker, at once if
+    it was running, after its in-progress key lapses if it was still being fetched; cancelling is
+    the last resort, not the way to stop (arq's own ``close`` would also raise that cancellation)."""
+    for worker in workers:
+        worker.allow_pick_jobs = False
+    jobs = [job for worker in workers for job in worker.tasks.values() if not job.done()]
+    if jobs:
+        log.info("Finishing %d job(s) before stopping", len(jobs))
+        await asyncio.wait(jobs, timeout=timeout_s)
+    for task in [*running, *jobs]:
+        task.cancel()
+    await asyncio.gather(*running, *jobs, return_exceptions=True)
+    for worker in workers:
+        worker.tasks.clear()  # all done; arq's close would re-raise a cancelled one
+        await worker.close()

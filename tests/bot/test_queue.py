@@ -339,3 +339,18 @@ async def test_a_job_nobody_takes_in_time_is_dropped_unrun(redis_url, start_work
         assert worker.stop() == 0  # and stops cleanly on SIGTERM
     finally:
         await pool.drain(timeout_s=5)
+
+
+async def test_a_stopped_worker_finishes_its_job_first(pool, start_worker, clips):
+    """SIGTERM (a deploy, ``docker stop``) mid-job: the job is answered, then the worker exits 0."""
+    worker = start_worker("analysis")
+    with await pool.reserve(1, job_id="504") as job:
+        answer = asyncio.create_task(job.run(analyse, clips("ogg-opus", duration_s=60.0), AudioLimits()))
+        while not await pool.redis.exists(in_progress_key_prefix + "analysis:504"):
+            await asyncio.sleep(0.001)
+        worker.process.send_signal(signal.SIGTERM)
+        analysis = await asyncio.wait_for(answer, 30)
+
+    assert analysis.result.duration_s == pytest.approx(60.0, abs=0.1)
+    assert worker.process.wait(30) == 0
+    assert "Traceback" not in "".join(worker.log)
