@@ -5,14 +5,24 @@ Running jobs is covered with a real Redis and real worker processes in :mod:`tes
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.cli import main
+from bot.cli.worker import THREAD_SETTINGS
 
 
 @pytest.fixture(autouse=True)
 def no_redis_setting(monkeypatch):
-    monkeypatch.delenv("MOODBOT_REDIS_URL", raising=False)
+    """No Redis from the developer's shell; the logging levels the command sets are put back."""
+    for name in ("MOODBOT_REDIS_URL", *THREAD_SETTINGS):  # the thread settings it sets are undone too
+        monkeypatch.delenv(name, raising=False)
+    loggers = [logging.getLogger(name) for name in ("", "arq.worker", "arq.connections")]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 def _worker(tmp_path, *args: str) -> int:

@@ -1,0 +1,121 @@
+"""The one build step behind ``moodbot train``: fit, save, evaluate, write the card.
+
+It reads the corpora, splits them by speaker, fits MoodBot's network, the seed tutorial's network and
+the profile network on the same training speakers (:mod:`~emotion_core.recognizer.train`,
+:mod:`~emotion_core.recognizer.functional_train`), saves them as a model folder
+(:mod:`~emotion_core.recognizer.artifact`), evaluates both recognisers on the held-out test speakers
+(:mod:`~emotion_core.recognizer.evaluate`) and writes the model card
+(:mod:`~emotion_core.recognizer.card`). Each of those modules does its one job; only this one knows
+the order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from emotion_core.corpora import load_corpora
+from emotion_core.recognizer.artifact import BASELINE_DIR, save_network, save_training
+from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.calibration import fit_calibration
+from emotion_core.recognizer.card import write_model_card
+from emotion_core.recognizer.config import PROFILE_DIR, ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.dataset import FeatureTable, build_features, cap_per_speaker, split_speakers
+from emotion_core.recognizer.evaluate import evaluate_split
+from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
+from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+from emotion_core.recognizer.train import TrainConfig, label_indices, train_seed_baseline, train_tdnn
+
+log = logging.getLogger(__name__)
+
+
+def build(
+    train_cfg: TrainConfig, out_dir: Path, *, corpora_root: Path | None = None, workers: int = 2
+) -> Path:
+    """Run a whole training and write the model folder ``out_dir``; return its path.
+
+    The folder holds the recogniser (``config.json``, weights), the seed baseline in ``baseline/``,
+    ``training.json`` (this config, the split and the learning curves) and, after evaluation on the
+    held-out speakers, the model card (``model_card.json``, ``MODEL_CARD.md``, ``confusion.png``).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    clips = cap_per_speaker(load_corpora(train_cfg.corpora, corpora_root), train_cfg.max_clips_per_speaker)
+    split = split_speakers(clips, train_cfg.split)
+    train_clips, val_clips = split.of(clips, "train"), split.of(clips, "val")
+    log.info("%d clips: %d train, %d val", len(clips), len(train_clips), len(val_clips))
+    config = RecognizerConfig(features=train_cfg.features, architecture=train_cfg.architecture)
+    tables: tuple[FeatureTable | FunctionalTable, FeatureTable | FunctionalTable]
+    if config.architecture.kind == "functional":
+        # Every clip is featurised (test speakers too, unused here) so that the cache is the one
+        # the cross-validation protocols read; the augmented variants are drawn once, with seed 0.
+        table = build_functionals(clips, train_cfg.features, augment=train_cfg.augment, workers=workers)
+        functionals = table.subset(train_clips), table.subset(val_clips)
+        model, history = fit_functional(config, *functionals, train_cfg)
+        tables = functionals
+    else:
+        features = build_features(
+            train_clips + val_clips,
+            train_cfg.features,
+            augment=train_cfg.augment,
+            seed=train_cfg.seed,
+            workers=workers,
+        )
+        frames = features.subset(train_clips), features.subset(val_clips)
+        model, history = train_tdnn(config, *frames, train_cfg)
+        tables = frames
+    baseline_config = RecognizerConfig(
+        features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
+    )
+    baseline, baseline_history = train_seed_baseline(baseline_config, *tables, train_cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_network(model, config, out_dir)
+    save_network(baseline, baseline_config, out_dir / BASELINE_DIR)
+    record = {
+        "config": train_cfg.to_dict(),
+        "split": asdict(split),
+        "history": history,
+        "baseline_history": baseline_history,
+        "parameters": int(model.count_params()),
+        "baseline_parameters": int(baseline.count_params()),
+    }
+    if config.architecture.kind == "functional":
+        record["profile_history"] = _train_profile_network(config, *tables, train_cfg, out_dir)
+    save_training(out_dir, record)
+    report = evaluate_split(out_dir, clips, split)
+    write_model_card(out_dir, report, record)
+    return out_dir
+
+
+def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:
+    """Train the network for people with a voice profile into ``out_dir/profile``, calibrated on the
+    validation speakers with profiles of ``train_cfg.profile_clips`` of their other clips."""
+    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
+    network, history = fit_functional(profile_config, train_table, val_table, train_cfg)
+    save_network(network, profile_config, out_dir / PROFILE_DIR)
+    conditions = ("clean", "discord")
+    probs = np.concatenate(
+        [
+            network.predict(
+                table_inputs(
+                    val_table,
+                    profile_config,
+                    VARIANTS.index(c),
+                    profile_clips=train_cfg.profile_clips,
+                    seed=train_cfg.seed,
+                ),
+                verbose=0,
+            )
+            for c in conditions
+        ]
+    )
+    truth = np.tile(label_indices(val_table.clips, config), len(conditions))
+    fitted_on = (
+        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
+        f"against a profile of {train_cfg.profile_clips} of the speaker's other clips"
+    )
+    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / PROFILE_DIR)
+    return history
