@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     from emotion_core.corpora import available_corpora, load_corpora
     from emotion_core.errors import EmotionCoreError
     from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+    from emotion_core.recognizer.artifact import load_split
     from emotion_core.recognizer.evaluate import (
         BASELINE_NAME,
         CONDITIONS,
@@ -170,7 +171,6 @@ def run(args: argparse.Namespace) -> int:
         evaluate_split,
         evaluate_unseen,
     )
-    from emotion_core.recognizer.train import load_split
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
     split = load_split(folder)

@@ -60,12 +60,13 @@ def with_corpora(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from emotion_core.recognizer.build import build
     from emotion_core.recognizer.dataset import SplitConfig
-    from emotion_core.recognizer.train import TrainConfig, train
+    from emotion_core.recognizer.train import TrainConfig
 
     config = with_corpora(TrainConfig(seed=args.seed, split=SplitConfig(seed=args.seed)), args)
     if args.epochs:
         config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
-    out = train(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)
+    out = build(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)
     print(f"model written to {out}; see {out / 'MODEL_CARD.md'}")
     return 0

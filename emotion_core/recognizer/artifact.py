@@ -2,9 +2,9 @@
 
 A folder holds the recogniser (``config.json``, its weights and, for the Dense kinds, the ONNX serving
 graph), the seed baseline trained beside it in ``baseline/``, the network for people with a voice
-profile in ``profile/`` (:data:`~emotion_core.recognizer.config.PROFILE_DIR`, which serving reads), ``training.json`` (the training config, the speaker split, the learning
-curves) and, once evaluated, the model card. Kept apart from training so that evaluation, calibration
-and the card can read a folder without importing the trainer.
+profile in ``profile/`` (``config.PROFILE_DIR``, which serving reads), ``training.json`` (the training
+config, the speaker split, the learning curves) and, once evaluated, the model card. Kept apart from
+training so that evaluation, calibration and the card read a folder without importing the trainer.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from emotion_core.recognizer.onnx_export import ONNX_FILE, check_against_keras, 
 BASELINE_DIR = "baseline"
 #: The training record: config, split, learning curves.
 TRAINING_FILE = "training.json"
+
 
 def save_network(model: Any, config: RecognizerConfig, folder: Path) -> None:
     """The config, the Keras weights and, for the Dense kinds, the ONNX serving graph checked against

@@ -70,7 +70,8 @@ def build(
     baseline_config = RecognizerConfig(
         features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
     )
-    baseline, baseline_history = train_seed_baseline(baseline_config, *tables, train_cfg)
+    train_table, val_table = tables
+    baseline, baseline_history = train_seed_baseline(baseline_config, train_table, val_table, train_cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_network(model, config, out_dir)
     save_network(baseline, baseline_config, out_dir / BASELINE_DIR)
@@ -83,7 +84,7 @@ def build(
         "baseline_parameters": int(baseline.count_params()),
     }
     if config.architecture.kind == "functional":
-        record["profile_history"] = _train_profile_network(config, *tables, train_cfg, out_dir)
+        record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
     save_training(out_dir, record)
     report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)

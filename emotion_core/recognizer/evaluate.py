@@ -24,6 +24,7 @@ from tqdm import tqdm
 from emotion_core.audio import AudioLimits, decode, opus_roundtrip
 from emotion_core.corpora import Clip
 from emotion_core.labels import corpus_emotions
+from emotion_core.recognizer.artifact import BASELINE_DIR
 from emotion_core.recognizer.calibration import (
     CURVE_FILE,
     Calibration,
@@ -137,8 +138,6 @@ def _score_on(truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tup
 
 def _model_and_baseline(out_dir: Path) -> dict[str, EmotionRecognizer]:
     """An artifact folder's recogniser and the seed baseline trained beside it."""
-    from emotion_core.recognizer.train import BASELINE_DIR
-
     return {
         MODEL_NAME: EmotionRecognizer.from_pretrained(out_dir),
         BASELINE_NAME: EmotionRecognizer.from_pretrained(out_dir / BASELINE_DIR),

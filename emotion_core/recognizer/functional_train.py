@@ -25,11 +25,11 @@ from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.metrics import score
 from emotion_core.recognizer.train import (
     TrainConfig,
-    _fit_norm,
-    _label_indices,
-    _seed_everything,
+    fit_norm,
+    label_indices,
     label_masks,
     sampling_weights,
+    seed_everything,
     soft_masked_cross_entropy,
 )
 
@@ -151,7 +151,7 @@ def fit_functional(
         return _fit_ensemble(config, train, val, train_cfg, verbose=verbose)
     speaker_norm = config.architecture.speaker_norm
     rng = np.random.default_rng(train_cfg.seed)
-    _seed_everything(train_cfg.seed)
+    seed_everything(train_cfg.seed)
     model = build_model(config)
     variants = np.array([VARIANTS.index(v) for v in train_cfg.variants])
     speakers = [clip.speaker for clip in train.clips]
@@ -164,8 +164,8 @@ def fit_functional(
         return network_inputs(x, config.features, config.architecture.band_means).astype(np.float32)
 
     sample_rows = np.tile(np.arange(n), len(variants))
-    _fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))
-    labels = _label_indices(train.clips, config)
+    fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))
+    labels = label_indices(train.clips, config)
     masks = label_masks(train.clips, config)
     weights = sampling_weights(train.clips, train_cfg.corpus_weight_power)
     batch = min(train_cfg.batch_size, n)  # a tiny corpus still gets one step per epoch
@@ -205,7 +205,7 @@ def fit_functional(
         return loss
 
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    val_y = _label_indices(val.clips, config)
+    val_y = label_indices(val.clips, config)
     profile = train_cfg.profile_clips if speaker_norm else None
     val_x = [
         table_inputs(val, config, VARIANTS.index(v), profile_clips=profile, seed=train_cfg.seed)

@@ -1,54 +1,37 @@
-"""Training: one command, one seed, a speaker-independent split, the recogniser and the seed baseline.
+"""Training: the settings of a run (:class:`TrainConfig`), the losses and sampling, and the fitting of
+the frame (TDNN) network and the seed tutorial's network.
 
-``train`` reads corpora, splits them by speaker, caches augmented features, trains MoodBot's network
-and the seed tutorial's network on the same training speakers, picks each one's best epoch by
-validation UAR (validation loss on unseen speakers rises early, UAR is steadier), evaluates both on
-the held-out test speakers and writes the artifact folder with its model card.
+Each fit picks its best epoch by validation UAR (validation loss on unseen speakers rises early, UAR
+is steadier). Reading corpora, saving, evaluating and the model card are the build step's
+(:mod:`emotion_core.recognizer.build`); the functional networks are fitted in
+:mod:`emotion_core.recognizer.functional_train`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
-from emotion_core.corpora import Clip, load_corpora
-from emotion_core.errors import ModelError
+from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
-from emotion_core.recognizer.calibration import fit_calibration
 from emotion_core.recognizer.config import (
-    PROFILE_DIR,
-    WEIGHTS_FILE,
     ArchitectureConfig,
     RecognizerConfig,
 )
 from emotion_core.recognizer.dataset import (
     FeatureTable,
-    Split,
     SplitConfig,
-    build_features,
-    cap_per_speaker,
-    split_speakers,
 )
+from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.metrics import score
-from emotion_core.recognizer.onnx_export import ONNX_FILE, check_against_keras, export_onnx
-
-if TYPE_CHECKING:  # functional_table imports this module's dataset helpers
-    from emotion_core.recognizer.functional_table import FunctionalTable
 
 log = logging.getLogger(__name__)
-
-BASELINE_DIR = "baseline"
-TRAINING_FILE = "training.json"
 
 
 @dataclass(frozen=True)
@@ -198,7 +181,7 @@ class _Batches:
             yield batch, self.labels[rows[idx]], self.masks[rows[idx]]
 
 
-def _label_indices(clips: list[Clip], config: RecognizerConfig) -> np.ndarray:
+def label_indices(clips: list[Clip], config: RecognizerConfig) -> np.ndarray:
     order = {label: i for i, label in enumerate(config.labels)}
     return np.array([order[clip.label] for clip in clips])
 
@@ -213,7 +196,7 @@ def _predict_mels(forward, mels: list[np.ndarray], frames: int) -> np.ndarray:
     return np.concatenate([forward(batch[i : i + 256]).numpy() for i in range(0, len(batch), 256)])
 
 
-def _fit_norm(model, frames: np.ndarray) -> None:
+def fit_norm(model, frames: np.ndarray) -> None:
     """Set the model's input Normalization layer to the training features' mean and variance.
 
     ``frames`` are the network's input as it reaches that layer (band-normalised where it is).
@@ -222,7 +205,7 @@ def _fit_norm(model, frames: np.ndarray) -> None:
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
     """Same seed, same model: seed Python, numpy and TensorFlow, and make TensorFlow's kernels
     deterministic (its CPU reductions otherwise sum in a varying order, and runs drift apart)."""
     import keras
@@ -240,14 +223,14 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
     from emotion_core.recognizer.model import build_model
 
     rng = np.random.default_rng(train_cfg.seed)
-    _seed_everything(train_cfg.seed)
+    seed_everything(train_cfg.seed)
     model = build_model(config)
     clips = train.log_mel[0][::4]
     if config.architecture.band_norm:
         clips = [m - m.mean(axis=0, keepdims=True) for m in clips]
     sample = np.concatenate(clips).astype(np.float32)
-    _fit_norm(model, sample)
-    labels = _label_indices(train.clips, config)
+    fit_norm(model, sample)
+    labels = label_indices(train.clips, config)
     batches = _Batches(train, labels, label_masks(train.clips, config), train_cfg)
     steps = train_cfg.epochs * (len(train.clips) // train_cfg.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -268,7 +251,7 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
         lambda x: model(x, training=False),
         input_signature=[tf.TensorSpec([None, None, config.features.n_mels], tf.float32)],
     )
-    val_labels = _label_indices(val.clips, config)
+    val_labels = label_indices(val.clips, config)
     val_sets = [val.log_mel[VARIANTS.index(v)] for v in ("clean", "discord")]
     label_names = tuple(label.value for label in config.labels)
     best_uar, best_weights, history, waited = -1.0, None, [], 0
@@ -321,15 +304,15 @@ def train_seed_baseline(
 
     from emotion_core.recognizer.model import build_model
 
-    _seed_everything(train_cfg.seed)
+    seed_everything(train_cfg.seed)
     model = build_model(config)
     n_variants = train.mfcc.shape[0]
     x = train.mfcc.reshape(-1, train.mfcc.shape[-1])
-    y = np.tile(_label_indices(train.clips, config), n_variants)
+    y = np.tile(label_indices(train.clips, config), n_variants)
     weights = np.tile(sampling_weights(train.clips, train_cfg.corpus_weight_power), n_variants)
-    _fit_norm(model, x)
+    fit_norm(model, x)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    val_x, val_y = val.mfcc[0], _label_indices(val.clips, config)
+    val_x, val_y = val.mfcc[0], label_indices(val.clips, config)
     label_names = tuple(label.value for label in config.labels)
     best_uar, best_weights, history, waited = -1.0, None, [], 0
     for epoch in tqdm(range(1, train_cfg.baseline_epochs + 1), desc="seed baseline", disable=None):
@@ -352,121 +335,3 @@ def train_seed_baseline(
                 break
     model.set_weights(best_weights)
     return model, history
-
-
-def _save(model, config: RecognizerConfig, folder: Path) -> None:
-    """The config, the Keras weights and, for the Dense kinds, the ONNX serving graph checked against
-    Keras (see :mod:`emotion_core.recognizer.onnx_export`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config.save(folder)
-    model.save_weights(folder / WEIGHTS_FILE)
-    if config.architecture.kind in ("functional", "seed_dense"):
-        check_against_keras(model, export_onnx(model, folder / ONNX_FILE))
-
-
-def train(
-    train_cfg: TrainConfig, out_dir: Path, *, corpora_root: Path | None = None, workers: int = 2
-) -> Path:
-    """Run a whole training and write the artifact folder ``out_dir``; return its path.
-
-    The folder holds the recogniser (``config.json``, weights), the seed baseline in ``baseline/``,
-    ``training.json`` (this config, the split and the learning curves) and, after evaluation on the
-    held-out speakers, the model card (``model_card.json``, ``MODEL_CARD.md``, ``confusion.png``).
-    """
-    from emotion_core.recognizer.card import write_model_card
-    from emotion_core.recognizer.evaluate import evaluate_split
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    clips = cap_per_speaker(load_corpora(train_cfg.corpora, corpora_root), train_cfg.max_clips_per_speaker)
-    split = split_speakers(clips, train_cfg.split)
-    train_clips, val_clips = split.of(clips, "train"), split.of(clips, "val")
-    log.info("%d clips: %d train, %d val", len(clips), len(train_clips), len(val_clips))
-    config = RecognizerConfig(features=train_cfg.features, architecture=train_cfg.architecture)
-    if config.architecture.kind == "functional":
-        from emotion_core.recognizer.functional_table import build_functionals
-        from emotion_core.recognizer.functional_train import fit_functional
-
-        # Every clip is featurised (test speakers too, unused here) so that the cache is the one
-        # the cross-validation protocols read; the augmented variants are drawn once, with seed 0.
-        table = build_functionals(clips, train_cfg.features, augment=train_cfg.augment, workers=workers)
-        functionals = table.subset(train_clips), table.subset(val_clips)
-        model, history = fit_functional(config, *functionals, train_cfg)
-        tables: tuple[FeatureTable | FunctionalTable, FeatureTable | FunctionalTable] = functionals
-    else:
-        features = build_features(
-            train_clips + val_clips,
-            train_cfg.features,
-            augment=train_cfg.augment,
-            seed=train_cfg.seed,
-            workers=workers,
-        )
-        frames = features.subset(train_clips), features.subset(val_clips)
-        model, history = train_tdnn(config, *frames, train_cfg)
-        tables = frames
-    baseline_config = RecognizerConfig(
-        features=train_cfg.features, architecture=ArchitectureConfig(kind="seed_dense")
-    )
-    baseline, baseline_history = train_seed_baseline(baseline_config, *tables, train_cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _save(model, config, out_dir)
-    _save(baseline, baseline_config, out_dir / BASELINE_DIR)
-    record = {
-        "config": train_cfg.to_dict(),
-        "split": asdict(split),
-        "history": history,
-        "baseline_history": baseline_history,
-        "parameters": int(model.count_params()),
-        "baseline_parameters": int(baseline.count_params()),
-    }
-    if config.architecture.kind == "functional":
-        record["profile_history"] = _train_profile_network(config, *tables, train_cfg, out_dir)
-    (out_dir / TRAINING_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    report = evaluate_split(out_dir, clips, split)
-    write_model_card(out_dir, report, record)
-    return out_dir
-
-
-def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:
-    """Train the network for people with a voice profile into ``out_dir/profile``, calibrated on the
-    validation speakers with profiles of ``train_cfg.profile_clips`` of their other clips."""
-    from emotion_core.recognizer.functional_train import fit_functional, table_inputs
-
-    profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
-    network, history = fit_functional(profile_config, train_table, val_table, train_cfg)
-    _save(network, profile_config, out_dir / PROFILE_DIR)
-    conditions = ("clean", "discord")
-    probs = np.concatenate(
-        [
-            network.predict(
-                table_inputs(
-                    val_table,
-                    profile_config,
-                    VARIANTS.index(c),
-                    profile_clips=train_cfg.profile_clips,
-                    seed=train_cfg.seed,
-                ),
-                verbose=0,
-            )
-            for c in conditions
-        ]
-    )
-    truth = np.tile(_label_indices(val_table.clips, config), len(conditions))
-    fitted_on = (
-        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
-        f"against a profile of {train_cfg.profile_clips} of the speaker's other clips"
-    )
-    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / PROFILE_DIR)
-    return history
-
-
-def load_split(out_dir: Path) -> Split:
-    """The speaker split a trained artifact folder was made with.
-
-    Raises :class:`ModelError` when the folder has no ``training.json`` (a model from elsewhere):
-    without it nobody can tell which speakers the model has heard.
-    """
-    path = out_dir / TRAINING_FILE
-    if not path.exists():
-        raise ModelError(f"{out_dir} has no {TRAINING_FILE}: its speaker split is unknown")
-    record = json.loads(path.read_text())
-    return Split(**{k: tuple(v) for k, v in record["split"].items()})

@@ -11,9 +11,9 @@ import pytest
 
 from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
+from emotion_core.recognizer.artifact import load_split
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
-from emotion_core.recognizer.train import load_split
 from tests.emotion_core.conftest import speechlike
 
 
@@ -113,10 +113,10 @@ def test_same_seed_trains_the_same_model(trained, tiny_training, tiny_corpora, t
     learning curves and outputs."""
     import json
 
-    from emotion_core.recognizer.train import train
+    from emotion_core.recognizer.build import build
 
     monkeypatch.setenv("MOODBOT_CACHE_DIR", str(tmp_path / "cache"))
-    again = train(tiny_training, tmp_path / "again", corpora_root=tiny_corpora, workers=1)
+    again = build(tiny_training, tmp_path / "again", corpora_root=tiny_corpora, workers=1)
     first = json.loads((trained / "training.json").read_text())["history"]
     second = json.loads((again / "training.json").read_text())["history"]
     assert [h["loss"] for h in first] == [h["loss"] for h in second]
