@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from bot.errors import DuplicateJobError, FairShareError, JobFailedError, PoolBusyError
 from bot.tasks import TASKS, Models
-from bot.worker import FAIR_SHARE, SPEECH_WORKERS, Admitted, Lane
+from bot.worker import FAIR_SHARE, SPEECH_WORKERS, Admitted, Lane, default_speech_queue
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis
@@ -87,7 +87,7 @@ class RedisPool:
     workers, queue_size : int
         As for :class:`~bot.worker.WorkerPool`, but for the whole deployment: analysis jobs admitted
         at once, across every bot process, are ``workers + queue_size``; speech gets
-        ``SPEECH_WORKERS + max(1, queue_size // 4)``.
+        ``SPEECH_WORKERS + default_speech_queue(queue_size)``.
     deadline_s : float
         How long a job may wait and run before it is given up.
     """
@@ -102,7 +102,7 @@ class RedisPool:
         self.deadline_s = deadline_s
         self._capacity: dict[Lane, int] = {
             "analysis": workers + queue_size,
-            "speech": SPEECH_WORKERS + max(1, queue_size // 4),
+            "speech": SPEECH_WORKERS + default_speech_queue(queue_size),
         }
         self._open = 0
         self._closing = False

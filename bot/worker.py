@@ -55,6 +55,11 @@ class _LaneState:
     holders: collections.Counter[int] = field(default_factory=collections.Counter)
 
 
+def default_speech_queue(queue_size: int) -> int:
+    """Speech jobs allowed to wait beside ``queue_size`` analysis jobs: a quarter, at least 1."""
+    return max(1, queue_size // 4)
+
+
 class WorkerPool:
     """Threads for blocking work plus caps on the jobs in flight, per lane and per person.
 
@@ -83,7 +88,7 @@ class WorkerPool:
     ) -> None:
         if workers < 1 or queue_size < 0 or speech_workers < 1:
             raise ValueError("workers must be at least 1 and queue_size at least 0")
-        speech_queue = max(1, queue_size // 4) if speech_queue_size is None else speech_queue_size
+        speech_queue = default_speech_queue(queue_size) if speech_queue_size is None else speech_queue_size
         self.models = models or Models()
         self._lanes = {
             "analysis": self._lane("analysis", workers, workers + queue_size),

@@ -116,6 +116,17 @@ def queue_extra_missing() -> str | None:
     return "MOODBOT_REDIS_URL needs the job queue: pip install 'moodbot[queue]' (arq and redis-py)."
 
 
+def redis_problem(error: Exception) -> str | None:
+    """The line for a Redis that could not be used (refused, unknown host, bad password), or ``None``
+    for any other error; the bot and ``moodbot worker`` both end with it."""
+    if not type(error).__module__.startswith("redis"):  # only importable with the `queue` extra
+        return None
+    return (
+        f"could not use the Redis at MOODBOT_REDIS_URL ({error.__class__.__name__}: {error}); check "
+        "that it is running and reachable"
+    )
+
+
 def _explain(error: Exception) -> str | None:
     """The one line for a failure the self-hoster can fix, or ``None`` for a bug (it keeps its traceback)."""
     import aiohttp
@@ -144,11 +155,8 @@ def _explain(error: Exception) -> str | None:
             "Discord did not say where to connect (GatewayNotFound), which usually means an outage on its "
             "side; see https://discordstatus.com and try again."
         )
-    if type(error).__module__.startswith("redis"):  # only importable with the `queue` extra
-        return (
-            f"could not use the Redis at MOODBOT_REDIS_URL ({error.__class__.__name__}: {error}); check "
-            "that it is running and reachable, or unset MOODBOT_REDIS_URL to run the models in this process."
-        )
+    if line := redis_problem(error):
+        return f"{line}, or unset MOODBOT_REDIS_URL to run the models in this process."
     if isinstance(error, (OSError, aiohttp.ClientConnectionError, asyncio.TimeoutError)):
         # discord.py retries a dropped gateway itself; this is the first connection failing.
         return (

@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.cli.run import queue_extra_missing
+    from bot.cli.run import queue_extra_missing, redis_problem
     from bot.config import ConfigError, redis_url_from_env
 
     if args.job_timeout <= 0:
@@ -104,9 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         timeouts = {"job_timeout_s": args.job_timeout, "stop_timeout_s": args.stop_timeout}
         asyncio.run(serve(models, url, lanes, **timeouts))
     except Exception as error:
-        if not type(error).__module__.startswith("redis"):
+        if not (line := redis_problem(error)):
             raise
-        print(f"moodbot worker: could not use the Redis at MOODBOT_REDIS_URL ({error})", file=sys.stderr)
+        print(f"moodbot worker: {line}.", file=sys.stderr)
         return 2
     return 0
 
@@ -118,7 +118,8 @@ THREAD_SETTINGS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 def _one_core_each() -> None:
     """One thread per numeric library, unless the operator set otherwise: a worker is one core's worth
     (start one per core), and workers whose libraries each spin up a thread per core fight over the
-    cores. Measured on 2 cores, 200 clips through 2 workers: 27 clips/s without this, 53 with it.
+    cores. Measured on 2 cores, 200 clips through 2 workers: 27 clips/s without this, 46 with it
+    (``benchmarks/bench_queue.py``).
     Must run before NumPy is imported."""
     for name in THREAD_SETTINGS:
         os.environ.setdefault(name, "1")
