@@ -30,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))  # the audio helpers live with the tests
 
 from bot.queue import RedisPool  # noqa: E402
-from bot.tasks import Models, analyse, synthesise, warm_up  # noqa: E402
+from bot.tasks import Models, analyze, synthesize, warm_up  # noqa: E402
 from bot.worker import WorkerPool  # noqa: E402
 from emotion_core.audio import AudioLimits  # noqa: E402
 from emotion_core.labels import Emotion  # noqa: E402
@@ -119,9 +119,9 @@ async def main() -> None:
     clip = make_encoded_audio("ogg-opus", duration_s=5.0, sample_rate=48000)
     limits = AudioLimits()
     lanes_asked = {
-        "analysis": [(analyse, (clip, limits))] * args.clips,
+        "analysis": [(analyze, (clip, limits))] * args.clips,
         "speech": [
-            (synthesise, (SENTENCES[i % len(SENTENCES)], Emotion.HAPPY, 0.7)) for i in range(args.speak)
+            (synthesize, (SENTENCES[i % len(SENTENCES)], Emotion.HAPPY, 0.7)) for i in range(args.speak)
         ],
     }
     lanes = {lane: requests for lane, requests in lanes_asked.items() if requests}

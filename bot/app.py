@@ -31,7 +31,7 @@ from bot.worker import WorkerPool
 
 if TYPE_CHECKING:
     from bot.queue import RedisPool
-    from emotion_core.recognizer.infer import EmotionRecognizer
+    from emotion_core import EmotionRecognizer
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.errors import ConfigError
-from emotion_core.paths import data_dir
+from emotion_core import data_dir
+
+log = logging.getLogger(__name__)
 
 _MEBIBYTE = 1024 * 1024
 
@@ -182,7 +184,7 @@ def _db_path(environ: Mapping[str, str]) -> Path:
     default = data_dir(environ) / DB_FILE
     legacy = Path(DB_FILE)
     if not default.exists() and legacy.is_file():
-        logging.getLogger(__name__).warning(
+        log.warning(
             "Using %s from the working folder (an older MoodBot's default); move it to %s or set "
             "MOODBOT_DB_PATH to keep using it from anywhere.",
             legacy.resolve(),

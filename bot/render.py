@@ -17,10 +17,10 @@ import discord
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from emotion_core.labels import EMOTIONS, Emotion
+from emotion_core import EMOTIONS, Emotion
 
 if TYPE_CHECKING:
-    from emotion_core.recognizer.infer import EmotionResult
+    from emotion_core import EmotionResult
 
 TIMELINE_FILENAME = "mood-timeline.png"
 CHART_SIZE_IN = (4.0, 1.8)  # laid out for the ~400 px Discord shows an embed image at, 100 px an inch
@@ -36,7 +36,7 @@ RUNNERS_UP = 3
 NO_SPEECH_EMOJI = "\N{SPEAKER WITH CANCELLATION STROKE}"
 
 #: One colour per emotion, used by the embed's side stripe and the chart alike.
-COLOURS: dict[Emotion, int] = {
+COLORS: dict[Emotion, int] = {
     Emotion.NEUTRAL: 0x99AAB5,
     Emotion.HAPPY: 0xF1C40F,
     Emotion.SAD: 0x3498DB,
@@ -45,7 +45,7 @@ COLOURS: dict[Emotion, int] = {
     Emotion.DISGUSTED: 0x2ECC71,
     Emotion.SURPRISED: 0xE67E22,
 }
-NO_SPEECH_COLOUR = 0x4F545C
+NO_SPEECH_COLOR = 0x4F545C
 
 
 #: Left-aligned eighth blocks, one to seven eighths: a bar's last cell, so that 12 cells show
@@ -123,12 +123,12 @@ def mood_embed(
         embed = discord.Embed(
             title=f"{NO_SPEECH_EMOJI} No speech found",
             description="I couldn't hear anyone speaking in this clip.",
-            colour=NO_SPEECH_COLOUR,
+            color=NO_SPEECH_COLOR,
         )
         embed.set_footer(text=duration_text(result))
         return embed
     title, description = headline(result)
-    embed = discord.Embed(title=title, description=description, colour=COLOURS[result.label])
+    embed = discord.Embed(title=title, description=description, color=COLORS[result.label])
     others = runners_up(result)
     if others:
         embed.add_field(name="Runner-up moods", value=f"```\n{others}\n```", inline=False)
@@ -177,7 +177,7 @@ def timeline_png(result: EmotionResult) -> bytes:
         times,
         stacks,
         labels=[emotion.value for emotion in EMOTIONS],
-        colors=[f"#{COLOURS[emotion]:06x}" for emotion in EMOTIONS],
+        colors=[f"#{COLORS[emotion]:06x}" for emotion in EMOTIONS],
         linewidth=0,
     )
     axes.set_xlim(edges[0], edges[-1])

@@ -16,13 +16,10 @@ import numpy as np
 
 from bot import render
 from bot.voice_message import MAX_WAVEFORM_POINTS
-from emotion_core.audio import AudioLimits
-from emotion_core.labels import Emotion
-from emotion_core.profile import MIN_MESSAGES, VoiceProfile
+from emotion_core import MIN_MESSAGES, AudioLimits, Emotion, VoiceProfile
 
 if TYPE_CHECKING:
-    from emotion_core.recognizer.infer import EmotionRecognizer, EmotionResult
-    from emotion_core.synth.pipeline import Synthesizer
+    from emotion_core import EmotionRecognizer, EmotionResult, Synthesizer
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ class Spoken:
     voice: str
 
 
-def analyse(models: Models, data: bytes, limits: AudioLimits, speaker: Speaker | None = None) -> Analysis:
+def analyze(models: Models, data: bytes, limits: AudioLimits, speaker: Speaker | None = None) -> Analysis:
     """Decode, recognise and draw the chart; blocking."""
     if models.recognizer is None:
         raise RuntimeError("this worker does not serve the analysis lane")
@@ -81,7 +78,7 @@ def analyse(models: Models, data: bytes, limits: AudioLimits, speaker: Speaker |
     return Analysis(result, png, speaker.note(result))
 
 
-def synthesise(models: Models, text: str, emotion: Emotion, intensity: float) -> Spoken:
+def synthesize(models: Models, text: str, emotion: Emotion, intensity: float) -> Spoken:
     """Speak and encode (Ogg/Opus plus the voice-message waveform); blocking."""
     if models.synthesizer is None:
         raise RuntimeError("this worker does not serve the speech lane")
@@ -95,7 +92,7 @@ def synthesise(models: Models, text: str, emotion: Emotion, intensity: float) ->
 
 
 #: Every task a worker process serves, by the name its jobs carry.
-TASKS = {task.__name__: task for task in (analyse, synthesise)}
+TASKS = {task.__name__: task for task in (analyze, synthesize)}
 
 
 def warm_up(models: Models) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.http import HTTPClient, MultipartParameters, handle_message_parameters
 
-from emotion_core.synth.output import MAX_WAVEFORM_POINTS
+from emotion_core import MAX_WAVEFORM_POINTS
 
 if TYPE_CHECKING:
     from discord.types.message import Message as MessagePayload

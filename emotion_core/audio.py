@@ -53,7 +53,10 @@ RESAMPLE_QUALITY = "HQ"  # soxr quality preset: flat to 0.91 of Nyquist, 144 dB 
 ENCODE_TIMEOUT_S = 120.0  # time limit for ffmpeg encoding our own audio (s); 60 s take 1-3 s
 _MIB = 1024 * 1024
 #: What a refusal says when no decoder even knew the format and it looks like nothing in particular.
-UNKNOWN_FORMAT = "I read voice messages and ogg, opus, wav, mp3, m4a, webm and flac files"
+#: File name endings of the formats ``decode`` reads (it sniffs the bytes; names only pre-select files).
+AUDIO_SUFFIXES = (".ogg", ".opus", ".wav", ".mp3", ".m4a", ".webm", ".flac")
+_NAMES = [suffix[1:] for suffix in AUDIO_SUFFIXES]
+UNKNOWN_FORMAT = f"I read voice messages and {', '.join(_NAMES[:-1])} and {_NAMES[-1]} files"
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,8 @@ def _decode_bytes(data: bytes, sample_rate: int, limits: AudioLimits, deadline: 
         try:
             return read_ffmpeg(data, sample_rate, limits.max_duration_s, deadline)
         except Unreadable as ff_error:
-            recognised = sf_error.recognised or ff_error.recognised
-            reason = sniff(data) or (DAMAGED if recognised else UNKNOWN_FORMAT)
+            recognized = sf_error.recognized or ff_error.recognized
+            reason = sniff(data) or (DAMAGED if recognized else UNKNOWN_FORMAT)
             raise AudioError(f"This doesn't look like audio I can read ({reason}).") from ff_error
 
 

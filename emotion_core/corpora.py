@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from emotion_core.audio import AUDIO_SUFFIXES
 from emotion_core.labels import Emotion, map_label
 from emotion_core.paths import corpora_dir
 
 log = logging.getLogger(__name__)
-
-AUDIO_EXTENSIONS = frozenset({".wav", ".ogg", ".opus", ".flac", ".mp3", ".m4a", ".webm"})
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class CorpusSpec:
     folder: str
     pattern: str  # glob below the corpus folder
     parse: Callable[[str], ParsedName]
-    licence: str
+    license: str
     citation: str
     language: str
 
@@ -218,7 +217,7 @@ def load_corpus(name: str, root: Path | None = None) -> list[Clip]:
         raise FileNotFoundError(f"{name} not found at {folder}")
     clips = []
     for path in sorted(folder.glob(spec.pattern)):
-        if path.suffix.lower() not in AUDIO_EXTENSIONS:
+        if path.suffix.lower() not in AUDIO_SUFFIXES:
             continue
         try:
             parsed = spec.parse(path.stem)

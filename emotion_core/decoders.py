@@ -67,7 +67,7 @@ SNIFF_BYTES = 512  # leading bytes looked at to tell the sender what an unreadab
 MAX_PLAUSIBLE_DURATION_S = 24 * 3600.0
 MIN_PLAUSIBLE_BITRATE_BPS = 1000  # no codec people send codes speech below this, so a file of n bytes
 #                                   cannot hold more than 8n / 1000 s of it
-_LIBSNDFILE_UNRECOGNISED = 1  # SF_ERR_UNRECOGNISED_FORMAT
+_LIBSNDFILE_UNRECOGNIZED = 1  # SF_ERR_UNRECOGNISED_FORMAT
 _SFC_SET_ORIGINAL_SAMPLERATE = 0x1500  # libsndfile command: for Ogg/Opus, the decoding rate
 _SF_TRUE = 1
 _FFMPEG_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
@@ -111,9 +111,9 @@ class Unreadable(Exception):
     something else altogether.
     """
 
-    def __init__(self, *, recognised: bool = True) -> None:
-        super().__init__(DAMAGED if recognised else "format not recognised")
-        self.recognised = recognised
+    def __init__(self, *, recognized: bool = True) -> None:
+        super().__init__(DAMAGED if recognized else "format not recognised")
+        self.recognized = recognized
 
 
 class DecodeTimeout(Exception):
@@ -166,7 +166,7 @@ def read_soundfile(data: bytes, sample_rate: int, max_duration_s: float, deadlin
             header_frames = f.frames * rate // f.samplerate  # soundfile counts at the header's rate
     except sf.LibsndfileError as e:
         log.debug("libsndfile: %s", e.error_string)
-        raise Unreadable(recognised=e.code != _LIBSNDFILE_UNRECOGNISED) from e
+        raise Unreadable(recognized=e.code != _LIBSNDFILE_UNRECOGNIZED) from e
     except (RuntimeError, ValueError, OverflowError) as e:  # soundfile's own checks (odd headers)
         log.debug("soundfile: %s", e)
         raise Unreadable() from e
@@ -276,8 +276,8 @@ def _run_ffmpeg(
         raise AudioError(result.refusal)
     if not result.output_full and result.returncode != 0:
         log.debug("ffmpeg exited with %d: %s", result.returncode, stderr[-2000:])
-        recognised = "Invalid data found when processing input" not in stderr
-        raise Unreadable(recognised=recognised)
+        recognized = "Invalid data found when processing input" not in stderr
+        raise Unreadable(recognized=recognized)
     mono = np.frombuffer(result.stdout[: len(result.stdout) // 4 * 4], dtype="<f4").astype(np.float32)
     truncated = mono.size > max_samples
     original_s: float | None = mono.size / sample_rate

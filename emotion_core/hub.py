@@ -89,7 +89,7 @@ class ModelInfo:
         Lower-case hex digest; ``None`` where the publisher gives none.
     size_bytes : int or None
         Exact size; ``None`` where unknown.
-    licence : str
+    license : str
         Terms the file is distributed under.
     description : str
         What it is, for ``moodbot models list``.
@@ -106,7 +106,7 @@ class ModelInfo:
     filename: str
     sha256: str | None
     size_bytes: int | None
-    licence: str
+    license: str
     description: str
     max_bytes: int | None = None
     in_all: bool = True
@@ -132,7 +132,7 @@ REGISTRY: Mapping[str, ModelInfo] = MappingProxyType(
             filename="tts/nvidia_tacotron2pyt_fp32_20190427.pt",
             sha256=None,
             size_bytes=None,
-            licence="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA DeepLearningExamples)",
+            license="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA DeepLearningExamples)",
             description="Tacotron 2 (FP32, LJ Speech, 22050 Hz, 80 mels), NVIDIA NGC 19.09.0",
             max_bytes=512 * _MIB,
         ),
@@ -142,7 +142,7 @@ REGISTRY: Mapping[str, ModelInfo] = MappingProxyType(
             filename="tts/waveglow_256channels_ljs_v3.pt",
             sha256=None,
             size_bytes=None,
-            licence="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA/waveglow)",
+            license="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA/waveglow)",
             description="WaveGlow vocoder, 256 residual channels (88 M parameters), LJ Speech, NGC v3",
             max_bytes=1536 * _MIB,
         ),
@@ -152,7 +152,7 @@ REGISTRY: Mapping[str, ModelInfo] = MappingProxyType(
             filename="tts/nvidia_waveglowpyt_fp32_20190427.pt",
             sha256=None,
             size_bytes=None,
-            licence="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA DeepLearningExamples)",
+            license="NVIDIA NGC terms of use (code: BSD-3-Clause, NVIDIA DeepLearningExamples)",
             description=(
                 "WaveGlow vocoder, 512 residual channels (268 M parameters, about 3x slower on a CPU), "
                 "FP32, LJ Speech, NGC 19.09.0; used only where the 256-channel one is absent"

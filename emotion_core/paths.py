@@ -52,11 +52,6 @@ def models_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return PROJECT_ROOT / "models" if is_source_checkout() else data_dir(environ) / "models"
 
 
-def tts_models_dir() -> Path:
-    """Folder for speech-synthesis checkpoints (Tacotron 2, WaveGlow, HiFi-GAN)."""
-    return models_dir() / "tts"
-
-
 def corpora_dir() -> Path:
     """Folder of emotional-speech corpora: ``$MOODBOT_CORPORA_DIR`` or ``../shared/corpora``."""
     default = PROJECT_ROOT.parent / "shared" / "corpora"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from emotion_core.recognizer.build import build
+from emotion_core.recognizer.build import build_recognizer
 from emotion_core.recognizer.config import ArchitectureConfig
 from emotion_core.recognizer.train import TrainConfig
 from tests.emotion_core.conftest import speechlike
@@ -53,7 +53,7 @@ def trained(tiny_corpora, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model") / "ser"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        build(config, out, corpora_root=tiny_corpora, workers=1)
+        build_recognizer(config, out, corpora_root=tiny_corpora, workers=1)
     return out
 
 
@@ -69,5 +69,5 @@ def trained_functional(tiny_corpora, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("model") / "ser-functional"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        build(TINY_FUNCTIONAL, out, corpora_root=tiny_corpora, workers=1)
+        build_recognizer(TINY_FUNCTIONAL, out, corpora_root=tiny_corpora, workers=1)
     return out

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; known errors become one line on stderr and exit status 2."""
-    from emotion_core.errors import EmotionCoreError
+    from emotion_core import EmotionCoreError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(

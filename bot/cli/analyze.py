@@ -22,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emotion_core.errors import AudioError
-    from emotion_core.recognizer.infer import EmotionRecognizer
+    from emotion_core import AudioError, EmotionRecognizer
 
     recognizer = EmotionRecognizer.from_pretrained(args.model)
     failures = 0

@@ -23,18 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emotion_core.corpora import available_corpora, load_corpora
-    from emotion_core.errors import EmotionCoreError
-    from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
-    from emotion_core.recognizer.artifact import load_split
-    from emotion_core.recognizer.evaluate import calibrate
+    from emotion_core import (
+        SHIPPED_RECOGNIZER_DIR,
+        EmotionCoreError,
+        available_corpora,
+        calibrate_recognizer,
+        load_corpora,
+        load_split,
+    )
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
     split = load_split(folder)
     present = [name for name in sorted(split.corpora("val")) if name in available_corpora(args.corpora_dir)]
     if not present:
         raise EmotionCoreError("none of the model's validation corpora were found (see --corpora-dir)")
-    report = calibrate(folder, split.of(load_corpora(present, args.corpora_dir), "val"))
+    report = calibrate_recognizer(folder, split.of(load_corpora(present, args.corpora_dir), "val"))
     report.save(folder)
     c = report.calibration
     print(

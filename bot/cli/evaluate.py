@@ -87,12 +87,16 @@ def run_protocol(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from bot.cli.train import with_corpora
-    from emotion_core.errors import EmotionCoreError
-    from emotion_core.recognizer.augment import VARIANTS
-    from emotion_core.recognizer.config import ArchitectureConfig
-    from emotion_core.recognizer.crossval import FOLD_CONDITIONS, SCORED_MODELS, cross_validate
-    from emotion_core.recognizer.evaluate import MODEL_NAME
-    from emotion_core.recognizer.train import TrainConfig
+    from emotion_core import (
+        AUGMENT_VARIANTS,
+        FOLD_CONDITIONS,
+        MODEL_NAME,
+        SCORED_MODELS,
+        ArchitectureConfig,
+        EmotionCoreError,
+        TrainConfig,
+        cross_validate,
+    )
 
     config = TrainConfig()
     if config.architecture.kind != "functional":
@@ -102,9 +106,9 @@ def run_protocol(args: argparse.Namespace) -> int:
     if args.no_band_means:
         config = replace(config, architecture=replace(config.architecture, band_means=False))
     if args.variants:
-        unknown = sorted(set(args.variants) - set(VARIANTS))
+        unknown = sorted(set(args.variants) - set(AUGMENT_VARIANTS))
         if unknown:
-            raise EmotionCoreError(f"unknown variants {unknown}; known: {list(VARIANTS)}")
+            raise EmotionCoreError(f"unknown variants {unknown}; known: {list(AUGMENT_VARIANTS)}")
         config = replace(config, variants=tuple(args.variants))
     if args.members is not None:
         if args.members < 1:
@@ -160,16 +164,17 @@ def run_protocol(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.protocol:
         return run_protocol(args)
-    from emotion_core.corpora import available_corpora, load_corpora
-    from emotion_core.errors import EmotionCoreError
-    from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
-    from emotion_core.recognizer.artifact import load_split
-    from emotion_core.recognizer.evaluate import (
+    from emotion_core import (
         BASELINE_NAME,
-        CONDITIONS,
+        EVAL_CONDITIONS,
         MODEL_NAME,
+        SHIPPED_RECOGNIZER_DIR,
+        EmotionCoreError,
+        available_corpora,
         evaluate_split,
         evaluate_unseen,
+        load_corpora,
+        load_split,
     )
 
     folder = args.model or SHIPPED_RECOGNIZER_DIR
@@ -189,10 +194,10 @@ def run(args: argparse.Namespace) -> int:
     present = [name for name in sorted(wanted) if name in available_corpora(args.corpora_dir)]
     if not present:
         raise EmotionCoreError("none of the corpora to evaluate were found (see --corpora-dir)")
-    unknown = sorted(set(args.conditions or ()) - set(CONDITIONS))
+    unknown = sorted(set(args.conditions or ()) - set(EVAL_CONDITIONS))
     if unknown:
-        raise EmotionCoreError(f"unknown conditions {unknown}; known: {list(CONDITIONS)}")
-    conditions = {name: CONDITIONS[name] for name in args.conditions or CONDITIONS}
+        raise EmotionCoreError(f"unknown conditions {unknown}; known: {list(EVAL_CONDITIONS)}")
+    conditions = {name: EVAL_CONDITIONS[name] for name in args.conditions or EVAL_CONDITIONS}
     clips = load_corpora(present, args.corpora_dir)
     if args.unseen:
         report = evaluate_unseen(folder, clips, conditions=conditions)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.speak import VOICES, _intensity
+from bot.cli.speak import intensity_arg
+from emotion_core import VOICE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,11 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("folder", type=Path, help="where to write the clips, answers.csv and key.json")
     make.add_argument(
         "--voice",
-        choices=VOICES,
+        choices=VOICE_NAMES,
         default="auto",
         help="which voice speaks (default auto, as /speak)",
     )
-    make.add_argument("-i", "--intensity", type=_intensity, default=0.5, help="0 (neutral) to 1 (full-blown)")
+    make.add_argument(
+        "-i", "--intensity", type=intensity_arg, default=0.5, help="0 (neutral) to 1 (full-blown)"
+    )
     make.add_argument("--seed", type=int, default=0, help="shuffles the clip order (default 0)")
     make.set_defaults(func=_make)
     score = actions.add_parser("score", help="score a kit's filled-in answers.csv")
@@ -39,22 +42,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _make(args: argparse.Namespace) -> int:
-    from emotion_core.synth.listening import ANSWERS_FILE, KEY_FILE, make_kit
-    from emotion_core.synth.pipeline import Synthesizer
+    from emotion_core import LISTENING_ANSWERS_FILE, LISTENING_KEY_FILE, Synthesizer, make_listening_kit
 
     synthesizer = Synthesizer.from_pretrained(voice=args.voice)
-    count = make_kit(args.folder, synthesizer, intensity=args.intensity, seed=args.seed)
+    count = make_listening_kit(args.folder, synthesizer, intensity=args.intensity, seed=args.seed)
     print(f"{count} clips by {synthesizer.voice_name} in {args.folder}")
-    print(f"Play each clip and write the emotion you hear in {args.folder / ANSWERS_FILE}")
-    print(f"(do not open {KEY_FILE} first); then: moodbot listening-test score {args.folder}")
+    print(f"Play each clip and write the emotion you hear in {args.folder / LISTENING_ANSWERS_FILE}")
+    print(f"(do not open {LISTENING_KEY_FILE} first); then: moodbot listening-test score {args.folder}")
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from emotion_core.labels import EMOTIONS
-    from emotion_core.synth.listening import score_kit
+    from emotion_core import EMOTIONS, score_listening_kit
 
-    score = score_kit(args.folder)
+    score = score_listening_kit(args.folder)
     print(f"{score.answered} of {score.clips} clips answered; rows: asked, columns: heard")
     print(" " * 10 + "".join(f"{e.value[:5]:>7}" for e in EMOTIONS) + "  recall")
     for i, emotion in enumerate(EMOTIONS):

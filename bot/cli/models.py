@@ -52,13 +52,12 @@ def _list(args: argparse.Namespace) -> int:
         state = f"present ({path.stat().st_size / 1e6:.1f} MB)" if path.is_file() else "missing"
         checksum = "sha256 pinned" if info.sha256 else "no published sha256"
         print(f"{info.name:<10} {state:<22} {path}")
-        print(f"{'':<10} {info.description}; {checksum}; licence: {info.licence}")
+        print(f"{'':<10} {info.description}; {checksum}; licence: {info.license}")
     return 0
 
 
 def _download(args: argparse.Namespace) -> int:
-    from emotion_core import hub
-    from emotion_core.errors import DownloadError
+    from emotion_core import DownloadError, hub
 
     names = (
         [name for name, info in hub.REGISTRY.items() if info.in_all] if args.name == "all" else [args.name]

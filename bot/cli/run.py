@@ -180,7 +180,7 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
         from bot.queue import RedisPool
         from bot.tasks import Models, warm_up
         from bot.worker import WorkerPool
-        from emotion_core.recognizer.infer import EmotionRecognizer
+        from emotion_core import EmotionRecognizer
 
         log.info("Loading the models")
         recognizer = EmotionRecognizer.from_pretrained()
@@ -190,7 +190,7 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
             log.info("Model work goes to `moodbot worker` processes through Redis")
             pool = RedisPool(config.redis_url, workers=config.workers, queue_size=config.queue_size)
         else:
-            from emotion_core.synth.pipeline import Synthesizer
+            from emotion_core import Synthesizer
 
             synthesizer = Synthesizer.from_pretrained()
             log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emotion_core.recognizer.train import TrainConfig
+    from emotion_core import TrainConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +41,7 @@ def with_corpora(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
     below ``args.corpora_dir``; raises the error to show the user otherwise."""
     from dataclasses import replace
 
-    from emotion_core.corpora import CORPORA, available_corpora
-    from emotion_core.errors import EmotionCoreError
+    from emotion_core import CORPORA, EmotionCoreError, available_corpora
 
     if args.corpora:
         unknown = sorted(set(args.corpora) - set(CORPORA))
@@ -60,13 +59,11 @@ def with_corpora(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from emotion_core.recognizer.build import build
-    from emotion_core.recognizer.dataset import SplitConfig
-    from emotion_core.recognizer.train import TrainConfig
+    from emotion_core import SplitConfig, TrainConfig, build_recognizer
 
     config = with_corpora(TrainConfig(seed=args.seed, split=SplitConfig(seed=args.seed)), args)
     if args.epochs:
         config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
-    out = build(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)
+    out = build_recognizer(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)
     print(f"model written to {out}; see {out / 'MODEL_CARD.md'}")
     return 0

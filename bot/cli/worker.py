@@ -131,11 +131,11 @@ def _load(lanes: tuple[str, ...]) -> Models:
 
     recognizer = synthesizer = None
     if "analysis" in lanes:
-        from emotion_core.recognizer.infer import EmotionRecognizer
+        from emotion_core import EmotionRecognizer
 
         recognizer = EmotionRecognizer.from_pretrained()
     if "speech" in lanes:
-        from emotion_core.synth.pipeline import Synthesizer
+        from emotion_core import Synthesizer
 
         synthesizer = Synthesizer.from_pretrained()
     models = Models(recognizer, synthesizer)
@@ -152,7 +152,7 @@ def build_workers(
     from bot.queue import MAX_TRIES, queue_name
     from bot.tasks import TASKS
 
-    lane_tasks = {"analysis": TASKS["analyse"], "speech": TASKS["synthesise"]}
+    lane_tasks = {"analysis": TASKS["analyze"], "speech": TASKS["synthesize"]}
     workers = []
     for lane in lanes:
         task = lane_tasks[lane]

@@ -32,7 +32,7 @@ NOTICE = (
 )
 
 #: Channel kinds whose messages (or threads) can carry voice messages.
-AnalysedChannel = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.ForumChannel
+AnalyzedChannel = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.ForumChannel
 
 
 def settings_embed(settings: GuildSettings) -> discord.Embed:
@@ -41,7 +41,7 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
         ", ".join(f"<#{channel_id}>" for channel_id in sorted(settings.allowed_channel_ids))
         or "every channel I can read"
     )
-    embed = discord.Embed(title="MoodBot settings", colour=discord.Colour.blurple())
+    embed = discord.Embed(title="MoodBot settings", color=discord.Color.blurple())
     embed.add_field(name="Automatic analysis", value="on" if settings.auto_analyze else "off")
     embed.add_field(name="Reply style", value=settings.reply_style)
     embed.add_field(name="Private answers to /mood", value="on" if settings.ephemeral else "off")
@@ -137,7 +137,7 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
 
     @channels.command(name="add")
     @app_commands.describe(channel="A channel where new voice messages are analysed")
-    async def channels_add(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
+    async def channels_add(self, interaction: discord.Interaction, channel: AnalyzedChannel) -> None:
         """Analyse voice messages automatically in this channel (and only the listed ones)."""
         before = await self.bot.store.get(_guild_id(interaction))
         settings = await self.bot.store.add_channel(_guild_id(interaction), channel.id)
@@ -151,7 +151,7 @@ class Admin(commands.GroupCog, group_name="moodbot", group_description="MoodBot'
 
     @channels.command(name="remove")
     @app_commands.describe(channel="A channel to take off the list")
-    async def channels_remove(self, interaction: discord.Interaction, channel: AnalysedChannel) -> None:
+    async def channels_remove(self, interaction: discord.Interaction, channel: AnalyzedChannel) -> None:
         """Stop analysing voice messages automatically in this channel."""
         await self._show(interaction, await self.bot.store.remove_channel(_guild_id(interaction), channel.id))
 

@@ -24,20 +24,16 @@ from bot.errors import DuplicateJobError, PoolBusyError
 from bot.exts.errors import explain
 from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
-from bot.tasks import Analysis, Speaker, analyse
+from bot.tasks import Analysis, Speaker, analyze
 from bot.worker import Admitted
-from emotion_core.audio import AudioLimits
-from emotion_core.errors import AudioError, AudioTooLargeError
-from emotion_core.profile import VoiceProfile
+from emotion_core import AUDIO_SUFFIXES, AudioError, AudioLimits, AudioTooLargeError, VoiceProfile
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
-    from emotion_core.recognizer.infer import EmotionResult
+    from emotion_core import EmotionResult
 
 log = logging.getLogger(__name__)
 
-#: File name endings accepted as audio when Discord sends no audio content type.
-AUDIO_SUFFIXES = frozenset({".ogg", ".opus", ".wav", ".mp3", ".m4a", ".webm", ".flac"})
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -46,9 +42,8 @@ def is_audio(attachment: discord.Attachment) -> bool:
     if attachment.is_voice_message():
         return True
     content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-    return content_type.startswith("audio/") or PurePath(attachment.filename).suffix.lower() in (
-        AUDIO_SUFFIXES
-    )
+    # The name decides only when Discord sends no audio content type.
+    return content_type.startswith("audio/") or PurePath(attachment.filename).suffix.lower() in AUDIO_SUFFIXES
 
 
 def first_audio(message: discord.Message) -> discord.Attachment | None:
@@ -130,7 +125,7 @@ class Analyze(commands.Cog):
             try:
                 speaker = await self._speaker(message.author)
                 async with message.channel.typing():
-                    analysis = await self._analyse(job, attachment, speaker)
+                    analysis = await self._analyze(job, attachment, speaker)
             except discord.NotFound:
                 log.info("Message %s was deleted before its clip could be fetched", message.id)
                 return
@@ -262,7 +257,7 @@ class Analyze(commands.Cog):
         with await self._admit(interaction.user, attachment, f"interaction-{interaction.id}") as job:
             await interaction.response.defer(thinking=True, ephemeral=settings.ephemeral)
             speaker = await self._speaker(author)
-            analysis = await self._analyse(job, attachment, speaker)
+            analysis = await self._analyze(job, attachment, speaker)
             job.done_computing()
             if interaction.is_expired():
                 log.info("Dropping an answer to %s: its interaction expired", interaction.user.id)
@@ -301,9 +296,9 @@ class Analyze(commands.Cog):
             check_size(attachment, self.bot.config.max_upload_bytes)
         return await self.bot.pool.reserve(user.id, job_id=job_id)
 
-    async def _analyse(self, job: Admitted, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
+    async def _analyze(self, job: Admitted, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()
-        return await job.run(analyse, data, self.limits, speaker)
+        return await job.run(analyze, data, self.limits, speaker)
 
     async def _speaker(self, user: discord.abc.User) -> Speaker:
         """The person's opt-in state and profile; a stored profile this recogniser cannot use (another

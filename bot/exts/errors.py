@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.errors import JobFailedError, PoolBusyError
 from bot.store import StoreError
-from emotion_core.errors import EmotionCoreError
+from emotion_core import EmotionCoreError
 
 log = logging.getLogger(__name__)
 

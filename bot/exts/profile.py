@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from emotion_core.profile import MIN_MESSAGES
+from emotion_core import MIN_MESSAGES
 
 if TYPE_CHECKING:
     from bot.app import MoodBot

@@ -20,10 +20,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.tasks import Spoken, synthesise
+from bot.tasks import Spoken, synthesize
 from bot.voice_message import send_voice_message
-from emotion_core.labels import Emotion
-from emotion_core.synth.pipeline import MAX_TEXT_CHARS, clean_text
+from emotion_core import MAX_TEXT_CHARS, Emotion, clean_text
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
@@ -70,7 +69,7 @@ class Speak(commands.Cog):
         job_id = f"interaction-{interaction.id}"
         with await self.bot.pool.reserve(interaction.user.id, "speech", job_id=job_id) as job:
             await interaction.response.defer(thinking=True)
-            spoken = await job.run(synthesise, text, mood, intensity)
+            spoken = await job.run(synthesize, text, mood, intensity)
             job.done_computing()
             if interaction.is_expired():
                 log.info(

@@ -25,7 +25,7 @@ import soxr
 
 from emotion_core.audio import opus_roundtrip
 
-VARIANTS = ("clean", "discord", "room", "phone")
+AUGMENT_VARIANTS = ("clean", "discord", "room", "phone")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _reverb(samples: np.ndarray, sample_rate: int, rt60_s: float, rng: np.random
     return wet.astype(np.float32)
 
 
-def _coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+def _colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """White, pink or brown noise: spectrum slope 0, -3 or -6 dB per octave."""
     exponent = rng.choice([0.0, 0.5, 1.0])
     spectrum = np.fft.rfft(rng.standard_normal(n))
@@ -78,7 +78,7 @@ def _coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def _add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     power = np.mean(samples**2) + 1e-12
-    noise = _coloured_noise(samples.size, rng) * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))
+    noise = _colored_noise(samples.size, rng) * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))
     return samples + noise
 
 
@@ -110,7 +110,7 @@ def _microphone(samples: np.ndarray, sample_rate: int, rng: np.random.Generator,
     return out.astype(np.float32)
 
 
-def _normalise_peak(samples: np.ndarray) -> np.ndarray:
+def _normalize_peak(samples: np.ndarray) -> np.ndarray:
     peak = np.max(np.abs(samples)) if samples.size else 0.0
     return (samples / peak * 0.9).astype(np.float32) if peak > 0.9 else samples
 
@@ -134,11 +134,11 @@ def degrade(
         samples = _speed(samples, sample_rate, rng.uniform(*config.speed))
         if rng.random() < config.reverb_probability:
             samples = _reverb(samples, sample_rate, rng.uniform(*config.rt60_s), rng)
-        samples = _normalise_peak(_add_noise(samples, rng.uniform(*config.snr_db), rng))
+        samples = _normalize_peak(_add_noise(samples, rng.uniform(*config.snr_db), rng))
     elif variant == "phone":
-        samples = _normalise_peak(_microphone(samples, sample_rate, rng, config))
+        samples = _normalize_peak(_microphone(samples, sample_rate, rng, config))
     elif variant != "discord":
-        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+        raise ValueError(f"unknown variant {variant!r}; expected one of {AUGMENT_VARIANTS}")
     return _gain(samples, rng, config)
 
 

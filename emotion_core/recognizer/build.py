@@ -20,7 +20,7 @@ import numpy as np
 
 from emotion_core.corpora import load_corpora
 from emotion_core.recognizer.artifact import BASELINE_DIR, save_network, save_training
-from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import fit_calibration
 from emotion_core.recognizer.card import write_model_card
 from emotion_core.recognizer.config import PROFILE_DIR, ArchitectureConfig, RecognizerConfig
@@ -33,7 +33,7 @@ from emotion_core.recognizer.train import TrainConfig, label_indices, train_seed
 log = logging.getLogger(__name__)
 
 
-def build(
+def build_recognizer(
     train_cfg: TrainConfig, out_dir: Path, *, corpora_root: Path | None = None, workers: int = 2
 ) -> Path:
     """Run a whole training and write the model folder ``out_dir``; return its path.
@@ -104,7 +104,7 @@ def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfi
                 table_inputs(
                     val_table,
                     profile_config,
-                    VARIANTS.index(c),
+                    AUGMENT_VARIANTS.index(c),
                     profile_clips=train_cfg.profile_clips,
                     seed=train_cfg.seed,
                 ),

@@ -17,7 +17,7 @@ from emotion_core.features import FeatureConfig
 from emotion_core.functionals import network_input_size
 from emotion_core.labels import CORPUS_LABELS
 from emotion_core.recognizer.config import WEIGHTS_FILE
-from emotion_core.recognizer.evaluate import BASELINE_NAME, CONDITIONS, MODEL_NAME, Evaluation
+from emotion_core.recognizer.evaluate import BASELINE_NAME, EVAL_CONDITIONS, MODEL_NAME, Evaluation
 
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
@@ -30,12 +30,12 @@ _CONDITION_NOTES = {
 }
 
 
-def _licence_note(corpora: list[str]) -> str:
+def _license_note(corpora: list[str]) -> str:
     """Say which corpora's non-commercial terms the weights inherit."""
     restricted = [
-        f"{name} ({CORPORA[name].licence})"
+        f"{name} ({CORPORA[name].license})"
         for name in corpora
-        if "NC" in CORPORA[name].licence or "research" in CORPORA[name].licence
+        if "NC" in CORPORA[name].license or "research" in CORPORA[name].license
     ]
     if not restricted:
         return "Check each corpus's terms below before any commercial use."
@@ -82,7 +82,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
         "corpora": [
             {
                 "name": name,
-                "licence": CORPORA[name].licence,
+                "license": CORPORA[name].license,
                 "citation": CORPORA[name].citation,
                 "language": CORPORA[name].language,
                 "label_mapping": {k: v.value for k, v in CORPUS_LABELS[name].items()},
@@ -93,9 +93,9 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
             }
             for name in corpora
         ],
-        "licence_note": _licence_note(corpora),
+        "license_note": _license_note(corpora),
         "split": "speaker-independent: no speaker in two of train, validation and test",
-        "conditions": {name: _CONDITION_NOTES[name] for name in CONDITIONS},
+        "conditions": {name: _CONDITION_NOTES[name] for name in EVAL_CONDITIONS},
         "training": {
             k: record["config"].get(k)
             for k in ("seed", "epochs", "batch_size", "crop_frames", "variants", "average_from_epoch")
@@ -122,7 +122,7 @@ def _markdown(card: dict) -> str:
         f"{card['parameters']:,} parameters, {card['weights_bytes'] / 1e6:.1f} MB of weights; "
         f"trained {card['date']}.",
         "",
-        f"**Licence.** {card['licence_note']}",
+        f"**Licence.** {card['license_note']}",
         "",
         "## Evaluation: unweighted average recall (UAR) on held-out speakers",
         "",
@@ -161,7 +161,7 @@ def _markdown(card: dict) -> str:
     for corpus in card["corpora"]:
         speakers = corpus["speakers"]
         lines.append(
-            f"| {corpus['name']} | {corpus['language']} | {corpus['licence']} | "
+            f"| {corpus['name']} | {corpus['language']} | {corpus['license']} | "
             f"{len(speakers['train'])} / {len(speakers['val'])} / {len(speakers['test'])} "
             f"(test: {', '.join(speakers['test'])}) | {corpus['citation']} |"
         )

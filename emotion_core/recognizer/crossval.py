@@ -31,7 +31,7 @@ import numpy as np
 
 from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
 from emotion_core.labels import corpus_emotions
-from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import Split, cap_per_speaker
@@ -196,7 +196,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     }
 
     def inputs(name: str, part: FunctionalTable, condition: str, clips: int | None = None) -> np.ndarray:
-        variant = VARIANTS.index(condition)
+        variant = AUGMENT_VARIANTS.index(condition)
         if name == BASELINE_NAME:
             return part.mfcc[variant]
         return table_inputs(part, networks[name][1], variant, profile_clips=clips, seed=train_cfg.seed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -25,13 +24,11 @@ from emotion_core.corpora import Clip, is_pooled_speaker
 from emotion_core.features import FeatureConfig, log_mel, mfcc_mean, trim_silence
 from emotion_core.paths import PROJECT_ROOT
 from emotion_core.recognizer.augment import (
-    VARIANTS,
+    AUGMENT_VARIANTS,
     AugmentConfig,
     degrade,
     opus_roundtrip_many,
 )
-
-log = logging.getLogger(__name__)
 
 #: Corpus clips are a few seconds; this only guards against a damaged file.
 _CORPUS_LIMITS = AudioLimits(min_duration_s=0.0, max_duration_s=30.0)
@@ -123,7 +120,7 @@ def cap_per_speaker(clips: Sequence[Clip], max_clips: int | None, *, seed: int =
 class FeatureTable:
     """Cached features of some clips in every augmentation variant.
 
-    ``log_mel[v][i]`` is clip ``i`` in variant ``VARIANTS[v]``, shape ``(frames, n_mels)`` float16;
+    ``log_mel[v][i]`` is clip ``i`` in variant ``AUGMENT_VARIANTS[v]``, shape ``(frames, n_mels)`` float16;
     ``mfcc[v, i]`` its MFCC means, shape ``(n_mfcc,)``.
     """
 
@@ -144,7 +141,7 @@ class FeatureTable:
 def variant_audio(
     chunk: int, paths: Sequence[str], corpus: str, features: FeatureConfig, augment: AugmentConfig, seed: int
 ) -> dict[str, list[np.ndarray]]:
-    """A chunk of corpus clips decoded, in every variant of :data:`VARIANTS`, silence trimmed.
+    """A chunk of corpus clips decoded, in every variant of :data:`AUGMENT_VARIANTS`, silence trimmed.
 
     The random draws depend only on the seed, the corpus and the chunk number, so a cached table
     can be rebuilt exactly. One Opus encoder run per variant and chunk.
@@ -153,20 +150,20 @@ def variant_audio(
     rate = features.sample_rate
     clean = [decode(p, sample_rate=rate, limits=_CORPUS_LIMITS).samples for p in paths]
     audio = {"clean": clean}
-    for variant in VARIANTS[1:]:
+    for variant in AUGMENT_VARIANTS[1:]:
         degraded = [degrade(x, rate, variant, rng=rng, config=augment) for x in clean]
         bitrate = int(rng.choice(augment.opus_bitrates_kbps))
         audio[variant] = opus_roundtrip_many(degraded, rate, bitrate_kbps=bitrate)
-    return {v: [trim_silence(x, features) for x in audio[v]] for v in VARIANTS}
+    return {v: [trim_silence(x, features) for x in audio[v]] for v in AUGMENT_VARIANTS}
 
 
-def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
+def _featurize(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
     """Log-mel and MFCC means of a chunk of clips in every variant."""
     _, paths, _, features, _, _ = job
     audio = variant_audio(*job)
     results = []
     for i in range(len(paths)):
-        trimmed = [audio[v][i] for v in VARIANTS]
+        trimmed = [audio[v][i] for v in AUGMENT_VARIANTS]
         results.append(
             (
                 [log_mel(x, features).astype(np.float16) for x in trimmed],
@@ -191,14 +188,14 @@ def cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentCo
         "kind": kind,
         "features": asdict(features),
         "augment": asdict(augment),
-        "variants": VARIANTS,
+        "variants": AUGMENT_VARIANTS,
         "seed": seed,
         "files": [str(clip.path) for clip in clips],
     }
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def featurise_chunks(
+def featurize_chunks(
     worker: Callable,
     clips: Sequence[Clip],
     features: FeatureConfig,
@@ -246,15 +243,15 @@ def build_features(
                 lengths, flat, mfcc = data["lengths"], data["log_mel"], data["mfcc"]
             offsets = np.concatenate([[0], np.cumsum(lengths)])
             mels = [
-                [flat[offsets[k] : offsets[k + 1]] for k in range(v, len(lengths), len(VARIANTS))]
-                for v in range(len(VARIANTS))
+                [flat[offsets[k] : offsets[k + 1]] for k in range(v, len(lengths), len(AUGMENT_VARIANTS))]
+                for v in range(len(AUGMENT_VARIANTS))
             ]
             tables.append(FeatureTable(subset, mels, mfcc))
             continue
-        chunks = featurise_chunks(_featurise, subset, features, augment, seed, workers, "features")
+        chunks = featurize_chunks(_featurize, subset, features, augment, seed, workers, "features")
         results = [result for chunk in chunks for result in chunk]
-        mels = [[result[0][v] for result in results] for v in range(len(VARIANTS))]
-        mfcc = np.array([[result[1][v] for result in results] for v in range(len(VARIANTS))])
+        mels = [[result[0][v] for result in results] for v in range(len(AUGMENT_VARIANTS))]
+        mfcc = np.array([[result[1][v] for result in results] for v in range(len(AUGMENT_VARIANTS))])
         if use_cache:
             ordered = [m for result in results for m in result[0]]  # clip-major, variant-minor
             save_npz(
@@ -266,6 +263,6 @@ def build_features(
         tables.append(FeatureTable(subset, mels, mfcc))
     return FeatureTable(
         [clip for table in tables for clip in table.clips],
-        [[m for table in tables for m in table.log_mel[v]] for v in range(len(VARIANTS))],
+        [[m for table in tables for m in table.log_mel[v]] for v in range(len(AUGMENT_VARIANTS))],
         np.concatenate([table.mfcc for table in tables], axis=1),
     )

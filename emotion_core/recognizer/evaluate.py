@@ -12,7 +12,6 @@ Every clip goes through the codec on its own, so its score never depends on its 
 from __future__ import annotations
 
 import json
-import logging
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -35,10 +34,8 @@ from emotion_core.recognizer.dataset import Split
 from emotion_core.recognizer.infer import EmotionRecognizer
 from emotion_core.recognizer.metrics import Metrics, expected_calibration_error, score
 
-log = logging.getLogger(__name__)
-
 #: Condition name -> Opus bit rate (kbit/s) of the extra encode, or None for the audio as stored.
-CONDITIONS: dict[str, int | None] = {"clean": None, "discord-32k": 32, "discord-12k": 12}
+EVAL_CONDITIONS: dict[str, int | None] = {"clean": None, "discord-32k": 32, "discord-12k": 12}
 MODEL_NAME = "moodbot"
 BASELINE_NAME = "seed baseline"
 
@@ -67,7 +64,7 @@ def evaluate(
     models: Mapping[str, EmotionRecognizer],
     clips: Sequence[Clip],
     *,
-    conditions: Mapping[str, int | None] = CONDITIONS,
+    conditions: Mapping[str, int | None] = EVAL_CONDITIONS,
 ) -> Evaluation:
     """Score every model on every clip in every condition, grouped by corpus.
 
@@ -150,7 +147,7 @@ def evaluate_split(
     split: Split,
     *,
     max_clips: int = 420,
-    conditions: Mapping[str, int | None] = CONDITIONS,
+    conditions: Mapping[str, int | None] = EVAL_CONDITIONS,
 ) -> Evaluation:
     """Evaluate an artifact folder's recogniser and its seed baseline on the split's test speakers.
 
@@ -166,7 +163,7 @@ def evaluate_unseen(
     clips: Sequence[Clip],
     *,
     max_clips: int = 600,
-    conditions: Mapping[str, int | None] = CONDITIONS,
+    conditions: Mapping[str, int | None] = EVAL_CONDITIONS,
 ) -> Evaluation:
     """Cross-corpus evaluation: score a model and its baseline on corpora neither was trained on.
 
@@ -203,7 +200,7 @@ def stratified_sample(clips: Sequence[Clip], *, max_clips: int, seed: int = 0) -
 
 @dataclass(frozen=True)
 class CalibrationReport:
-    """What :func:`calibrate` fitted and how confidence behaved before and after."""
+    """What :func:`calibrate_recognizer` fitted and how confidence behaved before and after."""
 
     calibration: Calibration
     n_clips: int
@@ -217,7 +214,9 @@ class CalibrationReport:
         (folder / CURVE_FILE).write_text(json.dumps([asdict(p) for p in self.curve], indent=2) + "\n")
 
 
-def calibrate(out_dir: Path, clips: Sequence[Clip], *, bitrate_kbps: int = 32) -> CalibrationReport:
+def calibrate_recognizer(
+    out_dir: Path, clips: Sequence[Clip], *, bitrate_kbps: int = 32
+) -> CalibrationReport:
     """Fit temperature and the "not sure" threshold on ``clips`` (a model's validation speakers).
 
     Each clip is scored as stored and through Discord's codec, so the fit covers both. Uncalibrated

@@ -16,13 +16,13 @@ import numpy as np
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig, mfcc_mean
 from emotion_core.functionals import utterance_functionals
-from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
-from emotion_core.recognizer.dataset import cache_dir, cache_key, featurise_chunks, save_npz, variant_audio
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS, AugmentConfig
+from emotion_core.recognizer.dataset import cache_dir, cache_key, featurize_chunks, save_npz, variant_audio
 
 
 @dataclass
 class FunctionalTable:
-    """``functionals[v, i]``: clip ``i`` in variant ``VARIANTS[v]``, shape ``(n_functionals,)``;
+    """``functionals[v, i]``: clip ``i`` in variant ``AUGMENT_VARIANTS[v]``, shape ``(n_functionals,)``;
     ``mfcc[v, i]`` its MFCC means (the seed baseline's input)."""
 
     clips: list[Clip]
@@ -43,12 +43,12 @@ class FunctionalTable:
         )
 
 
-def _featurise(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
+def _featurize(job: tuple[int, list[str], str, FeatureConfig, AugmentConfig, int]):
     features = job[3]
     audio = variant_audio(*job)
     return (
-        np.array([[utterance_functionals(x, features) for x in audio[v]] for v in VARIANTS]),
-        np.array([[mfcc_mean(x, features) for x in audio[v]] for v in VARIANTS]),
+        np.array([[utterance_functionals(x, features) for x in audio[v]] for v in AUGMENT_VARIANTS]),
+        np.array([[mfcc_mean(x, features) for x in audio[v]] for v in AUGMENT_VARIANTS]),
     )
 
 
@@ -71,7 +71,7 @@ def build_functionals(
             with np.load(path) as data:
                 tables.append(FunctionalTable(subset, data["functionals"], data["mfcc"]))
             continue
-        results = featurise_chunks(_featurise, subset, features, augment, seed, workers, "functionals")
+        results = featurize_chunks(_featurize, subset, features, augment, seed, workers, "functionals")
         table = FunctionalTable(
             subset,
             np.concatenate([r[0] for r in results], axis=1).astype(np.float32),

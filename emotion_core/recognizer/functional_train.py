@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from emotion_core.functionals import network_inputs
-from emotion_core.recognizer.augment import VARIANTS
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.metrics import score
@@ -153,7 +153,7 @@ def fit_functional(
     rng = np.random.default_rng(train_cfg.seed)
     seed_everything(train_cfg.seed)
     model = build_model(config)
-    variants = np.array([VARIANTS.index(v) for v in train_cfg.variants])
+    variants = np.array([AUGMENT_VARIANTS.index(v) for v in train_cfg.variants])
     speakers = [clip.speaker for clip in train.clips]
     n = len(train.clips)
 
@@ -208,7 +208,7 @@ def fit_functional(
     val_y = label_indices(val.clips, config)
     profile = train_cfg.profile_clips if speaker_norm else None
     val_x = [
-        table_inputs(val, config, VARIANTS.index(v), profile_clips=profile, seed=train_cfg.seed)
+        table_inputs(val, config, AUGMENT_VARIANTS.index(v), profile_clips=profile, seed=train_cfg.seed)
         for v in ("clean", "discord")
     ]
     names = tuple(label.value for label in config.labels)

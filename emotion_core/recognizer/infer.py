@@ -9,7 +9,6 @@ This module imports no training code.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,6 @@ from emotion_core.recognizer.config import CONFIG_FILE, PROFILE_DIR, WEIGHTS_FIL
 from emotion_core.recognizer.onnx_export import ONNX_FILE
 from emotion_core.recognizer.runtime import Network, OnnxNetwork, keras_network
 from emotion_core.vad import detect_speech
-
-log = logging.getLogger(__name__)
 
 #: A timeline whose label changes this many times is reported as a mixed mood, not one label.
 MIXED_CHANGES = 3
@@ -93,14 +90,12 @@ class EmotionRecognizer:
         self,
         network: Network,
         config: RecognizerConfig,
-        path: Path | None = None,
         calibration: Calibration | None = None,
         *,
         runtime: str = "onnx",
     ) -> None:
         self.config = config
         self.calibration = calibration or Calibration()
-        self.path = path
         #: What runs the network: ``"onnx"`` (ONNX Runtime, no TensorFlow) or ``"keras"``.
         self.runtime = runtime
         self._forward = network
@@ -119,7 +114,8 @@ class EmotionRecognizer:
     def from_pretrained(
         cls, path: str | os.PathLike | None = None, *, runtime: str = "auto"
     ) -> EmotionRecognizer:
-        """Load the recogniser saved in folder ``path`` (default: the model shipped in ``models/ser``).
+        """Load the recogniser saved in folder ``path`` (default: the one shipped in the package,
+        ``emotion_core/shipped_recognizer``).
 
         ``runtime="auto"`` serves the folder's ``model.onnx`` with ONNX Runtime where there is one, and
         otherwise rebuilds the Keras network from ``config.json`` and reads only its weights (the
@@ -137,7 +133,7 @@ class EmotionRecognizer:
             raise ModelError(f"{folder} has no {ONNX_FILE}; export it with the train extra, or use Keras")
         else:
             network, runtime = _keras_network(folder, config), "keras"
-        recognizer = cls(network, config, folder, Calibration.load(folder), runtime=runtime)
+        recognizer = cls(network, config, Calibration.load(folder), runtime=runtime)
         if (folder / PROFILE_DIR / CONFIG_FILE).is_file():
             profiled = cls.from_pretrained(
                 folder / PROFILE_DIR, runtime="keras" if runtime == "keras" else "auto"
@@ -152,21 +148,21 @@ class EmotionRecognizer:
         """Length of :attr:`EmotionResult.voice` vectors (what a :class:`VoiceProfile` holds)."""
         return len(functional_names(self.config.features))
 
-    def _features(self, samples: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    def _features(self, samples: np.ndarray, center: np.ndarray | None = None) -> np.ndarray:
         """Model input for one trimmed clip: ``(frames, n_mels)``, ``(n_inputs,)`` or ``(n_mfcc,)``;
         a profile network's functionals are taken relative to ``centre``, the person's profile."""
         kind = self.config.architecture.kind
         if kind == "tdnn":
             return log_mel(samples, self.config.features)
         if kind == "functional":
-            return self._functional_inputs(utterance_functionals(samples, self.config.features), centre)
+            return self._functional_inputs(utterance_functionals(samples, self.config.features), center)
         return mfcc_mean(samples, self.config.features)
 
-    def _functional_inputs(self, functionals: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    def _functional_inputs(self, functionals: np.ndarray, center: np.ndarray | None) -> np.ndarray:
         if self.config.architecture.speaker_norm:
-            if centre is None:
+            if center is None:
                 raise ValueError("a profile network needs the person's profile")
-            functionals = functionals - centre
+            functionals = functionals - center
         return network_inputs(functionals, self.config.features, self.config.architecture.band_means)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
@@ -205,16 +201,16 @@ class EmotionRecognizer:
         Raises :class:`~emotion_core.errors.AudioError` with a message fit to show a user.
         """
         waveform = decode(source, sample_rate=self.sample_rate, limits=limits)
-        recognizer, centre = self, None
+        recognizer, center = self, None
         if profile is not None and profile.ready and self.profiled is not None:
             if profile.mean.shape == (self.n_functionals,):
-                recognizer, centre = self.profiled, profile.mean
+                recognizer, center = self.profiled, profile.mean
         return recognizer._predict(
             waveform.samples,
             waveform.duration_s,
             waveform.original_duration_s,
             truncated=waveform.truncated,
-            centre=centre,
+            center=center,
             with_voice=self.profiled is not None or self.config.architecture.speaker_norm,
         )
 
@@ -230,7 +226,7 @@ class EmotionRecognizer:
         original_s: float | None,
         *,
         truncated: bool,
-        centre: np.ndarray | None = None,
+        center: np.ndarray | None = None,
         with_voice: bool = False,
     ) -> EmotionResult:
         """Short and long clips take the same steps: voice activity once over the whole clip, the
@@ -249,7 +245,7 @@ class EmotionRecognizer:
                 original_s,
                 truncated,
                 verdict,
-                compared_with_profile=centre is not None and not no_speech,
+                compared_with_profile=center is not None and not no_speech,
                 voice=None if no_speech else voice,
             )
 
@@ -268,9 +264,9 @@ class EmotionRecognizer:
         timing = self.config.timeline
         if speech.size < timing.min_clip_s * rate:
             if self.config.architecture.kind == "functional" and whole is not None:
-                inputs = self._functional_inputs(whole, centre)
+                inputs = self._functional_inputs(whole, center)
             else:
-                inputs = self._features(speech, centre)
+                inputs = self._features(speech, center)
             probs = self._run(inputs[None])[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
@@ -282,7 +278,7 @@ class EmotionRecognizer:
         voiced = [activity.within(begin + s, begin + s + window).has_speech for s in starts]
         if not any(voiced):
             return result(None, 0.0, {}, (), True)
-        probs = self._run(self._window_features(speech, starts, window, centre, tracks))
+        probs = self._run(self._window_features(speech, starts, window, center, tracks))
         timeline = tuple(
             TimelinePoint(
                 (begin + start) / rate,
@@ -311,7 +307,7 @@ class EmotionRecognizer:
         samples: np.ndarray,
         starts: list[int],
         window: int,
-        centre: np.ndarray | None,
+        center: np.ndarray | None,
         tracks: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
         """Features of equal windows, shape ``(windows, frames, n_mels)`` (or ``(windows, n_inputs)``).
@@ -322,7 +318,7 @@ class EmotionRecognizer:
         features = self.config.features
         kind = self.config.architecture.kind
         if kind == "seed_dense":
-            return np.stack([self._features(samples[s : s + window], centre) for s in starts])
+            return np.stack([self._features(samples[s : s + window], center) for s in starts])
         frames = window // features.hop_length + 1
         first = [s // features.hop_length for s in starts]
         if kind == "tdnn":
@@ -333,7 +329,7 @@ class EmotionRecognizer:
         return np.stack(
             [
                 self._functional_inputs(
-                    functionals_of(power[f : f + frames], pitch[f : f + frames], features), centre
+                    functionals_of(power[f : f + frames], pitch[f : f + frames], features), center
                 )
                 for f in first
             ]

@@ -153,14 +153,14 @@ def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
     network = OnnxNetwork(path)
     width = int(model.inputs[0].shape[-1])
     norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
-    centre, spread = np.zeros(width), np.ones(width)
+    center, spread = np.zeros(width), np.ones(width)
     if norm is not None:
-        centre = np.asarray(norm.mean).reshape(-1)
+        center = np.asarray(norm.mean).reshape(-1)
         spread = np.sqrt(np.asarray(norm.variance).reshape(-1))
     rng = np.random.default_rng(seed)
     worst = 0.0
     for batch in CHECK_BATCHES:
-        x = (rng.standard_normal((batch, width)) * 3 * spread + centre).astype(np.float32)
+        x = (rng.standard_normal((batch, width)) * 3 * spread + center).astype(np.float32)
         expected = model(x, training=False).numpy()
         worst = max(worst, float(np.abs(network(x) - expected).max()))
     if worst > TOLERANCE:

@@ -9,7 +9,6 @@ is steadier). Reading corpora, saving, evaluating and the model card are the bui
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -19,7 +18,7 @@ from tqdm import tqdm
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
-from emotion_core.recognizer.augment import VARIANTS, AugmentConfig
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS, AugmentConfig
 from emotion_core.recognizer.config import (
     ArchitectureConfig,
     RecognizerConfig,
@@ -30,8 +29,6 @@ from emotion_core.recognizer.dataset import (
 )
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.metrics import score
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     corpus_weight_power: float = 0.5  # a corpus's share of batches grows as n_clips ** power
     spec_augment: bool = True
-    variants: tuple[str, ...] = VARIANTS  # the functional network's training variants
+    variants: tuple[str, ...] = AUGMENT_VARIANTS  # the functional network's training variants
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
     # Functional network: average the weights of every epoch from this one on (or of the last, in a
@@ -167,7 +164,7 @@ class _Batches:
     def epoch(self, rng: np.random.Generator):
         n = len(self.table.clips)
         rows = rng.choice(n, size=n, p=self.weights)
-        variants = rng.integers(0, len(VARIANTS), size=n)
+        variants = rng.integers(0, len(AUGMENT_VARIANTS), size=n)
         for start in range(0, n - self.config.batch_size + 1, self.config.batch_size):
             idx = slice(start, start + self.config.batch_size)
             batch = np.stack(
@@ -252,7 +249,7 @@ def train_tdnn(config: RecognizerConfig, train: FeatureTable, val: FeatureTable,
         input_signature=[tf.TensorSpec([None, None, config.features.n_mels], tf.float32)],
     )
     val_labels = label_indices(val.clips, config)
-    val_sets = [val.log_mel[VARIANTS.index(v)] for v in ("clean", "discord")]
+    val_sets = [val.log_mel[AUGMENT_VARIANTS.index(v)] for v in ("clean", "discord")]
     label_names = tuple(label.value for label in config.labels)
     best_uar, best_weights, history, waited = -1.0, None, [], 0
     for epoch in range(1, train_cfg.epochs + 1):

@@ -1,9 +1,9 @@
 """A forced-choice listening test of ``/speak``'s emotions: people, not our recogniser, as the judge.
 
-:func:`make_kit` renders every sentence in every emotion into a folder under shuffled, meaningless
+:func:`make_listening_kit` renders every sentence in every emotion into a folder under shuffled, meaningless
 names (``clip-07.ogg``), with ``answers.csv`` for the listener to fill in (one emotion per clip) and
 ``key.json`` holding what each clip was asked to say (do not open it before answering).
-:func:`score_kit` reads the answers and gives the confusion matrix and unweighted average recall.
+:func:`score_listening_kit` reads the answers and gives the confusion matrix and unweighted average recall.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from emotion_core.errors import EmotionCoreError
 from emotion_core.labels import EMOTIONS, Emotion
 from emotion_core.synth.pipeline import Synthesizer
 
-ANSWERS_FILE = "answers.csv"
-KEY_FILE = "key.json"
+LISTENING_ANSWERS_FILE = "answers.csv"
+LISTENING_KEY_FILE = "key.json"
 SENTENCES = (
     "The meeting starts at nine tomorrow morning.",
     "We have been waiting here for over an hour.",
@@ -51,7 +51,7 @@ class ListeningScore:
         return float(np.mean(list(self.recall.values()))) if self.recall else 0.0
 
 
-def make_kit(
+def make_listening_kit(
     folder: Path,
     synthesizer: Synthesizer,
     *,
@@ -71,19 +71,21 @@ def make_kit(
         name = f"clip-{number:02d}.ogg"
         synthesizer.speak(text, emotion, intensity=intensity).save(folder / name)
         key[name] = {"emotion": emotion.value, "text": text, "intensity": intensity}
-    (folder / KEY_FILE).write_text(json.dumps({"voice": synthesizer.voice_name, "clips": key}, indent=1))
-    with open(folder / ANSWERS_FILE, "w", newline="") as file:
+    (folder / LISTENING_KEY_FILE).write_text(
+        json.dumps({"voice": synthesizer.voice_name, "clips": key}, indent=1)
+    )
+    with open(folder / LISTENING_ANSWERS_FILE, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["clip", "heard"])
         writer.writerows([name, ""] for name in sorted(key))
     return len(key)
 
 
-def score_kit(folder: Path) -> ListeningScore:
+def score_listening_kit(folder: Path) -> ListeningScore:
     """Score a filled-in ``answers.csv`` against the kit's key; unanswered clips are left out."""
     try:
-        key = json.loads((folder / KEY_FILE).read_text())["clips"]
-        with open(folder / ANSWERS_FILE, newline="") as file:
+        key = json.loads((folder / LISTENING_KEY_FILE).read_text())["clips"]
+        with open(folder / LISTENING_ANSWERS_FILE, newline="") as file:
             rows = list(csv.DictReader(file))
     except FileNotFoundError as error:
         raise ListeningKitError(
@@ -98,12 +100,16 @@ def score_kit(folder: Path) -> ListeningScore:
         if not heard:
             continue
         if clip not in key:
-            raise ListeningKitError(f"{ANSWERS_FILE} line {line}: no clip called {clip!r} in this kit.")
+            raise ListeningKitError(
+                f"{LISTENING_ANSWERS_FILE} line {line}: no clip called {clip!r} in this kit."
+            )
         try:
             heard_emotion = Emotion.parse(heard)
         except ValueError:
             names = ", ".join(e.value for e in EMOTIONS)
-            raise ListeningKitError(f"{ANSWERS_FILE} line {line}: {heard!r} is not one of {names}.") from None
+            raise ListeningKitError(
+                f"{LISTENING_ANSWERS_FILE} line {line}: {heard!r} is not one of {names}."
+            ) from None
         asked = Emotion(key[clip]["emotion"])
         confusion[EMOTIONS.index(asked), EMOTIONS.index(heard_emotion)] += 1
         answered += 1

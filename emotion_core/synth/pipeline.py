@@ -19,33 +19,29 @@ and ``to_ogg``/``to_wav``/``save`` write them as they are.
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from emotion_core import audio, hub
-from emotion_core.errors import CheckpointError, ModelError, SynthesisError, TextError
+from emotion_core.errors import CheckpointError, ModelError, SynthesisError
 from emotion_core.labels import Emotion
 from emotion_core.synth import output
-from emotion_core.synth.prosody import ProsodyRenderer, check_intensity
+from emotion_core.synth.prosody import ProsodyRenderer
+from emotion_core.synth.request import (
+    SPEECH_FORMATS,
+    VOCODER_NAMES,
+    VOICE_NAMES,
+    VocoderName,
+    VoiceName,
+    check_intensity,
+    clean_text,
+)
 
 log = logging.getLogger(__name__)
-
-#: Longest text one ``speak`` call accepts (characters, after whitespace is collapsed); what /speak
-#: enforces. About 20 s of speech, and Tacotron 2's attention stays reliable up to about this
-#: length.
-MAX_TEXT_CHARS = 300
-
-VoiceName = Literal["auto", "tacotron2", "hibari", "espeak"]
-VocoderName = Literal["waveglow", "hifigan", "griffinlim"]
-
-#: File extensions ``Speech.save`` understands, and the format each writes.
-_FORMATS: dict[str, Literal["ogg", "wav"]] = {".ogg": "ogg", ".opus": "ogg", ".wav": "wav"}
 
 
 class Voice(Protocol):
@@ -113,7 +109,7 @@ class Speech:
         """Write to ``path``: ``.ogg``/``.opus`` as Ogg/Opus, ``.wav`` as WAV; ``ValueError``
         else."""
         path = Path(path)
-        fmt = _FORMATS.get(path.suffix.lower())
+        fmt = SPEECH_FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise ValueError(f"Cannot tell the format of {path.name!r}: use .ogg, .opus or .wav.")
         data = self.to_ogg() if fmt == "ogg" else self.to_wav()
@@ -123,30 +119,6 @@ class Speech:
     def waveform(self, points: int = output.MAX_WAVEFORM_POINTS) -> bytes:
         """Discord's voice-message waveform: up to ``points`` (max 256) one-byte amplitudes."""
         return output.waveform(self.samples, points=points)
-
-
-def clean_text(text: str) -> str:
-    """Check the text to speak and collapse its whitespace; raise :class:`TextError` when unusable.
-
-    Control and format characters (zero-width spaces, bidi marks) are dropped, whitespace runs
-    become one space. Empty text and text over ``MAX_TEXT_CHARS`` are refused with a message for
-    people.
-    """
-    if not isinstance(text, str):
-        raise TextError(f"The text to speak must be a string, not {type(text).__name__}.")
-    kept = (
-        " " if ch.isspace() else ch
-        for ch in text
-        if ch.isspace() or not unicodedata.category(ch).startswith("C")
-    )
-    cleaned = re.sub(r" +", " ", "".join(kept)).strip()
-    if not cleaned:
-        raise TextError("There is no text to speak.")
-    if len(cleaned) > MAX_TEXT_CHARS:
-        raise TextError(f"The text is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}.")
-    if not any(ch.isalnum() for ch in cleaned):
-        raise TextError("The text has nothing pronounceable (no letters or digits).")
-    return cleaned
 
 
 class Synthesizer:
@@ -207,10 +179,10 @@ class Synthesizer:
         """
         from emotion_core.synth.espeak import EspeakVoice
 
-        if voice not in ("auto", "tacotron2", "hibari", "espeak"):
-            raise ValueError(f"voice must be 'auto', 'tacotron2', 'hibari' or 'espeak', not {voice!r}")
-        if vocoder not in ("waveglow", "hifigan", "griffinlim"):
-            raise ValueError(f"vocoder must be 'waveglow', 'hifigan' or 'griffinlim', not {vocoder!r}")
+        if voice not in VOICE_NAMES:
+            raise ValueError(f"voice must be one of {', '.join(VOICE_NAMES)}, not {voice!r}")
+        if vocoder not in VOCODER_NAMES:
+            raise ValueError(f"vocoder must be one of {', '.join(VOCODER_NAMES)}, not {vocoder!r}")
         if voice == "espeak":
             return cls(EspeakVoice())
         if voice == "hibari":
@@ -244,17 +216,17 @@ class Synthesizer:
             raise SynthesisError(f"{self.voice.name} produced no usable audio.")
         gain = output.loudness_gain(samples, sample_rate, target_lufs=self.target_lufs)
         rendered = self.renderer.render(samples, sample_rate, emotion, intensity=intensity)
-        normalised = output.normalize(rendered, sample_rate, gain=gain)
+        normalized = output.normalize(rendered, sample_rate, gain=gain)
         log.debug(
             "Spoke %d chars as %s (%.2f) with %s: %.2f s",
             len(cleaned),
             emotion.value,
             intensity,
             self.voice.name,
-            normalised.size / sample_rate,
+            normalized.size / sample_rate,
         )
         return Speech(
-            samples=normalised,
+            samples=normalized,
             sample_rate=sample_rate,
             text=cleaned,
             emotion=emotion,

@@ -57,6 +57,7 @@ import numpy as np
 from emotion_core.errors import SynthesisError
 from emotion_core.labels import Emotion
 from emotion_core.synth.actor_prosody import ActorProsody
+from emotion_core.synth.request import check_intensity
 
 log = logging.getLogger(__name__)
 
@@ -215,16 +216,6 @@ LITERATURE_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
         ),
     }
 )
-
-
-def check_intensity(intensity: float) -> None:
-    """Raise ``ValueError`` unless ``intensity`` is a finite number within [0, 1]."""
-    try:
-        value = float(intensity)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"intensity must be within [0, 1], not {intensity!r}")
 
 
 #: Limits on learned changes: WORLD resynthesis degrades beyond about 7 semitones and 30 % rate.

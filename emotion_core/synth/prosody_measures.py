@@ -55,7 +55,7 @@ class ProsodyMeasures:
     tilt_db_per_octave: float
 
 
-def _band_centres_hz(config: FeatureConfig) -> np.ndarray:
+def _band_centers_hz(config: FeatureConfig) -> np.ndarray:
     return spectrum.mel_band_edges_hz(config.n_mels, config.fmin_hz, config.fmax_hz)[1:-1]
 
 
@@ -64,9 +64,9 @@ def _tilt(samples: np.ndarray) -> float:
     loudness = 10 * np.log10(np.maximum(power.sum(axis=1), spectrum.AMIN))
     active = loudness > loudness.max() - ACTIVE_DB
     average_db = spectrum.power_to_db(power[active].mean(axis=0))
-    centres = _band_centres_hz(CONFIG)
-    band = (centres >= TILT_BAND_HZ[0]) & (centres <= TILT_BAND_HZ[1])
-    return float(np.polyfit(np.log2(centres[band] / 1000.0), average_db[band], 1)[0])
+    centers = _band_centers_hz(CONFIG)
+    band = (centers >= TILT_BAND_HZ[0]) & (centers <= TILT_BAND_HZ[1])
+    return float(np.polyfit(np.log2(centers[band] / 1000.0), average_db[band], 1)[0])
 
 
 def change(neutral: ProsodyMeasures, emotional: ProsodyMeasures) -> dict[str, float]:

@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import io
 import json
-import logging
 import types
 import warnings
 from functools import lru_cache
@@ -29,8 +28,6 @@ from emotion_core.synth.checkpoints import failure_reason, load_waveglow
 from emotion_core.synth.denoiser import Denoiser
 from emotion_core.synth.stft import NVIDIA_MEL, MelConfig, mel_filterbank
 from emotion_core.synth.waveglow import WaveGlow, WaveGlowOptions
-
-log = logging.getLogger(__name__)
 
 _DEFAULT_WAVEGLOW_OPTIONS = WaveGlowOptions()
 

@@ -12,7 +12,6 @@ Shapes: B batch, F mel frames, T = F × hop samples, G = ``n_group`` samples fol
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -24,8 +23,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from emotion_core.synth.sizes import SizeRange, as_size, check_parameter_count, check_sizes, shape_of
-
-log = logging.getLogger(__name__)
 
 CondLayout = Literal["fused", "per_layer"]
 

@@ -72,7 +72,7 @@ async def test_voice_message_gets_a_mood_card_in_reply(bot, discord_api, ids, cl
     assert body["message_reference"]["fail_if_not_exists"] is False
     assert body["allowed_mentions"] == NO_PINGS
     (embed,) = body["embeds"]
-    assert any(e.emoji in embed["title"] for e in render.COLOURS)
+    assert any(e.emoji in embed["title"] for e in render.COLORS)
     assert "confident" in embed["description"] or "Not sure" in embed["title"]  # calibrated verdict
     assert embed["footer"]["text"].startswith("Analysed 3.")
     assert "\N{FULL BLOCK}" in embed["fields"][0]["value"] or "\N{LIGHT SHADE}" in embed["fields"][0]["value"]
@@ -92,7 +92,7 @@ async def test_long_mp3_upload_gets_a_timeline_chart(bot, discord_api, ids, clip
     assert reply.payload["attachments"][0]["filename"] == render.TIMELINE_FILENAME
 
 
-async def test_audio_recognised_by_extension_without_content_type(bot, discord_api, ids, clips):
+async def test_audio_recognized_by_extension_without_content_type(bot, discord_api, ids, clips):
     post(bot, discord_api, ids, clips("flac", duration_s=2.0), "memo.FLAC", None)
     await fakes.settle(bot)
     assert len(discord_api.sent("POST", REPLY)) == 1
@@ -207,7 +207,7 @@ async def test_one_flooder_cannot_crowd_out_the_others(bot, discord_api, ids, cl
     assert len(answered) == 2 + len(others)  # the flooder's fair share, and everyone else
 
 
-async def test_an_opted_out_author_is_never_analysed(bot, discord_api, ids, clips):
+async def test_an_opted_out_author_is_never_analyzed(bot, discord_api, ids, clips):
     await bot.store.set_consent(fakes.MEMBER_ID, opted_out=True)
     post(bot, discord_api, ids, clips(), "", "audio/ogg", voice=True)
     await fakes.settle(bot)

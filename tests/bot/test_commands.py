@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.store import DEFAULTS, SettingsStore
-from emotion_core.synth.pipeline import MAX_TEXT_CHARS
+from emotion_core import MAX_TEXT_CHARS
 from tests.bot import fakes
 from tests.bot.fakes import APPLICATION_ID, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
 
@@ -186,7 +186,7 @@ async def test_mood_refuses_a_non_audio_file_at_once(bot, discord_api, ids):
     assert discord_api.downloads == []
 
 
-async def test_context_menu_analyses_an_earlier_voice_message(bot, discord_api, ids, clips):
+async def test_context_menu_analyzes_an_earlier_voice_message(bot, discord_api, ids, clips):
     attachment = hosted_attachment(
         discord_api, ids, clips(), "voice-message.ogg", "audio/ogg", duration_secs=3.0, waveform=b"\x10" * 64
     )
@@ -406,7 +406,7 @@ async def test_privacy_opt_out_is_kept_and_explained(bot, discord_api, ids):
     assert await bot.store.voice_profile(fakes.MEMBER_ID) is None
 
 
-async def test_dm_voice_messages_are_analysed_only_after_the_person_turns_it_on(bot, discord_api, ids, clips):
+async def test_dm_voice_messages_are_analyzed_only_after_the_person_turns_it_on(bot, discord_api, ids, clips):
     dm_channel = 1300000000000000099
 
     def send_dm() -> None:

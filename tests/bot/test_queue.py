@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bot.errors import DuplicateJobError, FairShareError, JobFailedError, PoolBusyError
-from bot.tasks import Analysis, Spoken, analyse, synthesise
+from bot.tasks import Analysis, Spoken, analyze, synthesize
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import AudioError
 from emotion_core.labels import Emotion
@@ -150,7 +150,7 @@ async def kill_once_started(worker: WorkerProcess, pool: RedisPool, job_id: str,
     assert not await pool.redis.exists(result_key_prefix + job_id), "the job finished before the kill"
 
 
-async def test_a_voice_message_is_analysed_by_a_worker_process(
+async def test_a_voice_message_is_analyzed_by_a_worker_process(
     discord_api, tmp_path, recognizer, synthesizer, redis_server, redis_url, start_worker, clips, ids
 ):
     start_worker("analysis")
@@ -202,10 +202,10 @@ async def test_a_workers_error_reaches_the_person(
     assert "went wrong" not in text and "worker" not in text  # the clip's own problem, explained
 
 
-async def test_speech_is_synthesised_by_a_speech_worker(pool, start_worker):
+async def test_speech_is_synthesized_by_a_speech_worker(pool, start_worker):
     start_worker("speech")
     with await pool.reserve(1, "speech", job_id="42") as job:
-        spoken = await job.run(synthesise, "Hello from the worker.", Emotion.HAPPY, 0.7)
+        spoken = await job.run(synthesize, "Hello from the worker.", Emotion.HAPPY, 0.7)
 
     assert isinstance(spoken, Spoken) and spoken.duration_s > 0.5
     wave = decode(spoken.ogg)
@@ -215,7 +215,7 @@ async def test_speech_is_synthesised_by_a_speech_worker(pool, start_worker):
 async def test_an_unreadable_clip_raises_the_audio_error_in_the_bot_process(pool, start_worker):
     start_worker("analysis")
     with await pool.reserve(1, job_id="7") as job, pytest.raises(AudioError):
-        await job.run(analyse, b"not audio at all", AudioLimits())
+        await job.run(analyze, b"not audio at all", AudioLimits())
 
 
 async def test_a_job_id_runs_once(pool, start_worker, clips, redis_url):
@@ -225,11 +225,11 @@ async def test_a_job_id_runs_once(pool, start_worker, clips, redis_url):
     with await pool.reserve(1, job_id="1001") as job:
         with pytest.raises(DuplicateJobError):
             await other_process.reserve(1, job_id="1001")  # admitted elsewhere already
-        analysis = await job.run(analyse, clips("ogg-opus"), AudioLimits())
+        analysis = await job.run(analyze, clips("ogg-opus"), AudioLimits())
     assert isinstance(analysis, Analysis)
     # Its slot is free again, but the job ran: arq will not queue the same id while it keeps the result.
     with await pool.reserve(1, job_id="1001") as again, pytest.raises(DuplicateJobError):
-        await again.run(analyse, clips("ogg-opus"), AudioLimits())
+        await again.run(analyze, clips("ogg-opus"), AudioLimits())
     await other_process.drain(timeout_s=5)
 
 
@@ -303,7 +303,7 @@ async def test_a_worker_that_dies_mid_job_is_replaced_once(pool, start_worker, c
     long_clip = clips("ogg-opus", duration_s=60.0)
     first = start_worker("analysis", job_timeout_s=SHORT_JOB_TIMEOUT_S)
     with await pool.reserve(1, job_id="501") as job:
-        answer = asyncio.create_task(job.run(analyse, long_clip, AudioLimits()))
+        answer = asyncio.create_task(job.run(analyze, long_clip, AudioLimits()))
         await kill_once_started(first, pool, "analysis:501")
         start_worker("analysis", job_timeout_s=SHORT_JOB_TIMEOUT_S)
         analysis = await asyncio.wait_for(answer, 60)  # after the in-progress key lapses
@@ -314,7 +314,7 @@ async def test_a_worker_that_dies_mid_job_is_replaced_once(pool, start_worker, c
 async def test_a_job_its_workers_die_on_twice_gets_a_clear_answer(pool, start_worker, clips):
     long_clip = clips("ogg-opus", duration_s=60.0)
     with await pool.reserve(1, job_id="502") as job:
-        answer = asyncio.create_task(job.run(analyse, long_clip, AudioLimits()))
+        answer = asyncio.create_task(job.run(analyze, long_clip, AudioLimits()))
         for job_try in (1, 2):
             worker = start_worker("analysis", job_timeout_s=SHORT_JOB_TIMEOUT_S)
             await kill_once_started(worker, pool, "analysis:502", job_try)
@@ -328,7 +328,7 @@ async def test_a_job_nobody_takes_in_time_is_dropped_unrun(redis_url, start_work
     await pool.open()
     try:
         with await pool.reserve(1, job_id="503") as job, pytest.raises(JobFailedError, match="too long"):
-            await job.run(analyse, clips("ogg-opus"), AudioLimits())  # no worker is running
+            await job.run(analyze, clips("ogg-opus"), AudioLimits())  # no worker is running
         worker = start_worker("analysis")
         for _ in range(200):  # the worker comes to the job, finds it expired and records that
             if raw := await pool.redis.get(result_key_prefix + "analysis:503"):
@@ -345,7 +345,7 @@ async def test_a_stopped_worker_finishes_its_job_first(pool, start_worker, clips
     """SIGTERM (a deploy, ``docker stop``) mid-job: the job is answered, then the worker exits 0."""
     worker = start_worker("analysis")
     with await pool.reserve(1, job_id="504") as job:
-        answer = asyncio.create_task(job.run(analyse, clips("ogg-opus", duration_s=60.0), AudioLimits()))
+        answer = asyncio.create_task(job.run(analyze, clips("ogg-opus", duration_s=60.0), AudioLimits()))
         while not await pool.redis.exists(in_progress_key_prefix + "analysis:504"):
             await asyncio.sleep(0.001)
         worker.process.send_signal(signal.SIGTERM)

@@ -52,7 +52,7 @@ def test_embed_reads_at_a_glance():
     embed = render.mood_embed(result(), timeline_attached=True)
     assert embed.title == "\N{SMILING FACE WITH SMILING EYES} Happy"
     assert embed.description == "**62%** confident"
-    assert embed.colour.value == render.COLOURS[Emotion.HAPPY]
+    assert embed.color.value == render.COLORS[Emotion.HAPPY]
     lines = embed.fields[0].value.strip("`\n").splitlines()
     assert [line.split()[0] for line in lines] == ["surprised", "neutral", "sad"]
     assert lines[0].endswith("21%")

@@ -83,7 +83,7 @@ async def test_opted_in_messages_fill_the_profile_until_it_is_used_then_delete_f
     assert "no voice profile" in await command(bot, discord_api, ids, "delete")
 
 
-async def test_analysing_an_old_message_again_adds_nothing(bot, discord_api, ids, clips):
+async def test_analyzing_an_old_message_again_adds_nothing(bot, discord_api, ids, clips):
     await command(bot, discord_api, ids, "on")
     attachment = hosted_attachment(
         discord_api, ids, clips(), "voice-message.ogg", "audio/ogg", duration_secs=3.0, waveform=b"\x10" * 64
@@ -95,7 +95,7 @@ async def test_analysing_an_old_message_again_adds_nothing(bot, discord_api, ids
     assert (await bot.store.voice_profile(MEMBER_ID)).count == 0
 
 
-async def test_a_profile_from_another_recogniser_is_replaced(bot, discord_api, ids, clips):
+async def test_a_profile_from_another_recognizer_is_replaced(bot, discord_api, ids, clips):
     await command(bot, discord_api, ids, "on")
     await bot.store.save_profile(MEMBER_ID, 40, b"\x00" * 12)  # another recogniser's statistics
     footer = await voice_message(bot, discord_api, ids, clips)

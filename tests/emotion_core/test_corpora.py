@@ -95,9 +95,9 @@ def test_loaders_walk_published_layouts(tmp_path):
         load_corpus("SAVEE", tmp_path)
 
 
-def test_every_corpus_states_licence_and_citation():
+def test_every_corpus_states_license_and_citation():
     for spec in CORPORA.values():
-        assert spec.licence and spec.citation and spec.language
+        assert spec.license and spec.citation and spec.language
 
 
 @pytest.mark.corpora

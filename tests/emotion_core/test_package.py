@@ -24,7 +24,7 @@ def test_no_module_of_the_core_imports_discord():
     assert offenders == []
 
 
-def test_importing_the_whole_recogniser_loads_no_discord():
+def test_importing_the_whole_recognizer_loads_no_discord():
     code = (
         "import sys, emotion_core.recognizer.infer, emotion_core.recognizer.train, "
         "emotion_core.synth.pipeline; print('discord' in sys.modules)"

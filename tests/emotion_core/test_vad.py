@@ -67,7 +67,7 @@ def test_speech_is_found_at_any_sample_rate(sample_rate: int) -> None:
 
 
 @pytest.mark.parametrize("gain", [1e-2, 1e-3])
-def test_quiet_speech_is_speech_after_normalisation(gain: float) -> None:
+def test_quiet_speech_is_speech_after_normalization(gain: float) -> None:
     quiet = speechlike(5.0, SR) * gain + _white(5.0, 1e-6)
     assert detect_speech(quiet / np.abs(quiet).max() * 0.9, SR).has_speech
     if gain >= 1e-2:  # about -46 dB re full scale: found even without normalising

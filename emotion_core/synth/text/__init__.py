@@ -5,7 +5,7 @@ The usual entry point is :func:`prepare_text`; the pieces are importable from th
 """
 
 from emotion_core.synth.text.frontend import PreparedChunk, TextOptions, prepare_text
-from emotion_core.synth.text.sequence import clean_text, sequence_to_text, text_to_sequence
+from emotion_core.synth.text.sequence import normalize_text, sequence_to_text, text_to_sequence
 from emotion_core.synth.text.symbols import N_SYMBOLS, SYMBOLS
 
 __all__ = [
@@ -13,7 +13,7 @@ __all__ = [
     "SYMBOLS",
     "PreparedChunk",
     "TextOptions",
-    "clean_text",
+    "normalize_text",
     "prepare_text",
     "sequence_to_text",
     "text_to_sequence",

@@ -1,7 +1,8 @@
-"""The text front end in one call: raw text → checked, cleaned, chunked symbol-id sequences.
+"""Tacotron 2's text front end in one call: text → normalized, chunked symbol-id sequences.
 
-This is the public boundary for text: it enforces the length limit on what a person typed, and
-refuses text from which nothing pronounceable remains, with a
+What a person typed is checked once, at the synthesiser's boundary
+(:func:`emotion_core.synth.request.clean_text`: length, control characters, nothing to say); this
+module only refuses text from which none of Tacotron 2's symbols remain, with a
 :class:`~emotion_core.errors.TextError` whose message can be shown as is.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emotion_core.errors import TextError
-from emotion_core.synth.text.sequence import clean_text, cleaned_text_to_sequence
+from emotion_core.synth.text.sequence import cleaned_text_to_sequence, normalize_text
 from emotion_core.synth.text.split import split_into_chunks
 
 
@@ -20,8 +21,6 @@ class TextOptions:
 
     Attributes
     ----------
-    max_text_chars : int
-        Longest input accepted, in characters of the raw text (about a minute of speech at 1000).
     max_chunk_chars : int
         Longest chunk of cleaned text given to the decoder at once. LJSpeech is read at about 15
         characters per second, so 140 characters is about 9 s, inside the default 1000-frame (11.6
@@ -30,14 +29,13 @@ class TextOptions:
         Silence inserted after a chunk that ends a sentence, or a clause, in seconds.
     """
 
-    max_text_chars: int = 1000
     max_chunk_chars: int = 140
     sentence_pause_s: float = 0.25
     clause_pause_s: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.max_text_chars < 1 or self.max_chunk_chars < 1:
-            raise ValueError("max_text_chars and max_chunk_chars must be at least 1")
+        if self.max_chunk_chars < 1:
+            raise ValueError("max_chunk_chars must be at least 1")
         if self.sentence_pause_s < 0 or self.clause_pause_s < 0:
             raise ValueError("pauses must not be negative")
 
@@ -62,18 +60,16 @@ class PreparedChunk:
 
 
 def prepare_text(text: str, options: TextOptions = TextOptions()) -> list[PreparedChunk]:
-    """Check, clean and split ``text`` into chunks of symbol ids.
+    """Normalize and split ``text`` (already checked by the pipeline) into chunks of symbol ids.
 
     Raises
     ------
     TextError
-        If ``text`` is longer than ``options.max_text_chars``, contains an unknown ARPAbet phone, or
-        has nothing pronounceable (empty, only emoji or symbols).
+        If ``text`` contains an unknown ARPAbet phone or nothing Tacotron 2 can say (empty, only
+        emoji, symbols or letters outside its symbol set).
     """
-    if len(text) > options.max_text_chars:
-        raise TextError(f"The text is {len(text)} characters long; the limit is {options.max_text_chars}.")
     prepared = []
-    for chunk in split_into_chunks(clean_text(text), max_chars=options.max_chunk_chars):
+    for chunk in split_into_chunks(normalize_text(text), max_chars=options.max_chunk_chars):
         ids = cleaned_text_to_sequence(chunk.text)
         # A chunk of bare punctuation (e.g. "...") gives the decoder nothing to say.
         if not any(char.isalpha() for char in chunk.text) or not ids:

@@ -44,7 +44,7 @@ def normalize_arpabet(passage: str) -> str:
     return " ".join(phones)
 
 
-def clean_text(text: str) -> str:
+def normalize_text(text: str) -> str:
     """Clean the parts of ``text`` outside curly braces with :func:`english_cleaners` and normalise
     the ARPAbet passages inside them, keeping the braces. Stray unmatched braces are dropped."""
     pieces = ARPABET_RE.split(text)
@@ -74,8 +74,8 @@ def cleaned_text_to_sequence(text: str) -> list[int]:
 
 
 def text_to_sequence(text: str) -> list[int]:
-    """Symbol ids for raw text: :func:`clean_text` then :func:`cleaned_text_to_sequence`."""
-    return cleaned_text_to_sequence(clean_text(text))
+    """Symbol ids for raw text: :func:`normalize_text` then :func:`cleaned_text_to_sequence`."""
+    return cleaned_text_to_sequence(normalize_text(text))
 
 
 def sequence_to_text(ids: Sequence[int]) -> str:

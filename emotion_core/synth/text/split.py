@@ -73,7 +73,7 @@ def split_into_chunks(text: str, *, max_chars: int) -> list[TextChunk]:
     Parameters
     ----------
     text : str
-        Output of :func:`emotion_core.synth.text.sequence.clean_text`.
+        Output of :func:`emotion_core.synth.text.sequence.normalize_text`.
     max_chars : int
         Longest chunk, in characters; 1 or more. A trailing punctuation mark may add one.
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from emotion_core.recognizer.augment import VARIANTS, AugmentConfig, degrade
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS, AugmentConfig, degrade
 from tests.emotion_core.conftest import speechlike
 
 SR = 16000
@@ -36,7 +36,7 @@ def test_clipping_flattens_peaks_and_stays_in_range():
     assert np.mean(np.abs(out) > 0.98 * peak) > 0.01  # many samples sit at the ceiling
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", AUGMENT_VARIANTS)
 def test_every_variant_is_seeded_finite_and_keeps_roughly_the_duration(variant):
     audio = speechlike(1.5, SR, seed=6)
     a = degrade(audio, SR, variant, rng=np.random.default_rng(3))

@@ -113,10 +113,10 @@ def test_same_seed_trains_the_same_model(trained, tiny_training, tiny_corpora, t
     learning curves and outputs."""
     import json
 
-    from emotion_core.recognizer.build import build
+    from emotion_core.recognizer.build import build_recognizer
 
     monkeypatch.setenv("MOODBOT_CACHE_DIR", str(tmp_path / "cache"))
-    again = build(tiny_training, tmp_path / "again", corpora_root=tiny_corpora, workers=1)
+    again = build_recognizer(tiny_training, tmp_path / "again", corpora_root=tiny_corpora, workers=1)
     first = json.loads((trained / "training.json").read_text())["history"]
     second = json.loads((again / "training.json").read_text())["history"]
     assert [h["loss"] for h in first] == [h["loss"] for h in second]

@@ -9,7 +9,7 @@ from emotion_core.recognizer.evaluate import _score_on
 LABELS = tuple(e.value for e in EMOTIONS)
 
 
-def test_predictions_are_restricted_to_the_corpus_classes_and_renormalised():
+def test_predictions_are_restricted_to_the_corpus_classes_and_renormalized():
     own = np.array([e in corpus_emotions("IndianEmoSpeech") for e in EMOTIONS])
     probs = np.zeros((2, 7))
     # Mostly "sad", which IndianEmoSpeech has no clips of; among its own classes, happy leads.

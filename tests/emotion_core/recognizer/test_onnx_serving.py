@@ -102,7 +102,7 @@ def test_analyze_reuses_the_voice_vector_and_answers_as_predict(tmp_path):
     clip = speechlike(3.2, 16000, seed=11, f0_hz=200.0)
     path = tmp_path / "clip.wav"
     sf.write(path, clip, 16000, subtype="FLOAT")
-    analysed, predicted = recognizer.analyze(path), recognizer.predict(clip, 16000)
-    assert analysed.voice is not None and analysed.label == predicted.label
-    for emotion, p in analysed.probabilities.items():
+    analyzed, predicted = recognizer.analyze(path), recognizer.predict(clip, 16000)
+    assert analyzed.voice is not None and analyzed.label == predicted.label
+    for emotion, p in analyzed.probabilities.items():
         assert p == pytest.approx(predicted.probabilities[emotion], abs=1e-6)

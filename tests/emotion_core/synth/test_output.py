@@ -41,9 +41,9 @@ def test_silence_has_no_loudness_and_unit_gain() -> None:
 
 def test_normalize_reaches_target_and_respects_ceiling() -> None:
     quiet = sine(220, 0.01, 22050) * np.linspace(0.2, 1.0, 3 * 22050, dtype=np.float32)
-    normalised = output.normalize(quiet, 22050)
-    assert output.integrated_loudness(normalised, 22050) == pytest.approx(output.TARGET_LUFS, abs=0.3)
-    assert np.max(np.abs(normalised)) <= 10 ** (output.PEAK_CEILING_DBFS / 20) + 1e-6
+    normalized = output.normalize(quiet, 22050)
+    assert output.integrated_loudness(normalized, 22050) == pytest.approx(output.TARGET_LUFS, abs=0.3)
+    assert np.max(np.abs(normalized)) <= 10 ** (output.PEAK_CEILING_DBFS / 20) + 1e-6
 
 
 def test_limiter_caps_peaks_and_leaves_quiet_audio_alone() -> None:

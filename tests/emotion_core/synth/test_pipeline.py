@@ -17,8 +17,9 @@ from emotion_core import hub
 from emotion_core.errors import CheckpointError, TextError
 from emotion_core.labels import Emotion
 from emotion_core.synth import output
-from emotion_core.synth.pipeline import MAX_TEXT_CHARS, Speech, Synthesizer, clean_text
+from emotion_core.synth.pipeline import Speech, Synthesizer
 from emotion_core.synth.prosody import EMOTION_RULES
+from emotion_core.synth.request import MAX_TEXT_CHARS, clean_text
 
 CEILING = 10 ** (output.PEAK_CEILING_DBFS / 20)
 
@@ -56,14 +57,14 @@ def test_unloadable_weights_fall_back_with_a_warning(
     assert "Using the offline voice" in caplog.text
 
 
-def test_neutral_speech_is_loudness_normalised(synth: Synthesizer) -> None:
+def test_neutral_speech_is_loudness_normalized(synth: Synthesizer) -> None:
     speech = synth.speak("The quick brown fox jumps over the lazy dog.")
     loudness = output.integrated_loudness(speech.samples, speech.sample_rate)
     assert loudness == pytest.approx(output.TARGET_LUFS, abs=0.5)
     assert np.max(np.abs(speech.samples)) <= CEILING + 1e-6
 
 
-def test_emotion_energy_survives_normalisation(synth: Synthesizer) -> None:
+def test_emotion_energy_survives_normalization(synth: Synthesizer) -> None:
     text = "The quick brown fox jumps over the lazy dog."
     angry = synth.speak(text, Emotion.ANGRY, intensity=1.0)
     sad = synth.speak(text, Emotion.SAD, intensity=1.0)
