@@ -52,7 +52,7 @@ def _list(args: argparse.Namespace) -> int:
         state = f"present ({path.stat().st_size / 1e6:.1f} MB)" if path.is_file() else "missing"
         checksum = "sha256 pinned" if info.sha256 else "no published sha256"
         print(f"{info.name:<10} {state:<22} {path}")
-        print(f"{'':<10} {info.description}; {checksum}; licence: {info.license}")
+        print(f"{'':<10} {info.description}; {checksum}; license: {info.license}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The model card: what a recogniser was trained on, under which licences, and how well it does.
+"""The model card: what a recogniser was trained on, under which licenses, and how well it does.
 
 Written as ``model_card.json`` (for programs: the bot and the README read figures from it),
 ``MODEL_CARD.md`` (for people) and ``confusion.png`` (confusion matrices of the held-out speakers).
@@ -17,7 +17,13 @@ from emotion_core.features import FeatureConfig
 from emotion_core.functionals import network_input_size
 from emotion_core.labels import CORPUS_LABELS
 from emotion_core.recognizer.config import WEIGHTS_FILE
-from emotion_core.recognizer.evaluate import BASELINE_NAME, EVAL_CONDITIONS, MODEL_NAME, Evaluation
+from emotion_core.recognizer.evaluate import (
+    BASELINE_NAME,
+    EVAL_CONDITIONS,
+    MODEL_NAME,
+    TEST_SAMPLE_CLIPS,
+    Evaluation,
+)
 
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
@@ -71,6 +77,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
     """Write the card's three files into ``out_dir`` and return the JSON content."""
     split = record["split"]
     corpora = record["config"]["corpora"]
+    features = FeatureConfig(**record["config"]["features"])
     card = {
         "name": out_dir.name,
         "date": dt.date.today().isoformat(),
@@ -97,13 +104,14 @@ def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dic
         "split": "speaker-independent: no speaker in two of train, validation and test",
         "conditions": {name: _CONDITION_NOTES[name] for name in EVAL_CONDITIONS},
         "training": {
-            k: record["config"].get(k)
-            for k in ("seed", "epochs", "batch_size", "crop_frames", "variants", "average_from_epoch")
+            **{
+                k: record["config"].get(k)
+                for k in ("seed", "epochs", "batch_size", "crop_frames", "variants", "average_from_epoch")
+            },
+            "crop_s": (record["config"].get("crop_frames") or 0) / features.frame_rate,
         },
         "architecture": record["config"]["architecture"],
-        "architecture_note": _architecture_note(
-            record["config"]["architecture"], FeatureConfig(**record["config"]["features"])
-        ),
+        "architecture_note": _architecture_note(record["config"]["architecture"], features),
         "epochs_run": sum(point.get("member", 0) == 0 for point in record["history"]),  # per member
         "evaluation": evaluation.to_dict(),
     }
@@ -122,14 +130,15 @@ def _markdown(card: dict) -> str:
         f"{card['parameters']:,} parameters, {card['weights_bytes'] / 1e6:.1f} MB of weights; "
         f"trained {card['date']}.",
         "",
-        f"**Licence.** {card['license_note']}",
+        f"**License.** {card['license_note']}",
         "",
         "## Evaluation: unweighted average recall (UAR) on held-out speakers",
         "",
         "Speaker-independent: the test speakers below were never heard in training or validation. "
         f"The seed baseline ({card['baseline_parameters']:,} parameters: MFCC means, Dense 256-128, "
         "dropout) was trained on exactly the same clips and augmentations. Where a corpus's test "
-        "speakers have more than 420 clips (TESS, nEMO), a fixed stratified sample of 420 (the same "
+        f"speakers have more than {TEST_SAMPLE_CLIPS} clips (TESS, nEMO), a fixed stratified sample of "
+        f"{TEST_SAMPLE_CLIPS} (the same "
         "number per class, seed 0) is scored, the same clips for both models.",
         "",
         "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 "
@@ -155,7 +164,7 @@ def _markdown(card: dict) -> str:
         lines.append(f"| {corpus} | " + " | ".join(cells) + " |")
     lines += ["", f"![confusion matrices]({CONFUSION_PNG})", "", "## Data", ""]
     lines += [
-        "| corpus | language | licence | train / val / test speakers | citation |",
+        "| corpus | language | license | train / val / test speakers | citation |",
         "|---|---|---|---|---|",
     ]
     for corpus in card["corpora"]:
@@ -185,7 +194,7 @@ def _markdown(card: dict) -> str:
         )
         + f", batch {card['training']['batch_size']}"
         + (
-            f", {card['training']['crop_frames'] / 100:.1f} s crops."
+            f", {card['training']['crop_s']:.1f} s crops."
             if card["architecture"]["kind"] == "tdnn"
             else f"; augmentation variants {', '.join(card['training']['variants'])}."
         ),

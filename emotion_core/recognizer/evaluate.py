@@ -141,12 +141,18 @@ def _model_and_baseline(out_dir: Path) -> dict[str, EmotionRecognizer]:
     }
 
 
+#: Clips scored per corpus of a split's test speakers (a fixed stratified sample where there are more;
+#: see :func:`stratified_sample`) and per unseen corpus.
+TEST_SAMPLE_CLIPS = 420
+UNSEEN_SAMPLE_CLIPS = 600
+
+
 def evaluate_split(
     out_dir: Path,
     clips: Sequence[Clip],
     split: Split,
     *,
-    max_clips: int = 420,
+    max_clips: int = TEST_SAMPLE_CLIPS,
     conditions: Mapping[str, int | None] = EVAL_CONDITIONS,
 ) -> Evaluation:
     """Evaluate an artifact folder's recogniser and its seed baseline on the split's test speakers.
@@ -162,7 +168,7 @@ def evaluate_unseen(
     out_dir: Path,
     clips: Sequence[Clip],
     *,
-    max_clips: int = 600,
+    max_clips: int = UNSEEN_SAMPLE_CLIPS,
     conditions: Mapping[str, int | None] = EVAL_CONDITIONS,
 ) -> Evaluation:
     """Cross-corpus evaluation: score a model and its baseline on corpora neither was trained on.
@@ -177,7 +183,8 @@ def evaluate_unseen(
 def stratified_sample(clips: Sequence[Clip], *, max_clips: int, seed: int = 0) -> list[Clip]:
     """At most ``max_clips`` clips of each corpus, the same share of each label, fixed by ``seed``.
 
-    A TESS test speaker has 1,399 clips and nEMO's two about 1,000; 420 per corpus (60 per class)
+    A TESS test speaker has 1,399 clips and nEMO's two about 1,000; 420 per corpus (60 per class,
+    :data:`TEST_SAMPLE_CLIPS`)
     keeps a full evaluation of two models in three conditions within minutes on two cores. The
     sample is fixed by ``seed`` and the corpus's name alone, so every model is scored on the same
     clips whichever other corpora are evaluated beside it.

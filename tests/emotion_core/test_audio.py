@@ -349,7 +349,7 @@ def test_encode_ogg_is_discord_opus_and_decodes_back(sample_rate: int) -> None:
 
 
 @pytest.mark.parametrize("bitrate_kbps", [12, 32])
-def test_encode_ogg_honours_the_bit_rate(bitrate_kbps: int) -> None:
+def test_encode_ogg_honors_the_bit_rate(bitrate_kbps: int) -> None:
     rng = np.random.default_rng(0)
     samples = speechlike(10.0, SR) + 0.01 * rng.standard_normal(10 * SR).astype(np.float32)
     size_bytes = len(encode(samples, SR, bitrate_kbps=bitrate_kbps))
