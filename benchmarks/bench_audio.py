@@ -25,7 +25,7 @@ import soxr
 
 from emotion_core.audio import decode, encode, opus_roundtrip
 from emotion_core.vad import detect_speech
-from tests.emotion_core.conftest import ENCODED_FORMATS, make_encoded_audio, speechlike
+from tests.helpers.audio import ENCODED_FORMATS, make_encoded_audio, speechlike
 
 SAMPLE_RATE = 16000  # Hz, the recogniser's rate
 CLIP_S = 10.0  # length of the decoded files (s)

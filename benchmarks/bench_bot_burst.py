@@ -7,7 +7,7 @@ event loop's worst lateness (a ticker asks to wake every 10 ms; target < 100 ms)
 ten others (target: the others' median wait <= 2 s); the process's peak resident memory; and the time to
 answer a single 10 s voice message with the download excluded (target < 1 s).
 
-Run from the project root: ``nice -n 10 .venv/bin/python benchmarks/bench_bot_burst.py [--messages 100]``.
+Run from the project root: ``nice -n 10 .venv/bin/python -m benchmarks.bench_bot_burst [--messages 100]``.
 The real recogniser (``models/ser``) and the offline voice are used; only Discord's HTTP edge is fake.
 """
 
@@ -19,20 +19,16 @@ import logging
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))  # the fake Discord lives with the tests
-
-from bot import outbox  # noqa: E402
-from bot.tasks import Models, warm_up  # noqa: E402
-from emotion_core.recognizer.infer import EmotionRecognizer  # noqa: E402
-from emotion_core.synth.pipeline import Synthesizer  # noqa: E402
-from tests.bot import fakes  # noqa: E402
-from tests.emotion_core.conftest import make_encoded_audio  # noqa: E402
+from bot import outbox
+from bot.tasks import Models, warm_up
+from emotion_core.recognizer.infer import EmotionRecognizer
+from emotion_core.synth.pipeline import Synthesizer
+from tests.helpers import fakes
+from tests.helpers.audio import make_encoded_audio
 
 TICK_S = 0.010
 REPLY = rf"/channels/{fakes.CHANNEL_ID}/messages"

@@ -5,7 +5,7 @@ network, the default voice, warm-up, the extensions loaded), in a fresh process,
 resident set (what the bot holds while it waits for messages) and the peak. Target (issue 11): idle
 <= 300 MB.
 
-    python benchmarks/bench_bot_idle.py
+    python -m benchmarks.bench_bot_idle
 """
 
 from __future__ import annotations

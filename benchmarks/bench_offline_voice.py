@@ -12,7 +12,7 @@ RTF = compute time / duration of the audio produced (below 1 is faster than real
 memory is the largest traced Python/numpy allocation during one stage (``tracemalloc``), and the
 process's peak resident set size at the end.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/bench_offline_voice.py [--voice hibari|espeak] [--repeats 5]``
+Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_offline_voice [--voice hibari|espeak] [--repeats 5]``
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ F0 range, speaking rate and spectral tilt (measured exactly as on the actors,
 Target (issue 12): every emotion inside the actors' IQR for F0 level, speaking rate and spectral tilt,
 at both intensities.
 
-    python benchmarks/bench_prosody_actors.py [--voice hibari|espeak]
+    python -m benchmarks.bench_prosody_actors [--voice hibari|espeak]
 """
 
 from __future__ import annotations

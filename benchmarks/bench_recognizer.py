@@ -7,7 +7,7 @@ timeline and network) after decoding. Also the decode of a 10 s voice message, t
 Targets (issue 11): a 10 s clip recognised in <= 5 ms of network time on 2 cores, the bot idle
 <= 300 MB. Run on an idle machine:
 
-    python benchmarks/bench_recognizer.py [--model models/ser] [--repeats 30]
+    python -m benchmarks.bench_recognizer [--model models/ser] [--repeats 30]
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ def rss_mb():
         return int(f.read().split()[1]) * 4096 / 2**20
 
 ready_mb = rss_mb()
-sys.path.insert(0, {root!r})
 import numpy as np
 from emotion_core.audio import decode, encode
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 wave = decode(encode(speechlike(10.0, 48000, seed=1), 48000, fmt="ogg", bitrate_kbps=32))
 inputs = recognizer._features(wave.samples)[None]
 
@@ -59,7 +58,7 @@ print(json.dumps({{"ready_s": ready_s, "ready_mb": ready_mb, "after_mb": rss_mb(
 
 def probe(model: Path, runtime: str, repeats: int) -> dict:
     """The figures of one runtime, measured in a fresh process."""
-    code = _PROBE.format(model=str(model), runtime=runtime, root=str(ROOT), repeats=repeats)
+    code = _PROBE.format(model=str(model), runtime=runtime, repeats=repeats)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:

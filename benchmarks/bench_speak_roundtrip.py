@@ -5,7 +5,7 @@ are present), passed through Discord's codec (Ogg/Opus 48 kHz, 32 kbit/s, as pos
 The confusion matrix is a figure to improve, not a pass mark: the recogniser was trained on acted human
 speech, and the synthesised emotion is rule-based prosody on a synthetic voice.
 
-    python benchmarks/bench_speak_roundtrip.py [--intensity 1.0] [--voice auto]
+    python -m benchmarks.bench_speak_roundtrip [--intensity 1.0] [--voice auto]
 """
 
 from __future__ import annotations

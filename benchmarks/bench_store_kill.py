@@ -1,12 +1,12 @@
 """Kill a process writing settings with SIGKILL at random moments, 50 times, and count intact databases.
 
-Each run starts a fresh writer (``tests/bot/store_writer.py``: change two fields, add a channel, report
+Each run starts a fresh writer (``tests/helpers/store_writer.py``: change two fields, add a channel, report
 the step, repeat) on a new file, kills it after a random delay from process start (so some kills land
 while the file is being created and migrated), then reopens the file as the bot would. A run is intact
 when the file opens without being set aside, passes ``PRAGMA integrity_check`` and holds every step the
 writer reported as done. Target: 50 of 50. The test suite does the same ten times.
 
-Run from the project root: ``.venv/bin/python benchmarks/bench_store_kill.py``.
+Run from the project root: ``.venv/bin/python -m benchmarks.bench_store_kill``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))  # the writer lives with the tests
-
-from tests.bot import store_writer  # noqa: E402
+from tests.helpers import store_writer
 
 
 def main(args: argparse.Namespace) -> int:

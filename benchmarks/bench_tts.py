@@ -10,7 +10,7 @@ Real-time factor (RTF) = processing time / audio duration; below 1 is faster tha
 
 Usage::
 
-    python benchmarks/bench_tts.py [--frames 172] [--threads 2]
+    python -m benchmarks.bench_tts [--frames 172] [--threads 2]
 """
 
 from __future__ import annotations

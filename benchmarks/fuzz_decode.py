@@ -24,7 +24,7 @@ import numpy as np
 
 from emotion_core.audio import decode
 from emotion_core.errors import AudioError
-from tests.emotion_core.hostile_audio import PeakRss, child_processes, hostile_inputs
+from tests.helpers.hostile_audio import PeakRss, child_processes, hostile_inputs
 
 SLOW_S = 5.0  # a decode longer than this counts as slow (the target: none)
 PATH_EVERY = 10  # every n-th input is also decoded from a file

@@ -1,15 +1,14 @@
-"""Fixtures shared by the core and bot tests."""
+"""Fixtures shared by the core and bot tests (plain helpers live in ``tests/helpers``)."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
 from emotion_core.recognizer.build import build_recognizer
-from emotion_core.recognizer.config import ArchitectureConfig
 from emotion_core.recognizer.train import TrainConfig
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
+from tests.helpers.tiny_training import TINY_FUNCTIONAL, TINY_TRAINING
 
 PITCH_HZ = {"n": 100.0, "a": 260.0}
 
@@ -28,17 +27,6 @@ def tiny_corpora(tmp_path_factory) -> Path:
     return root
 
 
-#: A training run small enough for the tests: SAVEE-named clips, tiny networks, three epochs.
-TINY_TRAINING = TrainConfig(
-    corpora=("SAVEE",),
-    epochs=3,
-    baseline_epochs=3,
-    batch_size=8,
-    crop_frames=80,
-    architecture=ArchitectureConfig(kind="tdnn", channels=16, dilations=(1, 2), embedding=16),
-)
-
-
 @pytest.fixture(scope="session")
 def tiny_training() -> TrainConfig:
     """The config :func:`trained` was made with."""
@@ -55,12 +43,6 @@ def trained(tiny_corpora, tmp_path_factory) -> Path:
         mp.setenv("MOODBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         build_recognizer(config, out, corpora_root=tiny_corpora, workers=1)
     return out
-
-
-#: The same tiny run with the functional recogniser (what ships: an ensemble, here of two).
-TINY_FUNCTIONAL = replace(
-    TINY_TRAINING, architecture=ArchitectureConfig(kind="functional", hidden=(16,), members=2)
-)
 
 
 @pytest.fixture(scope="session")

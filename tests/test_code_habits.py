@@ -147,3 +147,32 @@ def test_every_module_logger_is_called_log_and_is_used() -> None:
             elif not uses:
                 offenders.append(f"{_relative(path)}:{line}: logger never used")
     assert offenders == []
+
+
+def test_shared_test_code_lives_in_tests_helpers() -> None:
+    """Tests and benchmarks import shared code from ``tests.helpers``, never from a conftest or another
+    test module (pytest may load those twice), and benchmarks need no ``sys.path`` edits."""
+    offenders = []
+    for path in SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("tests.") and not module.startswith("tests.helpers"):
+                offenders.append(f"{_relative(path)}:{node.lineno}: from {module}")
+            if isinstance(node, ast.Attribute) and ast.unparse(node) == "sys.path.insert":
+                if path.parts[-2] == "benchmarks":
+                    offenders.append(f"{_relative(path)}:{node.lineno}: sys.path.insert")
+    assert offenders == []
+
+
+def test_no_extension_imports_another() -> None:
+    """Each extension (``bot/exts``) can be loaded or unloaded alone: what two need lives outside."""
+    offenders = [
+        f"{_relative(path)}:{line}: {module}"
+        for path in sorted((ROOT / "bot" / "exts").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        for line, module in [(node.lineno, node.module or "")]
+        if module.startswith("bot.exts")
+    ]
+    assert offenders == []

@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.errors import DuplicateJobError, PoolBusyError
-from bot.exts.errors import explain
+from bot.explain import explain
 from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
 from bot.tasks import Analysis, Speaker, analyze

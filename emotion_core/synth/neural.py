@@ -129,7 +129,7 @@ class NeuralTTS:
             ids = torch.tensor([chunk.symbol_ids], dtype=torch.long)
             try:
                 output = self.tacotron2.infer(ids, self.options)
-                audio = self.vocoder.vocode(output.mel_postnet[0].cpu().numpy())
+                audio = self.vocoder.vocode(output.mel_postnet[0])
             except (RuntimeError, ValueError) as e:
                 raise SynthesisError(f"Speech synthesis failed on {chunk.text!r}: {e}") from e
             if output.reached_max_decoder_steps:

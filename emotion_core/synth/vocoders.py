@@ -50,20 +50,27 @@ class Vocoder(Protocol):
     sample_rate: int
     n_mels: int
 
-    def vocode(self, mel: np.ndarray) -> np.ndarray:
+    def vocode(self, mel: np.ndarray | torch.Tensor) -> np.ndarray:
         """``mel`` ``(n_mels, frames)`` float32, NVIDIA's ``log(clamp(mel, 1e-5))`` → mono float32
         audio in [-1, 1], about ``frames × hop`` samples."""
         ...
 
 
-def _mel_tensor(mel: np.ndarray, n_mels: int) -> torch.Tensor:
-    """Check a mel at the boundary and return it as ``(1, n_mels, frames)`` float32."""
-    mel = np.asarray(mel)
-    if mel.ndim != 2 or mel.shape[0] != n_mels or mel.shape[1] == 0:
-        raise SynthesisError(f"Expected a mel spectrogram of shape ({n_mels}, frames), got {mel.shape}.")
-    if not np.isfinite(mel).all():
+def _mel_tensor(mel: np.ndarray | torch.Tensor, n_mels: int) -> torch.Tensor:
+    """Check a mel at the boundary and return it as ``(1, n_mels, frames)`` float32.
+
+    Tacotron 2's mel arrives as a tensor and stays one (no round trip through NumPy); a NumPy array
+    (a mel from elsewhere) is wrapped, without a copy where it is already contiguous float32.
+    """
+    tensor = mel.detach() if isinstance(mel, torch.Tensor) else torch.from_numpy(np.asarray(mel))
+    if tensor.ndim != 2 or tensor.shape[0] != n_mels or tensor.shape[1] == 0:
+        raise SynthesisError(
+            f"Expected a mel spectrogram of shape ({n_mels}, frames), got {tuple(tensor.shape)}."
+        )
+    tensor = tensor.to(torch.float32).contiguous()
+    if not torch.isfinite(tensor).all():
         raise SynthesisError("The mel spectrogram contains NaN or infinite values.")
-    return torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32)).unsqueeze(0)
+    return tensor.unsqueeze(0)
 
 
 def _to_audio(audio: torch.Tensor) -> np.ndarray:
@@ -95,7 +102,7 @@ class WaveGlowVocoder:
             else None
         )
 
-    def vocode(self, mel: np.ndarray) -> np.ndarray:
+    def vocode(self, mel: np.ndarray | torch.Tensor) -> np.ndarray:
         """See :meth:`Vocoder.vocode`."""
         spect = _mel_tensor(mel, self.n_mels)
         generator = None
@@ -138,7 +145,7 @@ class HifiGanVocoder:
         self.sample_rate = sample_rate
         self.n_mels = n_mels
 
-    def vocode(self, mel: np.ndarray) -> np.ndarray:
+    def vocode(self, mel: np.ndarray | torch.Tensor) -> np.ndarray:
         """See :meth:`Vocoder.vocode`."""
         with torch.no_grad():
             return _to_audio(self.generator(_mel_tensor(mel, self.n_mels)))
@@ -230,7 +237,7 @@ class GriffinLimVocoder:
         self.seed = seed
         self._inverse_basis = _inverse_filterbank(mel_config)
 
-    def vocode(self, mel: np.ndarray) -> np.ndarray:
+    def vocode(self, mel: np.ndarray | torch.Tensor) -> np.ndarray:
         """See :meth:`Vocoder.vocode`."""
         import librosa
 

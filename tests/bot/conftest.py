@@ -1,7 +1,7 @@
 """Shared material for the bot tests: the real models, the in-memory Discord, a logged-in bot, audio.
 
 The recogniser and synthesiser are the real ones (loaded once per session); only Discord's network
-edge is fake (see :mod:`tests.bot.fakes`). Audio is encoded on the spot by the emotion-core test
+edge is fake (see :mod:`tests.helpers.fakes`). Audio is encoded on the spot by the emotion-core test
 helpers, so every clip is a real Ogg/Opus, MP3 or WAV file.
 """
 
@@ -17,8 +17,8 @@ import pytest
 
 from emotion_core.recognizer.infer import EmotionRecognizer
 from emotion_core.synth.pipeline import Synthesizer
-from tests.bot import fakes
-from tests.emotion_core.conftest import make_encoded_audio
+from tests.helpers import fakes
+from tests.helpers.audio import make_encoded_audio
 
 
 @pytest.fixture(scope="session")

@@ -13,51 +13,11 @@ import logging
 import pytest
 
 from bot import render
-from tests.bot import fakes
-from tests.bot.fakes import CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
+from tests.helpers import fakes
+from tests.helpers.fakes import CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
+from tests.helpers.interactions import NO_PINGS, REPLY, post
 
 pytestmark = pytest.mark.usefixtures("auto_analysis")  # a manager turned it on; it starts off
-
-REPLY = rf"/channels/{CHANNEL_ID}/messages"
-NO_PINGS = {"parse": [], "replied_user": False}
-
-
-def post(
-    bot,
-    discord_api,
-    ids,
-    data: bytes,
-    filename: str,
-    content_type: str | None,
-    *,
-    voice: bool = False,
-    author=fakes.MEMBER,
-    size: int | None = None,
-    channel_id: int = CHANNEL_ID,
-) -> int:
-    """Host ``data`` on the CDN and deliver a MESSAGE_CREATE carrying it; return the message id."""
-    message_id, attachment_id = next(ids), next(ids)
-    filename = "voice-message.ogg" if voice else filename
-    attachment = fakes.attachment_payload(
-        attachment_id,
-        filename,
-        size=len(data) if size is None else size,
-        content_type=content_type,
-        channel_id=channel_id,
-        duration_secs=3.0 if voice else None,
-        waveform=bytes(range(0, 256, 4)) if voice else None,
-    )
-    discord_api.host(attachment["url"], data)
-    bot._connection.parse_message_create(
-        fakes.message_payload(
-            message_id,
-            author=author,
-            channel_id=channel_id,
-            attachments=[attachment],
-            flags=8192 if voice else 0,
-        )
-    )
-    return message_id
 
 
 async def test_voice_message_gets_a_mood_card_in_reply(bot, discord_api, ids, clips):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bot.cli import main
-from tests.emotion_core.conftest import make_encoded_audio, speechlike
+from tests.helpers.audio import make_encoded_audio, speechlike
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """``moodbot run``: start-up problems end in one clear line, never a traceback or the token.
 
-Discord is faked at its edges only: the REST API by :class:`tests.bot.fakes.FakeDiscord`, the gateway by
+Discord is faked at its edges only: the REST API by :class:`tests.helpers.fakes.FakeDiscord`, the gateway by
 :class:`FakeGateway` in place of the websocket, so discord.py's own shard and close-code handling decides
 what reaches ``moodbot run``, as it would against Discord.
 """
@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.store import SettingsStore
 from bot.tasks import Models
 from bot.worker import PoolBusyError, WorkerPool
-from tests.bot import fakes
+from tests.helpers import fakes
 
 
 def empty_env_file(tmp_path) -> object:

@@ -15,83 +15,25 @@ import pytest
 
 from bot.store import DEFAULTS, SettingsStore
 from emotion_core import MAX_TEXT_CHARS
-from tests.bot import fakes
-from tests.bot.fakes import APPLICATION_ID, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
-
-CALLBACK = r"/interactions/\d+/[^/]+/callback"
-FOLLOWUP = rf"/webhooks/{APPLICATION_ID}/[^/]+"
-ORIGINAL = rf"/webhooks/{APPLICATION_ID}/[^/]+/messages/@original"
-DEFERRED = 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: the "thinking" answer
-MESSAGE = 4  # CHANNEL_MESSAGE_WITH_SOURCE
-EPHEMERAL = 64
-VOICE = 8192
-
-
-def pings_nobody(allowed_mentions: dict[str, Any]) -> bool:
-    return allowed_mentions["parse"] == [] and not allowed_mentions.get("replied_user", False)
-
-
-def answer(discord_api) -> fakes.StoredMessage:
-    """The one interaction's reply (its ``@original``) as Discord holds it now, after every edit."""
-    (record,) = discord_api.interactions.values()
-    return discord_api.messages[record.original_id]
-
-
-def invoke(bot, ids, data: dict[str, Any], **kwargs: Any) -> None:
-    bot._connection.parse_interaction_create(fakes.interaction_payload(next(ids), data, **kwargs))
-
-
-def hosted_attachment(discord_api, ids, data: bytes, filename: str, content_type: str, **kwargs) -> dict:
-    attachment = fakes.attachment_payload(
-        next(ids), filename, size=len(data), content_type=content_type, **kwargs
-    )
-    discord_api.host(attachment["url"], data)
-    return attachment
-
-
-def mood_data(attachment: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": "1",
-        "name": "mood",
-        "type": 1,
-        "guild_id": str(GUILD_ID),
-        "options": [{"name": "clip", "type": 11, "value": attachment["id"]}],
-        "resolved": {"attachments": {attachment["id"]: attachment}},
-    }
-
-
-def context_menu_data(target: dict[str, Any]) -> dict[str, Any]:
-    """The "Analyze mood" message command invoked on the message payload ``target``."""
-    return {
-        "id": "4",
-        "name": "Analyze mood",
-        "type": 3,
-        "guild_id": str(GUILD_ID),
-        "target_id": target["id"],
-        "resolved": {"messages": {target["id"]: target}},
-    }
-
-
-def settings_data(*path: str, options: list[dict[str, Any]] | None = None, resolved=None) -> dict:
-    """``/moodbot <path...>`` with ``options`` on the innermost subcommand."""
-    inner: list[dict[str, Any]] = options or []
-    for index, name in enumerate(reversed(path)):
-        kind = 1 if index == 0 else 2
-        inner = [{"name": name, "type": kind, "options": inner}]
-    data = {"id": "3", "name": "moodbot", "type": 1, "guild_id": str(GUILD_ID), "options": inner}
-    if resolved:
-        data["resolved"] = resolved
-    return data
-
-
-def speak_data(text: str, emotion: str, intensity: float | None = None) -> dict[str, Any]:
-    options = [
-        {"name": "text", "type": 3, "value": text},
-        {"name": "emotion", "type": 3, "value": emotion},
-    ]
-    if intensity is not None:
-        options.append({"name": "intensity", "type": 10, "value": intensity})
-    return {"id": "2", "name": "speak", "type": 1, "guild_id": str(GUILD_ID), "options": options}
+from tests.helpers import fakes
+from tests.helpers.fakes import APPLICATION_ID, CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID
+from tests.helpers.interactions import (
+    CALLBACK,
+    DEFERRED,
+    EPHEMERAL,
+    FOLLOWUP,
+    MESSAGE,
+    ORIGINAL,
+    VOICE,
+    answer,
+    context_menu_data,
+    hosted_attachment,
+    invoke,
+    mood_data,
+    pings_nobody,
+    settings_data,
+    speak_data,
+)
 
 
 async def test_setup_hook_syncs_the_commands_to_the_dev_guild(bot, discord_api):

@@ -2,7 +2,7 @@
 
 The bot's tests are only as good as the fake under them: a fake that answers every follow-up as a new
 message let ``/speak`` pass while it never posted a voice message (issue 10). Each test here drives
-:class:`tests.bot.fakes.FakeDiscord` with discord.py's own ``HTTPClient``, ``Interaction`` and webhook
+:class:`tests.helpers.fakes.FakeDiscord` with discord.py's own ``HTTPClient``, ``Interaction`` and webhook
 objects, and cites the Discord documentation (discord/discord-api-docs) or issue it holds the fake to.
 No models are loaded: the client is a plain ``discord.Client``.
 """
@@ -22,8 +22,8 @@ import pytest
 from discord.http import MultipartParameters, Route, handle_message_parameters
 from discord.webhook.async_ import async_context
 
-from tests.bot import fakes
-from tests.bot.fakes import CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, TOKEN
+from tests.helpers import fakes
+from tests.helpers.fakes import CHANNEL_ID, GUILD_ID, OTHER_CHANNEL_ID, TOKEN
 
 OGG = b"OggS" + bytes(60)  # the fake checks the request, not the audio
 COMMAND = {"id": "1", "name": "probe", "type": 1, "guild_id": str(GUILD_ID)}

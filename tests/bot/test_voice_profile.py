@@ -11,14 +11,21 @@ import pytest
 
 from emotion_core.profile import MIN_MESSAGES
 from emotion_core.recognizer.infer import EmotionRecognizer
-from tests.bot import fakes
-from tests.bot.fakes import CHANNEL_ID, GUILD_ID, MEMBER_ID
-from tests.bot.test_analyze import REPLY, post
-from tests.bot.test_commands import CALLBACK, EPHEMERAL, context_menu_data, hosted_attachment, invoke
+from tests.helpers import fakes
+from tests.helpers.fakes import CHANNEL_ID, MEMBER_ID
+from tests.helpers.interactions import (
+    CALLBACK,
+    EPHEMERAL,
+    REPLY,
+    VOICE,
+    context_menu_data,
+    hosted_attachment,
+    invoke,
+    post,
+    profile_command,
+)
 
 pytestmark = pytest.mark.usefixtures("auto_analysis")
-
-VOICE = 8192
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +36,6 @@ def recognizer(trained_functional) -> EmotionRecognizer:
 @pytest.fixture
 def config_overrides():
     return {"analyze_per_minute": 100}
-
-
-def profile_command(name: str) -> dict:
-    return {
-        "id": "5",
-        "name": "voiceprofile",
-        "type": 1,
-        "guild_id": str(GUILD_ID),
-        "options": [{"name": name, "type": 1}],
-    }
 
 
 async def command(bot, discord_api, ids, name: str) -> str:

@@ -25,7 +25,7 @@ from emotion_core.audio import (
     opus_roundtrip,
 )
 from emotion_core.errors import AudioError, AudioTooLargeError, AudioTooShortError
-from tests.emotion_core.conftest import ENCODED_FORMATS, make_encoded_audio, speechlike
+from tests.helpers.audio import ENCODED_FORMATS, make_encoded_audio, speechlike
 
 SR = DEFAULT_SAMPLE_RATE
 LOSSLESS = ("wav-16", "wav-24", "wav-32", "wav-float", "flac")
@@ -401,7 +401,7 @@ def test_encode_refuses_bad_arguments() -> None:
 
 def _matroska_claiming(rate_hz: float) -> bytes:
     """A real Matroska file of 16-bit PCM whose header's sampling frequency is rewritten."""
-    from tests.emotion_core.hostile_audio import seed_files
+    from tests.helpers.hostile_audio import seed_files
 
     mkv = seed_files()["mkv-pcm"]
     at = mkv.find(b"\xb5\x88")  # EBML SamplingFrequency, an 8-byte float

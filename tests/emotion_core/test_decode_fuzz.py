@@ -15,7 +15,7 @@ import numpy as np
 
 from emotion_core.audio import decode
 from emotion_core.errors import AudioError
-from tests.emotion_core.hostile_audio import PeakRss, child_processes, hostile_inputs
+from tests.helpers.hostile_audio import PeakRss, child_processes, hostile_inputs
 
 SEED = 20261203
 COUNT = 240

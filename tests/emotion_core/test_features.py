@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emotion_core.features import FeatureConfig, log_mel, mfcc_mean, trim_silence
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 CONFIG = FeatureConfig()
 

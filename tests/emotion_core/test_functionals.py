@@ -11,7 +11,7 @@ from emotion_core.functionals import (
     network_inputs,
     utterance_functionals,
 )
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 CONFIG = FeatureConfig()
 

@@ -15,7 +15,7 @@ import pytest
 
 from emotion_core.audio import decode, opus_roundtrip
 from emotion_core.vad import SpeechActivity, detect_speech
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 SR = 16000
 

@@ -6,7 +6,7 @@ import pytest
 import scipy.signal
 
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS, AugmentConfig, degrade
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 SR = 16000
 

@@ -14,7 +14,7 @@ from emotion_core.labels import Emotion
 from emotion_core.recognizer.artifact import load_split
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 
 def test_artifact_folder_holds_model_baseline_and_card(trained):

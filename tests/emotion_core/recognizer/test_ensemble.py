@@ -10,7 +10,7 @@ from emotion_core.corpora import load_corpora
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.functional_table import build_functionals
 from emotion_core.recognizer.functional_train import MEMBER_SEED_STEP, fit_functional, table_inputs
-from tests.conftest import TINY_FUNCTIONAL
+from tests.helpers.tiny_training import TINY_FUNCTIONAL
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from emotion_core.profile import MIN_MESSAGES, VoiceProfile
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import SCORED_MODELS
 from emotion_core.recognizer.infer import EmotionRecognizer
-from tests.emotion_core.conftest import make_encoded_audio, speechlike
+from tests.helpers.audio import make_encoded_audio, speechlike
 
 
 def test_functional_artifact_round_trips(trained_functional):

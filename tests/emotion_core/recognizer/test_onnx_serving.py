@@ -14,7 +14,7 @@ from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
 from emotion_core.recognizer.onnx_export import ONNX_FILE, TOLERANCE, check_against_keras, export_onnx
-from tests.emotion_core.conftest import speechlike
+from tests.helpers.audio import speechlike
 
 
 def _same_answers(folder) -> None:

@@ -14,7 +14,7 @@ import torch
 from emotion_core.errors import CheckpointError
 from emotion_core.synth.checkpoints import load_tacotron2, load_waveglow, save_checkpoint
 from emotion_core.synth.tacotron2 import Tacotron2Options
-from tests.emotion_core.synth.conftest import (
+from tests.helpers.tiny_models import (
     TINY_TACOTRON2,
     TINY_WAVEGLOW,
     tiny_tacotron2,

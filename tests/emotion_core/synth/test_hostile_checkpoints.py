@@ -23,7 +23,7 @@ from emotion_core.synth.pipeline import Synthesizer
 from emotion_core.synth.tacotron2 import TACOTRON2_SIZES, Tacotron2, Tacotron2Config
 from emotion_core.synth.vocoders import GriffinLimVocoder, load_waveglow_vocoder
 from emotion_core.synth.waveglow import WAVEGLOW_SIZES, WaveGlow, WaveGlowConfig
-from tests.emotion_core.synth.conftest import TINY_TACOTRON2, TINY_WAVEGLOW, tiny_tacotron2, tiny_waveglow
+from tests.helpers.tiny_models import TINY_TACOTRON2, TINY_WAVEGLOW, tiny_tacotron2, tiny_waveglow
 
 UNSAFE_ADVICE = ("weights_only=False", "weights_only` set to `False", "safe_globals")
 

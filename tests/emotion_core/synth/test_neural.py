@@ -25,7 +25,7 @@ from emotion_core.synth.vocoders import (
     load_hifigan_vocoder,
     load_waveglow_vocoder,
 )
-from tests.emotion_core.synth.conftest import tiny_tacotron2, tiny_waveglow
+from tests.helpers.tiny_models import tiny_tacotron2, tiny_waveglow
 
 # Random weights never fire the stop gate, so every chunk runs the full (small) number of steps.
 STEPS = 15

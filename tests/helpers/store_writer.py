@@ -1,7 +1,7 @@
 """Other processes writing settings to one database file, for the store's concurrency and crash tests.
 
 :func:`hammer` runs in a ``multiprocessing`` child: two of them change different fields and channels of
-one guild at the same time. Run as ``python -m tests.bot.store_writer PATH``, this module writes settings
+one guild at the same time. Run as ``python -m tests.helpers.store_writer PATH``, this module writes settings
 in a loop and prints the number of each write once it returned (was committed), until it is killed;
 :func:`kill_while_writing` does that with SIGKILL at a chosen moment and :func:`damage_after_kill` says
 what, if anything, was lost. ``benchmarks/bench_store_kill.py`` repeats it 50 times.
@@ -100,7 +100,7 @@ def kill_while_writing(path: Path, delay_s: float) -> KillRun:
     """Start the looping writer on ``path``, SIGKILL it ``delay_s`` after starting (possibly while it is
     still creating the database), and collect the steps it reported."""
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.bot.store_writer", str(path)],
+        [sys.executable, "-m", "tests.helpers.store_writer", str(path)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

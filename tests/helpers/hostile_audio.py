@@ -27,7 +27,7 @@ import imageio_ffmpeg
 import numpy as np
 import soundfile as sf
 
-from tests.emotion_core.conftest import make_encoded_audio, speechlike
+from tests.helpers.audio import make_encoded_audio, speechlike
 
 _DOCUMENTED = ("ogg-opus", "ogg-vorbis", "wav-16", "wav-float", "flac", "mp3", "m4a-aac", "webm-opus",
                "flac-stereo", "mkv-pcm")  # fmt: skip

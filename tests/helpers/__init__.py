@@ -1,0 +1,1 @@
+"""Plain test helpers shared by tests and benchmarks (fixtures stay in the conftest files)."""
