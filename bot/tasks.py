@@ -9,6 +9,7 @@ pickled). Nothing here touches Discord.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,19 @@ class Models:
 
     recognizer: EmotionRecognizer | None = None
     synthesizer: Synthesizer | None = None
+
+    @classmethod
+    def load(cls, lanes: Collection[str] = ("analysis", "speech")) -> Models:
+        """The models ``lanes`` need (``"analysis"``: the recogniser, ``"speech"``: the voice), loaded
+        once and warmed up (:func:`warm_up`): what ``moodbot run`` and ``moodbot worker`` start with."""
+        from emotion_core import EmotionRecognizer, Synthesizer
+
+        models = cls(
+            EmotionRecognizer.from_pretrained() if "analysis" in lanes else None,
+            Synthesizer.from_pretrained() if "speech" in lanes else None,
+        )
+        warm_up(models)
+        return models
 
 
 @dataclass(frozen=True)

@@ -178,24 +178,22 @@ def _build(config: Config, *, sync_global: bool) -> MoodBot:
     try:
         from bot.app import MoodBot
         from bot.queue import RedisPool
-        from bot.tasks import Models, warm_up
+        from bot.tasks import Models
         from bot.worker import WorkerPool
         from emotion_core import EmotionRecognizer
 
         log.info("Loading the models")
-        recognizer = EmotionRecognizer.from_pretrained()
         pool: WorkerPool | RedisPool
         if config.redis_url is not None:
             # The workers hold the models; this process needs only the recogniser's profile facts.
             log.info("Model work goes to `moodbot worker` processes through Redis")
+            recognizer = EmotionRecognizer.from_pretrained()
             pool = RedisPool(config.redis_url, workers=config.workers, queue_size=config.queue_size)
         else:
-            from emotion_core import Synthesizer
-
-            synthesizer = Synthesizer.from_pretrained()
-            log.info("Warming up the models (synthesiser voice: %s)", synthesizer.voice_name)
-            models = Models(recognizer, synthesizer)
-            warm_up(models)
+            models = Models.load()
+            assert models.recognizer is not None and models.synthesizer is not None  # both lanes
+            recognizer = models.recognizer
+            log.info("Models loaded and warmed up (synthesizer voice: %s)", models.synthesizer.voice_name)
             pool = WorkerPool(workers=config.workers, queue_size=config.queue_size, models=models)
         _return_freed_memory()
     except BaseException:

@@ -95,11 +95,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     _one_core_each()
     from bot.queue import quiet_arq_logs  # imports NumPy
+    from bot.tasks import Models
 
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     quiet_arq_logs(verbose=args.verbose)
     lanes = LANES if args.lane == "all" else (args.lane,)
-    models = _load(lanes)
+    models = Models.load(lanes)
     try:
         timeouts = {"job_timeout_s": args.job_timeout, "stop_timeout_s": args.stop_timeout}
         asyncio.run(serve(models, url, lanes, **timeouts))
@@ -123,24 +124,6 @@ def _one_core_each() -> None:
     Must run before NumPy is imported."""
     for name in THREAD_SETTINGS:
         os.environ.setdefault(name, "1")
-
-
-def _load(lanes: tuple[str, ...]) -> Models:
-    """The models the lanes need, loaded once and warmed up."""
-    from bot.tasks import Models, warm_up
-
-    recognizer = synthesizer = None
-    if "analysis" in lanes:
-        from emotion_core import EmotionRecognizer
-
-        recognizer = EmotionRecognizer.from_pretrained()
-    if "speech" in lanes:
-        from emotion_core import Synthesizer
-
-        synthesizer = Synthesizer.from_pretrained()
-    models = Models(recognizer, synthesizer)
-    warm_up(models)
-    return models
 
 
 def build_workers(
