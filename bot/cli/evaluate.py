@@ -137,7 +137,7 @@ def run_protocol(args: argparse.Namespace) -> int:
         f"{args.protocol}, seeds {list(report.seeds)}: UAR mean ± spread over seeds, on each corpus's classes"
     )
     print(
-        f"{'corpus':16} {'condition':9} {'model':22} {'UAR':>13} {'angry':>6} {'ECE':>6} {'ECE cal':>7} "
+        f"{'corpus':16} {'condition':9} {'model':24} {'UAR':>13} {'angry':>6} {'ECE':>6} {'ECE cal':>7} "
         f"{'clips':>6}"
     )
     names = SCORED_MODELS
@@ -146,7 +146,7 @@ def run_protocol(args: argparse.Namespace) -> int:
             for name in names:
                 s = conditions[condition][name]
                 print(
-                    f"{corpus:16} {condition:9} {name:22} {s.uar_mean:6.3f} ± {s.uar_std:4.3f} "
+                    f"{corpus:16} {condition:9} {name:24} {s.uar_mean:6.3f} ± {s.uar_std:4.3f} "
                     f"{s.called_angry_mean:6.3f} {s.ece_mean:6.3f} {s.ece_calibrated_mean:7.3f} "
                     f"{s.n_clips:6d}"
                 )

@@ -65,7 +65,7 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
         return (
             f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
             f"{shape}; a single profile network of that shape in `profile/` hears people against their "
-            "voice profile."
+            "voice profile, its probabilities averaged with the ensemble's."
         )
     return (
         f"1-D convolutions over log-mel frames, {arch['channels']} channels, dilations "

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_NAME = "moodbot + profile"
 #: Voice-profile sizes tested: how many earlier, unlabelled messages of the person it averages.
-PROFILE_MESSAGES = (5, 10, 20)
+PROFILE_MESSAGES = (2, 3, 5, 10, 20)
 
 
 def profile_name(messages: int) -> str:
@@ -53,8 +53,20 @@ def profile_name(messages: int) -> str:
     return f"{PROFILE_NAME} ({messages})"
 
 
+def fused_name(messages: int) -> str:
+    """The name of the mean of the speaker-independent network's and the profile network's
+    probabilities, the profile holding ``messages`` clips: the two hear different things (a voice
+    against everybody's, and against its own usual self), so together they may beat either."""
+    return f"moodbot & profile ({messages})"
+
+
 #: Every model a protocol scores, in the order reports show them.
-SCORED_MODELS = (MODEL_NAME, *(profile_name(k) for k in PROFILE_MESSAGES), BASELINE_NAME)
+SCORED_MODELS = (
+    MODEL_NAME,
+    *(profile_name(k) for k in PROFILE_MESSAGES),
+    *(fused_name(k) for k in PROFILE_MESSAGES),
+    BASELINE_NAME,
+)
 #: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
 FOLD_CONDITIONS = ("clean", "discord")
 
@@ -214,6 +226,10 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 raw = _predict(model, inputs(name, test, condition, clips))
                 probabilities[shown, condition, "raw"] = raw
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
+    for k in PROFILE_MESSAGES:
+        for key in ((c, kind) for c in FOLD_CONDITIONS for kind in ("raw", "calibrated")):
+            fused = (probabilities[(MODEL_NAME, *key)] + probabilities[(profile_name(k), *key)]) / 2
+            probabilities[(fused_name(k), *key)] = fused
     return probabilities, test.clips
 
 

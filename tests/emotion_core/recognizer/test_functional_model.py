@@ -64,7 +64,7 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "--folds 3 or more" in capsys.readouterr().err
 
 
-def test_a_ready_profile_switches_to_the_profile_network(trained_functional):
+def test_a_ready_profile_adds_the_profile_network(trained_functional):
     recognizer = EmotionRecognizer.from_pretrained(trained_functional)
     assert recognizer.profiled is not None and recognizer.profiled.config.architecture.speaker_norm
     clip = make_encoded_audio("ogg-opus", samples=speechlike(2.0, 16000, seed=8), sample_rate=16000)
@@ -82,6 +82,13 @@ def test_a_ready_profile_switches_to_the_profile_network(trained_functional):
     assert sum(heard.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
     # Heard against a profile of this very clip, the input is all zeros: a different answer.
     assert heard.probabilities != first.probabilities
+    # ... and the answer is the mean of the speaker-independent network's and the profile network's.
+    profiled = recognizer.profiled._run(
+        recognizer.profiled._functional_inputs(first.voice, profile.mean)[None]
+    )[0]
+    alone = np.array([first.probabilities[label] for label in recognizer.labels])
+    fused = np.array([heard.probabilities[label] for label in recognizer.labels])
+    np.testing.assert_allclose(fused, (alone + profiled) / 2, atol=1e-5)
 
 
 def test_a_profile_of_another_feature_version_is_ignored(trained_functional):
