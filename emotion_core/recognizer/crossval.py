@@ -38,6 +38,7 @@ from emotion_core.recognizer.dataset import Split, cap_per_speaker
 from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, _score_on
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
 from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+from emotion_core.recognizer.infer import fuse_with_profile
 from emotion_core.recognizer.metrics import Metrics
 from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
 
@@ -54,9 +55,8 @@ def profile_name(messages: int) -> str:
 
 
 def fused_name(messages: int) -> str:
-    """The name of the mean of the speaker-independent network's and the profile network's
-    probabilities, the profile holding ``messages`` clips: the two hear different things (a voice
-    against everybody's, and against its own usual self), so together they may beat either."""
+    """The name the shipped pair's scores carry (:func:`~emotion_core.recognizer.infer.fuse_with_profile`)
+    when the profile holds ``messages`` clips."""
     return f"moodbot & profile ({messages})"
 
 
@@ -227,9 +227,12 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 probabilities[shown, condition, "raw"] = raw
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
     for k in PROFILE_MESSAGES:
-        for key in ((c, kind) for c in FOLD_CONDITIONS for kind in ("raw", "calibrated")):
-            fused = (probabilities[(MODEL_NAME, *key)] + probabilities[(profile_name(k), *key)]) / 2
-            probabilities[(fused_name(k), *key)] = fused
+        for condition in FOLD_CONDITIONS:
+            for kind in ("raw", "calibrated"):
+                probabilities[fused_name(k), condition, kind] = fuse_with_profile(
+                    probabilities[MODEL_NAME, condition, kind],
+                    probabilities[profile_name(k), condition, kind],
+                )
     return probabilities, test.clips
 
 

@@ -83,6 +83,17 @@ class EmotionResult:
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
 
 
+def fuse_with_profile(plain: np.ndarray, profiled: np.ndarray) -> np.ndarray:
+    """How a person with a ready voice profile is heard: the mean of the speaker-independent network's
+    calibrated probabilities (``plain``) and the profile network's (``profiled``).
+
+    Cross-validation found the pair better than either alone (README, "Voice profiles"), and the
+    speaker-independent half keeps a profile built from a few messages in one mood from pulling every
+    answer its way. The protocol (:mod:`emotion_core.recognizer.crossval`) scores this same rule.
+    """
+    return (plain + profiled) / 2
+
+
 class EmotionRecognizer:
     """A trained recogniser, ready to predict. Build it with :meth:`from_pretrained`."""
 
@@ -280,7 +291,7 @@ class EmotionRecognizer:
         if self.config.architecture.kind == "functional":
             probs = self._run_functionals(self._window_functionals(starts, window, tracks), center)
         else:
-            probs = self._run(self._window_features(speech, starts, window, center))
+            probs = self._run(self._window_features(speech, starts, window, center, tracks))
         timeline = tuple(
             TimelinePoint(
                 (begin + start) / rate,
@@ -307,16 +318,16 @@ class EmotionRecognizer:
     def _run_functionals(self, functionals: np.ndarray, center: np.ndarray | None) -> np.ndarray:
         """Calibrated probabilities for a batch of functional vectors ``(batch, n_functionals)``.
 
-        With a person's profile (``center``) and a profile network, the answer is the mean of the
-        speaker-independent network's and the profile network's: cross-validation found the pair
-        better than either alone (README, "Voice profiles"), and the speaker-independent half keeps a
-        profile built from a few messages in one mood from pulling every answer its way.
+        With a person's profile (``center``) and a profile network, both networks answer
+        (:func:`fuse_with_profile`).
         """
         if center is None or self.config.architecture.speaker_norm:
             return self._run(self._functional_inputs(functionals, center))
         assert self.profiled is not None, "a profile is only passed where there is a profile network"
         plain = self._run(self._functional_inputs(functionals, None))
-        return (plain + self.profiled._run(self.profiled._functional_inputs(functionals, center))) / 2
+        return fuse_with_profile(
+            plain, self.profiled._run(self.profiled._functional_inputs(functionals, center))
+        )
 
     def _window_functionals(
         self, starts: list[int], window: int, tracks: tuple[np.ndarray, np.ndarray] | None
@@ -335,18 +346,23 @@ class EmotionRecognizer:
         )
 
     def _window_features(
-        self, samples: np.ndarray, starts: list[int], window: int, center: np.ndarray | None
+        self,
+        samples: np.ndarray,
+        starts: list[int],
+        window: int,
+        center: np.ndarray | None,
+        tracks: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
         """Inputs of equal windows for the frame-level and seed networks: ``(windows, frames, n_mels)``
-        (one STFT of the whole clip, sliced) or ``(windows, n_mfcc)``."""
+        (slices of one STFT of the whole clip, ``tracks``'s where the voice vector already needed it)
+        or ``(windows, n_mfcc)``."""
         features = self.config.features
         if self.config.architecture.kind == "seed_dense":
             return np.stack([self._features(samples[s : s + window], center) for s in starts])
         frames = window // features.hop_length + 1
-        power = mel_power(samples, features)
-        return np.stack(
-            [log_from_power(power[s // features.hop_length :][:frames], features) for s in starts]
-        )
+        power = mel_power(samples, features) if tracks is None else tracks[0]
+        first = [s // features.hop_length for s in starts]
+        return np.stack([log_from_power(power[f : f + frames], features) for f in first])
 
     def _top(self, probs: np.ndarray) -> tuple[Emotion, float]:
         best = int(np.argmax(probs))
