@@ -7,7 +7,8 @@ speech, and the synthesised emotion is prosody rendered on a synthetic voice.
 
 It is scored twice: as anybody's first message, and relative to the voice's own neutral, the way a
 person with a voice profile is heard: a profile built from the voice's neutral renditions of
-:data:`HISTORY` other sentences (never the sentences scored), passed to the profile network. The second
+:data:`HISTORY`'s other sentences (never the sentences scored), heard as such a person is (the
+speaker-independent and profile networks together). The second
 asks whether the emotion is heard as a *change* from the voice, which is what a synthetic voice that
 sounds tense or bright before any emotion is applied needs.
 
@@ -32,7 +33,8 @@ SENTENCES = (
     "Please put the books back on the shelf.",
 )
 
-#: Other sentences, spoken neutrally, that make the voice's profile (as many as a profile needs).
+#: Other sentences, spoken neutrally, that make the voice's profile (10, the profile size the
+#: protocol's headline figures use; a profile is used from ``MIN_MESSAGES`` on).
 HISTORY = (
     "The train leaves from the second platform.",
     "I will call you when I get home.",
@@ -55,14 +57,14 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from emotion_core.labels import EMOTIONS
-    from emotion_core.profile import MIN_MESSAGES, VoiceProfile
+    from emotion_core.profile import VoiceProfile
     from emotion_core.recognizer.infer import EmotionRecognizer
     from emotion_core.synth.pipeline import Synthesizer
 
     synthesizer = Synthesizer.from_pretrained(voice=args.voice)
     recognizer = EmotionRecognizer.from_pretrained()
     profile = None
-    for sentence in HISTORY[:MIN_MESSAGES]:
+    for sentence in HISTORY:
         voice = recognizer.analyze(synthesizer.speak(sentence, "neutral").to_ogg()).voice
         profile = VoiceProfile.first(voice) if profile is None else profile.updated(voice)
     conditions = {"first message": None, "relative to the voice's neutral": profile}
