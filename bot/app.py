@@ -112,6 +112,8 @@ class MoodBot(commands.AutoShardedBot):
             Discord refused the sync to ``config.dev_guild_id`` (not a server the bot is in).
         """
         await self.pool.open()
+        if not self.config.community and await self.store.delete_community():
+            log.info("MOODBOT_COMMUNITY is off: the community statistics were deleted")
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.config.dev_guild_id is not None:

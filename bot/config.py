@@ -58,6 +58,9 @@ class Config:
     shard_count: int | None = None
     #: ``$MOODBOT_SHARD_IDS`` (comma-separated): the shards this process runs; ``None`` runs them all.
     shard_ids: tuple[int, ...] | None = None
+    #: ``$MOODBOT_COMMUNITY`` (``on``/``off``): keep aggregate statistics of every clip analysed and hear
+    #: newcomers against them (:mod:`emotion_core.community`); ``off`` also deletes the stored ones.
+    community: bool = True
 
     @property
     def max_upload_bytes(self) -> int:
@@ -109,8 +112,21 @@ class Config:
             ),
             log_level=level,
             redis_url=redis_url_from_env(environ),
+            community=_switch(environ, "MOODBOT_COMMUNITY", cls.community),
             **_shards(environ),
         )
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off setting: on, off, true, false, yes, no, 1 or 0 (any case); unset is ``default``."""
+    text = environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name}={text!r} is neither on nor off.")
 
 
 def redis_url_from_env(environ: Mapping[str, str]) -> str | None:

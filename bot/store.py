@@ -6,7 +6,9 @@ turn it on. A person's choices (:class:`Consent`, from ``/privacy``) hold everyw
 all analysis of their messages, and automatic analysis of what they send the bot in DMs. A voice
 profile exists only for a person who asked for one with ``/voiceprofile on``: one row with a message
 count and a vector of voice statistics (see :mod:`emotion_core.profile`), deleted with ``/voiceprofile
-delete`` or by opting out.
+delete`` or by opting out. The community statistics (:mod:`emotion_core.community`) are one row of
+aggregate statistics of every clip analysed, with nothing to say whose; the operator turns them off
+(and deletes them) with ``MOODBOT_COMMUNITY=off``.
 
 The defaults are declared once (:data:`DEFAULTS`), so a guild that never touched the settings has no row
 and behaves like a fresh install. SQL lives in named constants, the schema version in
@@ -42,7 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import numpy as np
+
 from bot.errors import StoreError
+from emotion_core import CommunityVoice
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
     ),
+    # One row: the running statistics of every clip analysed (emotion_core.community), nobody's own.
+    4: (
+        """
+        CREATE TABLE community_voice (
+            id         INTEGER PRIMARY KEY CHECK (id = 1),
+            count      INTEGER NOT NULL,
+            stats      BLOB    NOT NULL,
+            updated_at REAL    NOT NULL
+        )
+        """,
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -171,6 +187,12 @@ UPDATE_PROFILE = (
     "UPDATE voice_profiles SET count = :count, mean = :mean, updated_at = :now WHERE user_id = :user_id"
 )
 DELETE_PROFILE = "DELETE FROM voice_profiles WHERE user_id = :user_id"
+SELECT_COMMUNITY = "SELECT count, stats FROM community_voice WHERE id = 1"
+SAVE_COMMUNITY = """
+INSERT INTO community_voice (id, count, stats, updated_at) VALUES (1, :count, :stats, :now)
+ON CONFLICT (id) DO UPDATE SET count = :count, stats = :stats, updated_at = :now
+"""
+DELETE_COMMUNITY = "DELETE FROM community_voice"
 SELECT_CONSENT = "SELECT opted_out, dm_analysis FROM people WHERE user_id = :user_id"
 UPDATE_CONSENT = """
 INSERT INTO people (user_id, opted_out, dm_analysis, updated_at)
@@ -288,6 +310,20 @@ class SettingsStore:
     async def delete_profile(self, user_id: int) -> bool:
         """Forget the person's profile and opt them out; whether there was one."""
         return await self._call(self._execute, DELETE_PROFILE, user_id=user_id) > 0
+
+    async def community(self, n_functionals: int) -> CommunityVoice | None:
+        """The community statistics so far, or ``None`` when there are none (or they were made by a
+        recogniser with other features, and will be started afresh by the next clip)."""
+        return await self._call(self._read_community, n_functionals)
+
+    async def add_to_community(self, functionals: np.ndarray) -> CommunityVoice:
+        """Add one analysed clip's functionals to the community statistics, read and written in one
+        transaction so that clips analysed at once by several processes all count."""
+        return await self._call(self._add_to_community, np.asarray(functionals, dtype=np.float32))
+
+    async def delete_community(self) -> bool:
+        """Forget the community statistics; whether there were any."""
+        return await self._call(self._execute, DELETE_COMMUNITY) > 0
 
     async def consent(self, user_id: int) -> Consent:
         """The person's own choices (:data:`NO_CHOICES` for someone who never made any)."""
@@ -412,6 +448,23 @@ class SettingsStore:
         with _transaction(self._connection):
             self._connection.execute(INSERT_PROFILE, {"user_id": user_id, "now": time.time()})
             return self._read_profile(user_id)  # type: ignore[return-value]
+
+    def _read_community(self, n_functionals: int) -> CommunityVoice | None:
+        row = self._connection.execute(SELECT_COMMUNITY).fetchone()
+        if row is None:
+            return None
+        try:
+            return CommunityVoice.from_bytes(int(row[0]), row[1], n_functionals)
+        except ValueError:
+            return None
+
+    def _add_to_community(self, functionals: np.ndarray) -> CommunityVoice:
+        with _transaction(self._connection):
+            stored = self._read_community(functionals.size)
+            community = CommunityVoice.first(functionals) if stored is None else stored.updated(functionals)
+            parameters = {"count": community.count, "stats": community.to_bytes(), "now": time.time()}
+            self._connection.execute(SAVE_COMMUNITY, parameters)
+            return community
 
     def _read_consent(self, user_id: int) -> Consent:
         row = self._connection.execute(SELECT_CONSENT, {"user_id": user_id}).fetchone()

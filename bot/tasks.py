@@ -17,7 +17,7 @@ import numpy as np
 
 from bot import render
 from bot.voice_message import MAX_WAVEFORM_POINTS
-from emotion_core import MIN_MESSAGES, AudioLimits, Emotion, VoiceProfile
+from emotion_core import MIN_MESSAGES, AudioLimits, CommunityVoice, Emotion, VoiceProfile
 
 if TYPE_CHECKING:
     from emotion_core import EmotionRecognizer, EmotionResult, Synthesizer
@@ -57,7 +57,7 @@ class Speaker:
         if result.compared_with_profile:
             return "compared with your usual voice"
         if not self.opted_in:
-            return None
+            return "compared with the voices MoodBot hears" if result.compared_with_community else None
         count = 0 if self.profile is None else self.profile.count
         return f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages"
 
@@ -82,12 +82,18 @@ class Spoken:
     voice: str
 
 
-def analyze(models: Models, data: bytes, limits: AudioLimits, speaker: Speaker | None = None) -> Analysis:
-    """Decode, recognise and draw the chart; blocking."""
+def analyze(
+    models: Models,
+    data: bytes,
+    limits: AudioLimits,
+    speaker: Speaker | None = None,
+    community: CommunityVoice | None = None,
+) -> Analysis:
+    """Decode, recognise (against the community statistics where given) and draw the chart; blocking."""
     if models.recognizer is None:
         raise RuntimeError("this worker does not serve the analysis lane")
     speaker = speaker or Speaker(0)
-    result = models.recognizer.analyze(data, limits=limits, profile=speaker.profile)
+    result = models.recognizer.analyze(data, limits=limits, profile=speaker.profile, community=community)
     png = render.timeline_png(result) if render.wants_timeline(result) else None
     return Analysis(result, png, speaker.note(result))
 

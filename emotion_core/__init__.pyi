@@ -6,6 +6,7 @@ from .audio import AudioLimits as AudioLimits
 from .audio import Waveform as Waveform
 from .audio import decode as decode
 from .audio import encode as encode
+from .community import CommunityVoice as CommunityVoice
 from .corpora import CORPORA as CORPORA
 from .corpora import available_corpora as available_corpora
 from .corpora import load_corpora as load_corpora

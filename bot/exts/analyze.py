@@ -26,7 +26,14 @@ from bot.outbox import Outbox
 from bot.store import DEFAULTS, GuildSettings, StoreError
 from bot.tasks import Analysis, Speaker, analyze
 from bot.worker import Admitted
-from emotion_core import AUDIO_SUFFIXES, AudioError, AudioLimits, AudioTooLargeError, VoiceProfile
+from emotion_core import (
+    AUDIO_SUFFIXES,
+    AudioError,
+    AudioLimits,
+    AudioTooLargeError,
+    CommunityVoice,
+    VoiceProfile,
+)
 
 if TYPE_CHECKING:
     from bot.app import MoodBot
@@ -298,7 +305,17 @@ class Analyze(commands.Cog):
 
     async def _analyze(self, job: Admitted, attachment: discord.Attachment, speaker: Speaker) -> Analysis:
         data = await attachment.read()
-        return await job.run(analyze, data, self.limits, speaker)
+        return await job.run(analyze, data, self.limits, speaker, await self._community())
+
+    async def _community(self) -> CommunityVoice | None:
+        """The community statistics to hear the clip against, where they are on and kept."""
+        if not self.bot.config.community or self.bot.recognizer.reference is None:
+            return None
+        try:
+            return await self.bot.store.community(self.bot.recognizer.n_functionals)
+        except StoreError as error:  # heard as before this once
+            log.warning("Analysing without the community statistics: %s", error)
+            return None
 
     async def _speaker(self, user: discord.abc.User) -> Speaker:
         """The person's opt-in state and profile; a stored profile this recogniser cannot use (another
@@ -322,8 +339,16 @@ class Analyze(commands.Cog):
         return Speaker(user.id, opted_in=True, profile=profile)
 
     async def _learn(self, speaker: Speaker, result: EmotionResult) -> None:
-        """Add the clip to an opted-in person's profile, after they have had their answer."""
-        if not speaker.opted_in or result.voice is None:
+        """Add the clip to the community statistics and to an opted-in person's profile, after they have
+        had their answer."""
+        if result.voice is None:
+            return
+        if self.bot.config.community and self.bot.recognizer.reference is not None:
+            try:
+                await self.bot.store.add_to_community(result.voice)
+            except Exception:  # the reply is out; a failed update costs the statistics one clip
+                log.exception("Could not add a clip to the community statistics")
+        if not speaker.opted_in:
             return
         profile = (
             VoiceProfile.first(result.voice)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion_core.community import Reference
 from emotion_core.corpora import load_corpora
 from emotion_core.recognizer.artifact import BASELINE_DIR, save_network, save_training
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
@@ -83,12 +84,19 @@ def build_recognizer(
         "parameters": int(model.count_params()),
         "baseline_parameters": int(baseline.count_params()),
     }
-    if config.architecture.kind == "functional":
+    if isinstance(train_table, FunctionalTable):
         record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
+        write_reference(train_table, out_dir)
     save_training(out_dir, record)
     report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)
     return out_dir
+
+
+def write_reference(train_table: FunctionalTable, out_dir: Path) -> None:
+    """Save the training clips' :class:`~emotion_core.community.Reference` (clips as stored), onto
+    which a deployment's community statistics are aligned; cross-validation measures the same rule."""
+    Reference.of(train_table.functionals[0], [clip.corpus for clip in train_table.clips]).save(out_dir)
 
 
 def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:

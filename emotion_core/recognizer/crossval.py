@@ -29,7 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
+from emotion_core.community import Reference, align, fuse_with_community
 from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
+from emotion_core.functionals import network_inputs
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
@@ -60,11 +63,24 @@ def fused_name(messages: int) -> str:
     return f"moodbot & profile ({messages})"
 
 
+#: The speaker-independent network once the community statistics are ready: the mean of its answers
+#: to the clip as it is and aligned on :data:`COMMUNITY_CLIPS` clips of *other* people of the same
+#: corpus (:mod:`emotion_core.community`).
+COMMUNITY_NAME = "moodbot, community"
+
+
+def community_fused_name(messages: int) -> str:
+    """The pair's scores where the community statistics are ready too (what serving does then)."""
+    return f"pair, community ({messages})"
+
+
 #: Every model a protocol scores, in the order reports show them.
 SCORED_MODELS = (
     MODEL_NAME,
     *(profile_name(k) for k in PROFILE_MESSAGES),
     *(fused_name(k) for k in PROFILE_MESSAGES),
+    COMMUNITY_NAME,
+    *(community_fused_name(k) for k in PROFILE_MESSAGES),
     BASELINE_NAME,
 )
 #: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
@@ -191,6 +207,28 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
 
 
+def _community_aligned(
+    part: FunctionalTable, variant: int, reference: Reference, clips: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Every clip's functionals aligned on the statistics of ``clips`` random clips of *other*
+    speakers of its corpus (the same variant): what a deployment's community statistics hold when a
+    newcomer's first message arrives."""
+    x = part.functionals[variant]
+    aligned = np.empty_like(x)
+    corpora = np.array([c.corpus for c in part.clips])
+    speakers = np.array([c.speaker for c in part.clips])
+    for corpus in np.unique(corpora):
+        in_corpus = corpora == corpus
+        for speaker in np.unique(speakers[in_corpus]):
+            rows = in_corpus & (speakers == speaker)
+            others = np.flatnonzero(in_corpus & ~rows)
+            if others.size == 0:
+                others = np.flatnonzero(in_corpus)
+            pick = rng.choice(others, size=min(clips, others.size), replace=False)
+            aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
+    return aligned
+
+
 def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConfig, config: RecognizerConfig):
     """Calibrated test probabilities of each network in each condition for one fold.
 
@@ -226,11 +264,29 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 raw = _predict(model, inputs(name, test, condition, clips))
                 probabilities[shown, condition, "raw"] = raw
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
+        if name == MODEL_NAME:
+            reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
+            rng = np.random.default_rng(train_cfg.seed)
+            for condition in FOLD_CONDITIONS:
+                aligned = _community_aligned(
+                    test, AUGMENT_VARIANTS.index(condition), reference, COMMUNITY_CLIPS, rng
+                )
+                raw = _predict(
+                    model, network_inputs(aligned, config.features, config.architecture.band_means)
+                )
+                for kind, p in (("raw", raw), ("calibrated", calibration.apply(raw))):
+                    probabilities[COMMUNITY_NAME, condition, kind] = fuse_with_community(
+                        probabilities[MODEL_NAME, condition, kind], p
+                    )
     for k in PROFILE_MESSAGES:
         for condition in FOLD_CONDITIONS:
             for kind in ("raw", "calibrated"):
                 probabilities[fused_name(k), condition, kind] = fuse_with_profile(
                     probabilities[MODEL_NAME, condition, kind],
+                    probabilities[profile_name(k), condition, kind],
+                )
+                probabilities[community_fused_name(k), condition, kind] = fuse_with_profile(
+                    probabilities[COMMUNITY_NAME, condition, kind],
                     probabilities[profile_name(k), condition, kind],
                 )
     return probabilities, test.clips

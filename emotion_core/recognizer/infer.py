@@ -17,6 +17,7 @@ import numpy as np
 import soxr
 
 from emotion_core.audio import AudioLimits, decode
+from emotion_core.community import CommunityVoice, Reference, align, fuse_with_community
 from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, speech_bounds, trim_silence
 from emotion_core.functionals import (
@@ -74,6 +75,8 @@ class EmotionResult:
     verdict: str = "clear"
     #: Heard against the person's voice profile ("compared with your usual voice").
     compared_with_profile: bool = False
+    #: Heard against the community statistics too (the voices this deployment has heard).
+    compared_with_community: bool = False
     #: The whole clip's utterance functionals, for updating the person's profile; ``None`` where the
     #: recogniser has no profile network.
     voice: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -112,6 +115,8 @@ class EmotionRecognizer:
         self._forward = network
         #: The network for people with a voice profile (the model folder's ``profile/``), if any.
         self.profiled: EmotionRecognizer | None = None
+        #: The training corpora's statistics, onto which community statistics are aligned, if any.
+        self.reference: Reference | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -152,6 +157,11 @@ class EmotionRecognizer:
             if not profiled.config.architecture.speaker_norm or profiled.config.features != config.features:
                 raise ModelError(f"{folder / PROFILE_DIR} is not a profile network for {folder}")
             recognizer.profiled = profiled
+        if config.architecture.kind == "functional" and not config.architecture.speaker_norm:
+            try:
+                recognizer.reference = Reference.load(folder, recognizer.n_functionals)
+            except (ValueError, KeyError) as error:
+                raise ModelError(f"{folder}: {error}") from error
         return recognizer
 
     @property
@@ -204,11 +214,14 @@ class EmotionRecognizer:
         *,
         limits: AudioLimits = AudioLimits(),
         profile: VoiceProfile | None = None,
+        community: CommunityVoice | None = None,
     ) -> EmotionResult:
         """Decode ``source`` (bytes or path, any supported format) and recognise its mood.
 
         With a ready ``profile`` (enough earlier messages of the same person) and a profile network,
-        the clip is heard relative to that person's usual voice; otherwise as anybody's.
+        the clip is heard relative to that person's usual voice; otherwise as anybody's. With ready
+        ``community`` statistics (and a model that has a reference), the speaker-independent network
+        also hears it against the voices the deployment has heard (:mod:`emotion_core.community`).
         Raises :class:`~emotion_core.errors.AudioError` with a message fit to show a user.
         """
         waveform = decode(source, sample_rate=self.sample_rate, limits=limits)
@@ -216,12 +229,19 @@ class EmotionRecognizer:
         if profile is not None and profile.ready and self.profiled is not None:
             if profile.mean.shape == (self.n_functionals,):
                 center = profile.mean
+        usable = (
+            community is not None
+            and community.ready
+            and self.reference is not None
+            and community.mean.shape == (self.n_functionals,)
+        )
         return self._predict(
             waveform.samples,
             waveform.duration_s,
             waveform.original_duration_s,
             truncated=waveform.truncated,
             center=center,
+            community=community if usable else None,
             with_voice=self.profiled is not None or self.config.architecture.speaker_norm,
         )
 
@@ -238,6 +258,7 @@ class EmotionRecognizer:
         *,
         truncated: bool,
         center: np.ndarray | None = None,
+        community: CommunityVoice | None = None,
         with_voice: bool = False,
     ) -> EmotionResult:
         """Short and long clips take the same steps: voice activity once over the whole clip, the
@@ -257,6 +278,7 @@ class EmotionRecognizer:
                 truncated,
                 verdict,
                 compared_with_profile=center is not None and not no_speech,
+                compared_with_community=community is not None and not no_speech,
                 voice=None if no_speech else voice,
             )
 
@@ -275,7 +297,7 @@ class EmotionRecognizer:
         timing = self.config.timeline
         if speech.size < timing.min_clip_s * rate:
             if self.config.architecture.kind == "functional" and whole is not None:
-                probs = self._run_functionals(whole[None], center)[0]
+                probs = self._run_functionals(whole[None], center, community)[0]
             else:
                 probs = self._run(self._features(speech, center)[None])[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
@@ -289,7 +311,7 @@ class EmotionRecognizer:
         if not any(voiced):
             return result(None, 0.0, {}, (), True)
         if self.config.architecture.kind == "functional":
-            probs = self._run_functionals(self._window_functionals(starts, window, tracks), center)
+            probs = self._run_functionals(self._window_functionals(starts, window, tracks), center, community)
         else:
             probs = self._run(self._window_features(speech, starts, window, center, tracks))
         timeline = tuple(
@@ -315,16 +337,26 @@ class EmotionRecognizer:
             return "mixed"
         return "clear" if self.calibration.is_sure(probs) else "not sure"
 
-    def _run_functionals(self, functionals: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    def _run_functionals(
+        self, functionals: np.ndarray, center: np.ndarray | None, community: CommunityVoice | None = None
+    ) -> np.ndarray:
         """Calibrated probabilities for a batch of functional vectors ``(batch, n_functionals)``.
 
-        With a person's profile (``center``) and a profile network, both networks answer
-        (:func:`fuse_with_profile`).
+        With ready community statistics the speaker-independent network hears each vector as it is
+        and aligned on them (:func:`~emotion_core.community.fuse_with_community`); with a person's
+        profile (``center``) and a profile network, that answer and the profile network's are
+        averaged (:func:`fuse_with_profile`). Cross-validation measured exactly this order.
         """
-        if center is None or self.config.architecture.speaker_norm:
+        if self.config.architecture.speaker_norm:
             return self._run(self._functional_inputs(functionals, center))
-        assert self.profiled is not None, "a profile is only passed where there is a profile network"
         plain = self._run(self._functional_inputs(functionals, None))
+        if community is not None:
+            assert self.reference is not None, "community statistics are only passed with a reference"
+            aligned = align(functionals, community.mean, np.sqrt(community.var), self.reference)
+            plain = fuse_with_community(plain, self._run(self._functional_inputs(aligned, None)))
+        if center is None:
+            return plain
+        assert self.profiled is not None, "a profile is only passed where there is a profile network"
         return fuse_with_profile(
             plain, self.profiled._run(self.profiled._functional_inputs(functionals, center))
         )

@@ -40,6 +40,7 @@ def test_every_setting_is_read():
             "MOODBOT_REDIS_URL": "redis://queue.internal:6379/2",
             "MOODBOT_SHARD_COUNT": "4",
             "MOODBOT_SHARD_IDS": "3, 1",
+            "MOODBOT_COMMUNITY": "Off",
         }
     )
     assert (config.dev_guild_id, config.workers, config.queue_size) == (123, 4, 0)
@@ -49,11 +50,13 @@ def test_every_setting_is_read():
     assert config.log_level == logging.DEBUG
     assert config.redis_url == "redis://queue.internal:6379/2"
     assert (config.shard_count, config.shard_ids) == (4, (1, 3))
+    assert not config.community
 
 
 def test_one_process_and_discords_shard_count_by_default():
     config = Config.from_env({"DISCORD_TOKEN": TOKEN})
     assert (config.redis_url, config.shard_count, config.shard_ids) == (None, None, None)
+    assert config.community
     assert Config.from_env({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2"}).shard_ids is None  # all
 
 
@@ -75,6 +78,7 @@ def test_the_example_env_file_lists_every_setting():
         "MOODBOT_REDIS_URL",
         "MOODBOT_SHARD_COUNT",
         "MOODBOT_SHARD_IDS",
+        "MOODBOT_COMMUNITY",
     } <= names
 
 
@@ -93,6 +97,7 @@ def test_the_example_env_file_lists_every_setting():
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "0"}, "MOODBOT_SHARD_COUNT.*at least 1"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2", "MOODBOT_SHARD_IDS": "0,x"}, "comma-separated"),
         ({"DISCORD_TOKEN": TOKEN, "MOODBOT_SHARD_COUNT": "2", "MOODBOT_SHARD_IDS": "2"}, r"lie in 0\.\.1"),
+        ({"DISCORD_TOKEN": TOKEN, "MOODBOT_COMMUNITY": "sometimes"}, "neither on nor off"),
     ],
 )
 def test_bad_settings_name_the_variable(environ, message):

@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.store import DEFAULTS, MIGRATIONS, SCHEMA_VERSION, Consent, GuildSettings, SettingsStore, StoreError
@@ -349,3 +350,22 @@ def test_sigkill_while_writing_loses_nothing_acknowledged(tmp_path):
         path.parent.mkdir()
         run = store_writer.kill_while_writing(path, rng.uniform(0.05, 0.5))
         assert store_writer.damage_after_kill(path, run) == [], run
+
+
+async def test_community_statistics_count_every_clip_of_every_process(tmp_path):
+    path = tmp_path / "shared.sqlite3"
+    first, second = SettingsStore(path), SettingsStore(path)
+    try:
+        assert await first.community(4) is None and not await first.delete_community()
+        clips = [np.full(4, float(i), np.float32) for i in range(40)]
+        await asyncio.gather(
+            *(store.add_to_community(c) for store, c in zip([first, second] * 20, clips, strict=True))
+        )
+        stats = await second.community(4)
+        assert stats.count == 40  # no update lost between the two connections
+        np.testing.assert_allclose(stats.mean, np.mean(range(40)), rtol=1e-5)
+        assert await first.community(5) is None  # another recogniser's feature size
+        assert await second.delete_community() and await first.community(4) is None
+    finally:
+        await first.close()
+        await second.close()

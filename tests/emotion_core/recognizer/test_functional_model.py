@@ -2,11 +2,15 @@
 cross-validation protocol that measures it, as ``moodbot evaluate --protocol`` runs it."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from bot.cli import main
+from emotion_core.community import MIN_MESSAGES as COMMUNITY_MIN_MESSAGES
+from emotion_core.community import CommunityVoice, Reference, align
+from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
 from emotion_core.profile import MIN_MESSAGES, VoiceProfile
 from emotion_core.recognizer.config import RecognizerConfig
@@ -96,3 +100,47 @@ def test_a_profile_of_another_feature_version_is_ignored(trained_functional):
     clip = make_encoded_audio("wav-16", samples=speechlike(2.0, 16000, seed=9), sample_rate=16000)
     stale = VoiceProfile(MIN_MESSAGES, np.zeros(10, np.float32))
     assert not recognizer.analyze(clip, profile=stale).compared_with_profile
+
+
+def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_on_top(trained_functional):
+    recognizer = EmotionRecognizer.from_pretrained(trained_functional)
+    assert recognizer.reference is not None  # training saved the corpora's reference
+    clip = make_encoded_audio("wav-16", samples=speechlike(2.0, 16000, seed=10), sample_rate=16000)
+    first = recognizer.analyze(clip)
+    assert first.voice is not None
+    rng = np.random.default_rng(0)
+    others = first.voice + rng.normal(0.0, 0.5, size=(COMMUNITY_MIN_MESSAGES, first.voice.size))
+    community = CommunityVoice.first(others[0])
+    for v in others[1:-1]:
+        community = community.updated(v)
+    assert not community.ready and not recognizer.analyze(clip, community=community).compared_with_community
+    community = community.updated(others[-1])
+    heard = recognizer.analyze(clip, community=community)
+    assert heard.compared_with_community and not heard.compared_with_profile
+
+    def probabilities(result):
+        return np.array([result.probabilities[label] for label in recognizer.labels])
+
+    aligned = align(first.voice, community.mean, np.sqrt(community.var), recognizer.reference)
+    moved = recognizer._run(recognizer._functional_inputs(aligned, None)[None])[0]
+    np.testing.assert_allclose(probabilities(heard), (probabilities(first) + moved) / 2, atol=1e-5)
+
+    profile = VoiceProfile(MIN_MESSAGES, first.voice)
+    both = recognizer.analyze(clip, community=community, profile=profile)
+    assert both.compared_with_community and both.compared_with_profile
+    assert recognizer.profiled is not None
+    profiled = recognizer.profiled._run(
+        recognizer.profiled._functional_inputs(first.voice, profile.mean)[None]
+    )[0]
+    np.testing.assert_allclose(probabilities(both), (probabilities(heard) + profiled) / 2, atol=1e-5)
+    # Statistics of another feature version are not used.
+    foreign = CommunityVoice(COMMUNITY_MIN_MESSAGES, np.zeros(7, np.float32), np.ones(7, np.float32))
+    assert not recognizer.analyze(clip, community=foreign).compared_with_community
+
+
+def test_a_model_folder_with_a_foreign_reference_is_refused(trained_functional, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained_functional, copy)
+    Reference(np.zeros(3, np.float32), np.ones(3, np.float32)).save(copy)
+    with pytest.raises(ModelError, match="does not fit"):
+        EmotionRecognizer.from_pretrained(copy)
