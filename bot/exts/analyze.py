@@ -344,8 +344,9 @@ class Analyze(commands.Cog):
         if result.voice is None:
             return
         if self.bot.config.community and self.bot.recognizer.reference is not None:
-            try:
-                await self.bot.store.add_to_community(result.voice)
+            try:  # someone who opted out of analysis (and still uses /mood) is not counted
+                if not (await self.bot.store.consent(speaker.user_id)).opted_out:
+                    await self.bot.store.add_to_community(result.voice)
             except Exception:  # the reply is out; a failed update costs the statistics one clip
                 log.exception("Could not add a clip to the community statistics")
         if not speaker.opted_in:

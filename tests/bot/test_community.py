@@ -16,7 +16,16 @@ from emotion_core.community import MIN_MESSAGES
 from emotion_core.recognizer.infer import EmotionRecognizer
 from tests.helpers import fakes
 from tests.helpers.fakes import CHANNEL_ID
-from tests.helpers.interactions import REPLY, VOICE, context_menu_data, hosted_attachment, invoke, post
+from tests.helpers.interactions import (
+    REPLY,
+    VOICE,
+    answer,
+    context_menu_data,
+    hosted_attachment,
+    invoke,
+    mood_data,
+    post,
+)
 
 pytestmark = pytest.mark.usefixtures("auto_analysis")
 COMMUNITY_NOTE = "compared with the voices MoodBot hears"
@@ -56,6 +65,14 @@ async def test_answered_clips_fill_the_statistics_which_then_hear_newcomers(bot,
     invoke(bot, ids, context_menu_data(target))
     await fakes.settle(bot)
     assert (await bot.store.community(n)).count == MIN_MESSAGES + 1  # an old message is not counted again
+
+
+async def test_someone_who_opted_out_gets_an_answer_to_mood_but_is_not_counted(bot, discord_api, ids, clips):
+    await bot.store.set_consent(fakes.MEMBER_ID, opted_out=True)
+    invoke(bot, ids, mood_data(hosted_attachment(discord_api, ids, clips(), "clip.ogg", "audio/ogg")))
+    await fakes.settle(bot)
+    assert answer(discord_api).embeds  # answered
+    assert await bot.store.community(bot.recognizer.n_functionals) is None
 
 
 async def test_statistics_of_another_recognizer_start_afresh(bot, discord_api, ids, clips):
