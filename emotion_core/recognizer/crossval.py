@@ -13,13 +13,16 @@ every corpus is scored exactly once per seed:
 Each fold trains three networks on the same draws: the speaker-independent functional network
 (``moodbot``, what a person's first message gets), the seed tutorial's network (``seed baseline``)
 and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
-other, unlabelled clips of the same speaker). Temperature is fitted on each fold's validation
+other, unlabelled clips of the same speaker). The first is also scored as a deployment with community
+statistics hears a newcomer: each test clip aligned on 30, 100 or 300 clips of *other* speakers of its
+corpus (:mod:`emotion_core.community`), alone and with a profile. Temperature is fitted on each fold's validation
 speakers, so the calibrated ECE is measured on speakers it was not fitted on. Models are chosen by
 validation UAR only; test speakers never decide anything.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import zlib
@@ -63,10 +66,21 @@ def fused_name(messages: int) -> str:
     return f"moodbot & profile ({messages})"
 
 
-#: The speaker-independent network once the community statistics are ready: the mean of its answers
-#: to the clip as it is and aligned on :data:`COMMUNITY_CLIPS` clips of *other* people of the same
-#: corpus (:mod:`emotion_core.community`).
-COMMUNITY_NAME = "moodbot, community"
+#: Community sizes tested: how many clips of *other* people of the clip's corpus the community
+#: statistics hold. Serving uses them from :data:`COMMUNITY_CLIPS` on; the others show what fewer and
+#: more are worth.
+COMMUNITY_SIZES = (30, COMMUNITY_CLIPS, 300)
+
+
+def community_name(clips: int) -> str:
+    """The speaker-independent network once the community statistics are ready: the mean of its
+    answers to the clip as it is and aligned on ``clips`` clips of other people of the same corpus
+    (:mod:`emotion_core.community`)."""
+    return f"moodbot, community ({clips})"
+
+
+#: What a newcomer's first message gets in serving once the community statistics are ready.
+COMMUNITY_NAME = community_name(COMMUNITY_CLIPS)
 
 
 def community_fused_name(messages: int) -> str:
@@ -79,7 +93,7 @@ SCORED_MODELS = (
     MODEL_NAME,
     *(profile_name(k) for k in PROFILE_MESSAGES),
     *(fused_name(k) for k in PROFILE_MESSAGES),
-    COMMUNITY_NAME,
+    *(community_name(n) for n in COMMUNITY_SIZES),
     *(community_fused_name(k) for k in PROFILE_MESSAGES),
     BASELINE_NAME,
 )
@@ -266,16 +280,14 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
         if name == MODEL_NAME:
             reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
-            rng = np.random.default_rng(train_cfg.seed)
-            for condition in FOLD_CONDITIONS:
-                aligned = _community_aligned(
-                    test, AUGMENT_VARIANTS.index(condition), reference, COMMUNITY_CLIPS, rng
-                )
+            for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
+                rng = np.random.default_rng([train_cfg.seed, size])
+                aligned = _community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
                 raw = _predict(
                     model, network_inputs(aligned, config.features, config.architecture.band_means)
                 )
                 for kind, p in (("raw", raw), ("calibrated", calibration.apply(raw))):
-                    probabilities[COMMUNITY_NAME, condition, kind] = fuse_with_community(
+                    probabilities[community_name(size), condition, kind] = fuse_with_community(
                         probabilities[MODEL_NAME, condition, kind], p
                     )
     for k in PROFILE_MESSAGES:
