@@ -15,9 +15,9 @@ Each fold trains three networks on the same draws: the speaker-independent funct
 and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
 other, unlabelled clips of the same speaker). The first is also scored as a deployment with community
 statistics hears a newcomer: each test clip aligned on 30, 100 or 300 clips of *other* speakers of its
-corpus (:mod:`emotion_core.community`), alone and with a profile. Temperature is fitted on each fold's validation
-speakers, so the calibrated ECE is measured on speakers it was not fitted on. Models are chosen by
-validation UAR only; test speakers never decide anything.
+corpus (:mod:`emotion_core.community`), alone and with a profile. Temperature is fitted on each
+fold's validation speakers, so the calibrated ECE is measured on speakers it was not fitted on.
+Models are chosen by validation UAR only; test speakers never decide anything.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
 
 
-def _community_aligned(
+def community_aligned(
     part: FunctionalTable, variant: int, reference: Reference, clips: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Every clip's functionals aligned on the statistics of ``clips`` random clips of *other*
@@ -282,7 +282,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
             reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
             for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
                 rng = np.random.default_rng([train_cfg.seed, size])
-                aligned = _community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
+                aligned = community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
                 raw = _predict(
                     model, network_inputs(aligned, config.features, config.architecture.band_means)
                 )

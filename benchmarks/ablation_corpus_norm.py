@@ -1,0 +1,146 @@
+"""Ablation (issue 8): would a network *trained* on per-corpus standardised functionals hear a new
+corpus better than test-time alignment alone (what ships, :mod:`emotion_core.community`)?
+
+Leave-one-corpus-out on the protocol's own folds and feature cache, one network each (no ensemble,
+weight averaging as shipped), temperature fitted on the validation speakers:
+
+- ``plain``: the speaker-independent network, a first message with no community statistics;
+- ``plain + align``: its answers to the clip as it is and aligned on 100 clips of other speakers of
+  the left-out corpus, averaged (what serving does once the community statistics are ready);
+- ``corpus-norm``: a second network trained on functionals standardised per training corpus, tested
+  on the left-out corpus standardised on the same 100 clips;
+- ``corpus-norm + plain`` and ``corpus-norm + plain + align``: the probabilities averaged.
+
+Prints the mean UAR over RAVDESS, TESS, SAVEE, nEMO and EmoDB per seed, per corpus, the share of
+other emotions called angry and the calibrated ECE. About 4 minutes per seed on 2 cores once the
+functionals are cached (``moodbot evaluate --protocol loco`` builds the cache)::
+
+    python -m benchmarks.ablation_corpus_norm --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+
+import numpy as np
+
+from emotion_core.community import Reference
+from emotion_core.corpora import load_corpora
+from emotion_core.labels import corpus_emotions
+from emotion_core.recognizer.calibration import Calibration, fit_temperature
+from emotion_core.recognizer.config import RecognizerConfig
+from emotion_core.recognizer.crossval import community_aligned, corpus_folds
+from emotion_core.recognizer.dataset import cap_per_speaker
+from emotion_core.recognizer.evaluate import _score_on
+from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
+from emotion_core.recognizer.functional_train import fit_functional
+from emotion_core.recognizer.train import TrainConfig
+
+FIVE = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB")
+COMMUNITY_CLIPS = 100
+CONDITIONS = {"clean": 0, "discord": 1}
+
+
+def corpus_standardized(part: FunctionalTable) -> FunctionalTable:
+    """Every corpus's functionals standardised on that corpus's own mean and spread, per variant."""
+    values = part.functionals.copy()
+    corpora = np.array([clip.corpus for clip in part.clips])
+    for corpus in np.unique(corpora):
+        rows = corpora == corpus
+        mean = values[:, rows].mean(axis=1, keepdims=True)
+        std = values[:, rows].std(axis=1, keepdims=True)
+        values[:, rows] = (values[:, rows] - mean) / np.maximum(std, 1e-6)
+    return FunctionalTable(part.clips, values, part.mfcc)
+
+
+def probabilities(model, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
+
+
+def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -> dict:
+    """``{(condition, recipe): Metrics}`` for one left-out corpus."""
+    train = table.subset(fold.split.of(table.clips, "train"))
+    val = table.subset(fold.split.of(table.clips, "val"))
+    test = table.subset(fold.split.of(table.clips, "test"))
+    standardized = corpus_standardized(table.subset(list(train.clips) + list(val.clips)))
+    s_train, s_val = standardized.subset(train.clips), standardized.subset(val.clips)
+    plain = fit_functional(config, train, val, train_cfg)[0]
+    normed = fit_functional(config, s_train, s_val, train_cfg)[0]
+    order = {label: i for i, label in enumerate(config.labels)}
+    val_y = np.tile([order[clip.label] for clip in val.clips], len(CONDITIONS))
+
+    def calibration(model, part) -> Calibration:
+        val_p = np.concatenate([probabilities(model, part.functionals[v]) for v in CONDITIONS.values()])
+        return Calibration(fit_temperature(val_p, val_y))
+
+    plain_cal, normed_cal = calibration(plain, val), calibration(normed, s_val)
+    reference = Reference.of(train.functionals[0], [clip.corpus for clip in train.clips])
+    unit = Reference(np.zeros_like(reference.mean), np.ones_like(reference.std))
+    corpus = test.clips[0].corpus
+    truth = np.array([order[clip.label] for clip in test.clips])
+    own = np.array([label in corpus_emotions(corpus) for label in config.labels])
+    labels = tuple(label.value for label in config.labels)
+    scores = {}
+    for condition, v in CONDITIONS.items():
+        p = plain_cal.apply(probabilities(plain, test.functionals[v]))
+        aligned = community_aligned(
+            test, v, reference, COMMUNITY_CLIPS, np.random.default_rng(train_cfg.seed)
+        )
+        a = plain_cal.apply(probabilities(plain, aligned))
+        z = community_aligned(test, v, unit, COMMUNITY_CLIPS, np.random.default_rng(train_cfg.seed))
+        n = normed_cal.apply(probabilities(normed, z))
+        recipes = {
+            "plain": p,
+            "plain + align (ships)": (p + a) / 2,
+            "corpus-norm": n,
+            "corpus-norm + plain": (n + p) / 2,
+            "corpus-norm + plain + align": (n + p + a) / 3,
+        }
+        for recipe, probs in recipes.items():
+            scores[condition, recipe] = _score_on(truth, probs, own, labels)
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    base = TrainConfig()
+    clips = cap_per_speaker(load_corpora(base.corpora), base.max_clips_per_speaker)
+    table = build_functionals(clips, base.features, augment=base.augment)
+    config = RecognizerConfig(features=base.features, architecture=replace(base.architecture, members=1))
+    results: dict = {}  # (seed, corpus, condition, recipe) -> Metrics
+    for seed in args.seeds:
+        for fold in corpus_folds(clips, seed=seed):
+            corpus = fold.name.removeprefix("left out: ")
+            for key, metrics in fold_scores(table, fold, config, replace(base, seed=seed)).items():
+                results[(seed, corpus, *key)] = metrics
+    recipes = dict.fromkeys(key[3] for key in results)
+    corpora = sorted({key[1] for key in results})
+    for condition in CONDITIONS:
+        print(f"\n{condition}: UAR (mean over seeds); 'mean of 5' per seed; called angry; calibrated ECE")
+        for recipe in recipes:
+            per_seed = [np.mean([results[s, c, condition, recipe].uar for c in FIVE]) for s in args.seeds]
+            by_corpus = {
+                c: np.mean([results[s, c, condition, recipe].uar for s in args.seeds]) for c in corpora
+            }
+            angry = {
+                c: np.mean([results[s, c, condition, recipe].called_angry for s in args.seeds])
+                for c in corpora
+            }
+            ece = {c: np.mean([results[s, c, condition, recipe].ece for s in args.seeds]) for c in corpora}
+            print(
+                f"  {recipe:28} mean of 5 {np.mean(per_seed):.3f} ("
+                + ", ".join(f"{u:.3f}" for u in per_seed)
+                + ")"
+            )
+            print("    UAR    " + "  ".join(f"{c} {u:.3f}" for c, u in by_corpus.items()))
+            print("    angry  " + "  ".join(f"{c} {a:.0%}" for c, a in angry.items()))
+            print("    ECE    " + "  ".join(f"{c} {e:.3f}" for c, e in ece.items()))
+
+
+if __name__ == "__main__":
+    main()
