@@ -28,10 +28,16 @@ WHAT_HAPPENS = (
     "is its guess, which is often wrong. Nothing about you is stored unless you turn on a voice "
     "profile, or make a choice here."
 )
+#: Added where ``MOODBOT_COMMUNITY`` is on (:mod:`emotion_core.community`).
+COMMUNITY_NOTE = (
+    "Each clip MoodBot answers also moves an average of all the voices it hears here (numbers "
+    "describing pitch, loudness and tone colour; no audio, nothing that says whose), so that it hears "
+    "newcomers against the voices it knows; clips of people who opted out are left out."
+)
 
 
-def consent_text(consent: Consent) -> str:
-    """What ``/privacy show`` says about a person's choices."""
+def consent_text(consent: Consent, *, community: bool) -> str:
+    """What ``/privacy show`` says about a person's choices (and the community statistics, where on)."""
     if consent.opted_out:
         mine = "You have opted out: MoodBot analyses none of your messages (`/privacy opt-in` undoes it)."
     else:
@@ -40,7 +46,8 @@ def consent_text(consent: Consent) -> str:
             "there are analysed (`/privacy opt-out` stops it everywhere)."
         )
     dms = "on" if consent.dm_analysis and not consent.opted_out else "off"
-    return f"{WHAT_HAPPENS}\n\n{mine}\nAutomatic analysis of what you send me in DMs: **{dms}**."
+    about = f"{WHAT_HAPPENS} {COMMUNITY_NOTE}" if community else WHAT_HAPPENS
+    return f"{about}\n\n{mine}\nAutomatic analysis of what you send me in DMs: **{dms}**."
 
 
 class Privacy(
@@ -53,7 +60,8 @@ class Privacy(
         super().__init__()
 
     async def _answer(self, interaction: discord.Interaction, consent: Consent, lead: str = "") -> None:
-        text = f"{lead}\n\n{consent_text(consent)}" if lead else consent_text(consent)
+        about = consent_text(consent, community=self.bot.config.community)
+        text = f"{lead}\n\n{about}" if lead else about
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="show")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
 
 import pytest
 
@@ -31,6 +30,7 @@ from tests.helpers.interactions import (
     invoke,
     mood_data,
     pings_nobody,
+    privacy_data,
     settings_data,
     speak_data,
 )
@@ -297,15 +297,6 @@ async def test_settings_change_and_survive_a_restart(bot, discord_api, ids, tmp_
 
 
 ADMIN = {"user": fakes.OWNER, "permissions": fakes.ADMIN_PERMISSIONS}
-
-
-def privacy_data(name: str, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "id": "5",
-        "name": "privacy",
-        "type": 1,
-        "options": [{"name": name, "type": 1, "options": options or []}],
-    }
 
 
 async def test_turning_analysis_on_posts_a_notice_where_it_starts(bot, discord_api, ids):

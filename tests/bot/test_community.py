@@ -17,6 +17,7 @@ from emotion_core.recognizer.infer import EmotionRecognizer
 from tests.helpers import fakes
 from tests.helpers.fakes import CHANNEL_ID
 from tests.helpers.interactions import (
+    CALLBACK,
     REPLY,
     VOICE,
     answer,
@@ -25,6 +26,7 @@ from tests.helpers.interactions import (
     invoke,
     mood_data,
     post,
+    privacy_data,
 )
 
 pytestmark = pytest.mark.usefixtures("auto_analysis")
@@ -75,6 +77,13 @@ async def test_someone_who_opted_out_gets_an_answer_to_mood_but_is_not_counted(b
     assert await bot.store.community(bot.recognizer.n_functionals) is None
 
 
+async def test_privacy_show_tells_people_about_the_statistics_while_they_are_on(bot, discord_api, ids):
+    invoke(bot, ids, privacy_data("show"))
+    await fakes.settle(bot)
+    (callback,) = discord_api.sent("POST", CALLBACK)
+    assert "average of all the voices it hears" in callback.payload["data"]["content"]
+
+
 async def test_statistics_of_another_recognizer_start_afresh(bot, discord_api, ids, clips):
     await fill(bot.store, 5, 3)
     assert await bot.store.community(bot.recognizer.n_functionals) is None
@@ -95,5 +104,9 @@ async def test_off_deletes_the_statistics_and_neither_uses_nor_keeps_them(
         await bot.store.update(fakes.GUILD_ID, auto_analyze=True)
         assert COMMUNITY_NOTE not in await voice_message(bot, discord_api, ids, clips)
         assert await bot.store.community(recognizer.n_functionals) is None
+        invoke(bot, ids, privacy_data("show"))
+        await fakes.settle(bot)
+        (callback,) = discord_api.sent("POST", CALLBACK)
+        assert "average of all the voices" not in callback.payload["data"]["content"]
     finally:
         await bot.close()

@@ -78,6 +78,16 @@ def settings_data(*path: str, options: list[dict[str, Any]] | None = None, resol
     return data
 
 
+def privacy_data(name: str, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``/privacy <name>`` with ``options``."""
+    return {
+        "id": "5",
+        "name": "privacy",
+        "type": 1,
+        "options": [{"name": name, "type": 1, "options": options or []}],
+    }
+
+
 def speak_data(text: str, emotion: str, intensity: float | None = None) -> dict[str, Any]:
     options = [
         {"name": "text", "type": 3, "value": text},
