@@ -9,11 +9,13 @@ weight averaging as shipped), temperature fitted on the validation speakers:
   the left-out corpus, averaged (what serving does once the community statistics are ready);
 - ``corpus-norm``: a second network trained on functionals standardised per training corpus, tested
   on the left-out corpus standardised on the same 100 clips;
-- ``corpus-norm + plain`` and ``corpus-norm + plain + align``: the probabilities averaged.
+- ``corpus-norm + plain`` and ``corpus-norm + plain + align``: the probabilities averaged;
+- ``plain + align, N % neutral``: what ships, where N % of the community's clips are neutral (the
+  acted corpora are balanced over emotions; a server's voice messages may well not be).
 
 Prints the mean UAR over RAVDESS, TESS, SAVEE, nEMO and EmoDB per seed, per corpus, the share of
-other emotions called angry and the calibrated ECE. About 4 minutes per seed on 2 cores once the
-functionals are cached (``moodbot evaluate --protocol loco`` builds the cache)::
+other emotions called angry and the calibrated ECE. About 6 minutes per seed on 2 cores (shared with
+another run) once the functionals are cached (``moodbot evaluate --protocol loco`` builds the cache)::
 
     python -m benchmarks.ablation_corpus_norm --seeds 0 1 2
 """
@@ -26,7 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from emotion_core.community import Reference
+from emotion_core.community import Reference, align
 from emotion_core.corpora import load_corpora
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
@@ -41,6 +43,7 @@ from emotion_core.recognizer.train import TrainConfig
 FIVE = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB")
 COMMUNITY_CLIPS = 100
 CONDITIONS = {"clean": 0, "discord": 1}
+NEUTRAL_SHARES = (0.5, 0.8)
 
 
 def corpus_standardized(part: FunctionalTable) -> FunctionalTable:
@@ -53,6 +56,29 @@ def corpus_standardized(part: FunctionalTable) -> FunctionalTable:
         std = values[:, rows].std(axis=1, keepdims=True)
         values[:, rows] = (values[:, rows] - mean) / np.maximum(std, 1e-6)
     return FunctionalTable(part.clips, values, part.mfcc)
+
+
+def skewed_aligned(
+    part: FunctionalTable, variant: int, reference: Reference, neutral_share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Like :func:`community_aligned`, but ``neutral_share`` of each community's clips are neutral
+    clips of the other speakers (fewer where the corpus has fewer), the rest other emotions."""
+    x = part.functionals[variant]
+    aligned = np.empty_like(x)
+    speakers = np.array([clip.speaker for clip in part.clips])
+    neutral = np.array([clip.label.value == "neutral" for clip in part.clips])
+    for speaker in np.unique(speakers):
+        rows = speakers == speaker
+        calm, other = np.flatnonzero(~rows & neutral), np.flatnonzero(~rows & ~neutral)
+        n_calm = min(round(neutral_share * COMMUNITY_CLIPS), calm.size)
+        pick = np.concatenate(
+            [
+                rng.choice(calm, size=n_calm, replace=False),
+                rng.choice(other, size=min(COMMUNITY_CLIPS - n_calm, other.size), replace=False),
+            ]
+        )
+        aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
+    return aligned
 
 
 def probabilities(model, x: np.ndarray) -> np.ndarray:
@@ -98,6 +124,10 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
             "corpus-norm + plain": (n + p) / 2,
             "corpus-norm + plain + align": (n + p + a) / 3,
         }
+        for share in NEUTRAL_SHARES:
+            rng = np.random.default_rng(train_cfg.seed)
+            skewed = plain_cal.apply(probabilities(plain, skewed_aligned(test, v, reference, share, rng)))
+            recipes[f"plain + align, {share:.0%} neutral"] = (p + skewed) / 2
         for recipe, probs in recipes.items():
             scores[condition, recipe] = _score_on(truth, probs, own, labels)
     return scores
