@@ -53,13 +53,22 @@ class Speaker:
     profile: VoiceProfile | None = None
 
     def note(self, result: EmotionResult) -> str | None:
-        """The reply's word on the profile: used, still filling, or nothing (not opted in)."""
-        if result.compared_with_profile:
-            return "compared with your usual voice"
-        if not self.opted_in:
-            return "compared with the voices MoodBot hears" if result.compared_with_community else None
-        count = 0 if self.profile is None else self.profile.count
-        return f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages"
+        """The reply's word on what the clip was heard against (the person's usual voice, the voices
+        MoodBot hears, both, or neither) and on a profile still filling; ``None`` where there is
+        nothing to say."""
+        against = [
+            text
+            for text, used in (
+                ("your usual voice", result.compared_with_profile),
+                ("the voices MoodBot hears", result.compared_with_community),
+            )
+            if used
+        ]
+        parts = [f"compared with {' and '.join(against)}"] if against else []
+        if self.opted_in and not result.compared_with_profile:
+            count = 0 if self.profile is None else self.profile.count
+            parts.append(f"voice profile: {min(count + 1, MIN_MESSAGES)} of {MIN_MESSAGES} messages")
+        return " · ".join(parts) or None
 
 
 @dataclass(frozen=True)

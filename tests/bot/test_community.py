@@ -13,6 +13,7 @@ import pytest
 
 from bot.store import SettingsStore
 from emotion_core.community import MIN_MESSAGES
+from emotion_core.profile import MIN_MESSAGES as PROFILE_MESSAGES
 from emotion_core.recognizer.infer import EmotionRecognizer
 from tests.helpers import fakes
 from tests.helpers.fakes import CHANNEL_ID
@@ -67,6 +68,16 @@ async def test_answered_clips_fill_the_statistics_which_then_hear_newcomers(bot,
     invoke(bot, ids, context_menu_data(target))
     await fakes.settle(bot)
     assert (await bot.store.community(n)).count == MIN_MESSAGES + 1  # an old message is not counted again
+
+
+async def test_a_person_with_a_profile_is_told_both_what_they_were_heard_against(
+    bot, discord_api, ids, clips
+):
+    await fill(bot.store, bot.recognizer.n_functionals, MIN_MESSAGES)
+    await bot.store.opt_in(fakes.MEMBER_ID)
+    footers = [await voice_message(bot, discord_api, ids, clips) for _ in range(PROFILE_MESSAGES + 1)]
+    assert footers[0].endswith(f"{COMMUNITY_NOTE} · voice profile: 1 of {PROFILE_MESSAGES} messages")
+    assert footers[PROFILE_MESSAGES].endswith("compared with your usual voice and the voices MoodBot hears")
 
 
 async def test_someone_who_opted_out_gets_an_answer_to_mood_but_is_not_counted(bot, discord_api, ids, clips):
