@@ -226,7 +226,9 @@ def community_aligned(
 ) -> np.ndarray:
     """Every clip's functionals aligned on the statistics of ``clips`` random clips of *other*
     speakers of its corpus (the same variant): what a deployment's community statistics hold when a
-    newcomer's first message arrives."""
+    newcomer's first message arrives. Where the part holds no other speaker of the corpus (a speaker
+    fold of TESS or SAVEE) there is no community: the clips stay as they are, so the community's
+    answer is the plain one."""
     x = part.functionals[variant]
     aligned = np.empty_like(x)
     corpora = np.array([c.corpus for c in part.clips])
@@ -237,7 +239,8 @@ def community_aligned(
             rows = in_corpus & (speakers == speaker)
             others = np.flatnonzero(in_corpus & ~rows)
             if others.size == 0:
-                others = np.flatnonzero(in_corpus)
+                aligned[rows] = x[rows]
+                continue
             pick = rng.choice(others, size=min(clips, others.size), replace=False)
             aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
     return aligned
