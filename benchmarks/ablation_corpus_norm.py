@@ -11,7 +11,9 @@ weight averaging as shipped), temperature fitted on the validation speakers:
   on the left-out corpus standardised on the same 100 clips;
 - ``corpus-norm + plain`` and ``corpus-norm + plain + align``: the probabilities averaged;
 - ``plain + align, N % neutral``: what ships, where N % of the community's clips are neutral (the
-  acted corpora are balanced over emotions; a server's voice messages may well not be).
+  acted corpora are balanced over emotions; a server's voice messages may well not be);
+- ``plain + align, one other speaker``: what ships, where all the community's clips come from one
+  other person (a quiet server with one prolific member).
 
 Prints the mean UAR over RAVDESS, TESS, SAVEE, nEMO and EmoDB per seed, per corpus, the share of
 other emotions called angry and the calibrated ECE. About 6 minutes per seed on 2 cores (shared with
@@ -81,6 +83,24 @@ def skewed_aligned(
     return aligned
 
 
+def one_speaker_aligned(
+    part: FunctionalTable, variant: int, reference: Reference, rng: np.random.Generator
+) -> np.ndarray:
+    """Each speaker's clips aligned on up to :data:`COMMUNITY_CLIPS` clips of one other, random
+    speaker of the corpus."""
+    x = part.functionals[variant]
+    aligned = np.empty_like(x)
+    speakers = np.array([clip.speaker for clip in part.clips])
+    names = np.unique(speakers)
+    for speaker in names:
+        rows = speakers == speaker
+        other = rng.choice(names[names != speaker])
+        theirs = np.flatnonzero(speakers == other)
+        pick = rng.choice(theirs, size=min(COMMUNITY_CLIPS, theirs.size), replace=False)
+        aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
+    return aligned
+
+
 def probabilities(model, x: np.ndarray) -> np.ndarray:
     return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
 
@@ -128,6 +148,8 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
             rng = np.random.default_rng(train_cfg.seed)
             skewed = plain_cal.apply(probabilities(plain, skewed_aligned(test, v, reference, share, rng)))
             recipes[f"plain + align, {share:.0%} neutral"] = (p + skewed) / 2
+        lone = one_speaker_aligned(test, v, reference, np.random.default_rng(train_cfg.seed))
+        recipes["plain + align, one other speaker"] = (p + plain_cal.apply(probabilities(plain, lone))) / 2
         for recipe, probs in recipes.items():
             scores[condition, recipe] = _score_on(truth, probs, own, labels)
     return scores
