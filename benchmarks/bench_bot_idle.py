@@ -29,6 +29,7 @@ async def main() -> None:
     started = time.perf_counter()
     from bot.cli.run import _build
     from bot.config import Config
+    from bot.worker import WorkerPool
 
     with tempfile.TemporaryDirectory() as data:
         config = Config.from_env({"DISCORD_TOKEN": "x" * 59, "MOODBOT_DATA_DIR": data})
@@ -37,7 +38,9 @@ async def main() -> None:
         ready_s = time.perf_counter() - started
         await asyncio.sleep(1.0)
         idle = rss_mb()
-        print(f"voice: {bot.synthesizer.voice_name}")
+        assert isinstance(bot.pool, WorkerPool), "without MOODBOT_REDIS_URL the models live in the bot"
+        synthesizer = bot.pool.models.synthesizer
+        print(f"voice: {synthesizer.voice_name if synthesizer else 'none'}")
         print(
             f"ready in {ready_s:.2f} s; idle resident memory {idle:.0f} MB; "
             f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
