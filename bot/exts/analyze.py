@@ -142,7 +142,7 @@ class Analyze(commands.Cog):
                 return
             job.done_computing()  # the reply may wait on Discord's rate limit: it holds no slot
             await self._reply(message, analysis, settings)
-            await self._learn(speaker, analysis.result)
+            await self._learn(speaker, analysis.result, consent_checked=True)
 
     async def _consented(self, message: discord.Message) -> GuildSettings | None:
         """The settings to answer with, or ``None`` where automatic analysis has no consent: the server's
@@ -338,14 +338,15 @@ class Analyze(commands.Cog):
             profile = None
         return Speaker(user.id, opted_in=True, profile=profile)
 
-    async def _learn(self, speaker: Speaker, result: EmotionResult) -> None:
+    async def _learn(self, speaker: Speaker, result: EmotionResult, *, consent_checked: bool = False) -> None:
         """Add the clip to the community statistics and to an opted-in person's profile, after they have
-        had their answer."""
+        had their answer. ``consent_checked``: the caller has already read that the person has not
+        opted out (automatic analysis does, before it analyses), so it is not read again."""
         if result.voice is None:
             return
         if self.bot.config.community and self.bot.recognizer.reference is not None:
             try:  # someone who opted out of analysis (and still uses /mood) is not counted
-                if not (await self.bot.store.consent(speaker.user_id)).opted_out:
+                if consent_checked or not (await self.bot.store.consent(speaker.user_id)).opted_out:
                     await self.bot.store.add_to_community(result.voice)
             except Exception:  # the reply is out; a failed update costs the statistics one clip
                 log.exception("Could not add a clip to the community statistics")
