@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
+from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
 from emotion_core.community import Reference, align
 from emotion_core.corpora import load_corpora
 from emotion_core.labels import corpus_emotions
@@ -43,7 +45,6 @@ from emotion_core.recognizer.functional_train import fit_functional
 from emotion_core.recognizer.train import TrainConfig
 
 FIVE = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB")
-COMMUNITY_CLIPS = 100
 CONDITIONS = {"clean": 0, "discord": 1}
 NEUTRAL_SHARES = (0.5, 0.8)
 
@@ -60,27 +61,42 @@ def corpus_standardized(part: FunctionalTable) -> FunctionalTable:
     return FunctionalTable(part.clips, values, part.mfcc)
 
 
+def aligned_per_speaker(
+    part: FunctionalTable,
+    variant: int,
+    reference: Reference,
+    community_of: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """Each speaker's clips aligned on the clips ``community_of(speaker's rows)`` picks (indices into
+    ``part``): one corpus, one speaker at a time, as :func:`community_aligned` does with random ones."""
+    x = part.functionals[variant]
+    aligned = np.empty_like(x)
+    speakers = np.array([clip.speaker for clip in part.clips])
+    for speaker in np.unique(speakers):
+        rows = speakers == speaker
+        pick = community_of(rows)
+        aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
+    return aligned
+
+
 def skewed_aligned(
     part: FunctionalTable, variant: int, reference: Reference, neutral_share: float, rng: np.random.Generator
 ) -> np.ndarray:
     """Like :func:`community_aligned`, but ``neutral_share`` of each community's clips are neutral
     clips of the other speakers (fewer where the corpus has fewer), the rest other emotions."""
-    x = part.functionals[variant]
-    aligned = np.empty_like(x)
-    speakers = np.array([clip.speaker for clip in part.clips])
     neutral = np.array([clip.label.value == "neutral" for clip in part.clips])
-    for speaker in np.unique(speakers):
-        rows = speakers == speaker
+
+    def community_of(rows: np.ndarray) -> np.ndarray:
         calm, other = np.flatnonzero(~rows & neutral), np.flatnonzero(~rows & ~neutral)
         n_calm = min(round(neutral_share * COMMUNITY_CLIPS), calm.size)
-        pick = np.concatenate(
+        return np.concatenate(
             [
                 rng.choice(calm, size=n_calm, replace=False),
                 rng.choice(other, size=min(COMMUNITY_CLIPS - n_calm, other.size), replace=False),
             ]
         )
-        aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
-    return aligned
+
+    return aligned_per_speaker(part, variant, reference, community_of)
 
 
 def one_speaker_aligned(
@@ -88,17 +104,15 @@ def one_speaker_aligned(
 ) -> np.ndarray:
     """Each speaker's clips aligned on up to :data:`COMMUNITY_CLIPS` clips of one other, random
     speaker of the corpus."""
-    x = part.functionals[variant]
-    aligned = np.empty_like(x)
     speakers = np.array([clip.speaker for clip in part.clips])
     names = np.unique(speakers)
-    for speaker in names:
-        rows = speakers == speaker
-        other = rng.choice(names[names != speaker])
+
+    def community_of(rows: np.ndarray) -> np.ndarray:
+        other = rng.choice(names[names != speakers[rows][0]])
         theirs = np.flatnonzero(speakers == other)
-        pick = rng.choice(theirs, size=min(COMMUNITY_CLIPS, theirs.size), replace=False)
-        aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
-    return aligned
+        return rng.choice(theirs, size=min(COMMUNITY_CLIPS, theirs.size), replace=False)
+
+    return aligned_per_speaker(part, variant, reference, community_of)
 
 
 def probabilities(model, x: np.ndarray) -> np.ndarray:
