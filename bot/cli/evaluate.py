@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="ablation, with --protocol: weight of a gradient-reversed corpus classifier",
     )
+    parser.add_argument(
+        "--speaker-shift",
+        type=float,
+        default=None,
+        help="ablation, with --protocol: share of training draws moved towards another speaker's mean",
+    )
     parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
@@ -120,6 +126,10 @@ def run_protocol(args: argparse.Namespace) -> int:
         config = replace(config, mixup=args.mixup)
     if args.corpus_adversary is not None:
         config = replace(config, corpus_adversary=args.corpus_adversary)
+    if args.speaker_shift is not None:
+        if not 0.0 <= args.speaker_shift <= 1.0:
+            raise EmotionCoreError("--speaker-shift is a share of draws, from 0 to 1")
+        config = replace(config, speaker_shift=args.speaker_shift)
     config = with_corpora(config, args)
     if args.protocol == "loco" and len(config.corpora) < 2:
         raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")

@@ -24,11 +24,16 @@ from emotion_core.recognizer.artifact import BASELINE_DIR, save_network, save_tr
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import fit_calibration
 from emotion_core.recognizer.card import write_model_card
-from emotion_core.recognizer.config import PROFILE_DIR, ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.config import COMMUNITY_DIR, PROFILE_DIR, ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import FeatureTable, build_features, cap_per_speaker, split_speakers
 from emotion_core.recognizer.evaluate import evaluate_split
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
-from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+from emotion_core.recognizer.functional_train import (
+    community_config,
+    fit_community_network,
+    fit_functional,
+    table_inputs,
+)
 from emotion_core.recognizer.train import TrainConfig, label_indices, train_seed_baseline, train_tdnn
 
 log = logging.getLogger(__name__)
@@ -86,17 +91,50 @@ def build_recognizer(
     }
     if isinstance(train_table, FunctionalTable):
         record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
-        write_reference(train_table, out_dir)
+        reference = write_reference(train_table, out_dir)
+        record["community_history"] = _train_community_network(
+            config, train_table, val_table, train_cfg, reference, out_dir
+        )
     save_training(out_dir, record)
     report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)
     return out_dir
 
 
-def write_reference(train_table: FunctionalTable, out_dir: Path) -> None:
-    """Save the training clips' :class:`~emotion_core.community.Reference` (clips as stored), onto
-    which a deployment's community statistics are aligned; cross-validation measures the same rule."""
-    Reference.of(train_table.functionals[0], [clip.corpus for clip in train_table.clips]).save(out_dir)
+def write_reference(train_table: FunctionalTable, out_dir: Path) -> Reference:
+    """Save and return the training clips' :class:`~emotion_core.community.Reference` (clips as
+    stored), onto which a deployment's community statistics are aligned; cross-validation measures
+    the same rule."""
+    reference = Reference.of(train_table.functionals[0], [clip.corpus for clip in train_table.clips])
+    reference.save(out_dir)
+    return reference
+
+
+def _train_community_network(
+    config, train_table, val_table, train_cfg: TrainConfig, reference: Reference, out_dir: Path
+) -> list:
+    """Train the network for clips heard against community statistics into ``out_dir/community``,
+    calibrated on the validation speakers with their corpus aligned as a community would be."""
+    network, aligned_val, history = fit_community_network(
+        config, train_table, val_table, train_cfg, reference
+    )
+    save_network(network, community_config(config), out_dir / COMMUNITY_DIR)
+    conditions = ("clean", "discord")
+    probs = np.concatenate(
+        [
+            network.predict(
+                table_inputs(aligned_val, community_config(config), AUGMENT_VARIANTS.index(c)), verbose=0
+            )
+            for c in conditions
+        ]
+    )
+    truth = np.tile(label_indices(val_table.clips, config), len(conditions))
+    fitted_on = (
+        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
+        "corpus aligned on its own statistics"
+    )
+    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / COMMUNITY_DIR)
+    return history
 
 
 def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:

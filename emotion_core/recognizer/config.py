@@ -20,6 +20,8 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 #: Sub-folder of a model folder holding its profile network (heard against a voice profile).
 PROFILE_DIR = "profile"
+#: Sub-folder of a model folder holding its community network (heard against community statistics).
+COMMUNITY_DIR = "community"
 FORMAT_VERSION = 1
 #: The pitch tracker of models saved before MoodBot 0.3, whose configs do not name one, so that
 #: they are still heard with the features they were trained on.
@@ -40,7 +42,10 @@ class ArchitectureConfig:
     ``hidden`` are the functional network's layer widths. ``band_means`` keeps the log-mel band
     means among its inputs (they carry the microphone's colouring as well as the voice).
     ``speaker_norm`` marks a network trained on functionals centred on the speaker's own mean: it
-    needs a voice profile and is only used with one. ``members`` > 1 makes the functional network an
+    needs a voice profile and is only used with one. ``corpus_aligned`` marks a network trained on
+    functionals with every training corpus aligned onto the training reference (its own mean and
+    spread moved onto the reference's, :func:`emotion_core.community.align`): it needs community
+    statistics and only hears clips aligned on them. ``members`` > 1 makes the functional network an
     ensemble of that many, trained with different seeds, their logits averaged: the spread between
     training runs, larger than most design choices, averages out.
     """
@@ -54,6 +59,7 @@ class ArchitectureConfig:
     hidden: tuple[int, ...] = (256, 128)
     band_means: bool = True
     speaker_norm: bool = False
+    corpus_aligned: bool = False
     members: int = 1
 
 

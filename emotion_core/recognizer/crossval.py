@@ -43,7 +43,12 @@ from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import Split, cap_per_speaker
 from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, _score_on
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
-from emotion_core.recognizer.functional_train import fit_functional, table_inputs
+from emotion_core.recognizer.functional_train import (
+    community_config,
+    fit_community_network,
+    fit_functional,
+    table_inputs,
+)
 from emotion_core.recognizer.infer import fuse_with_profile
 from emotion_core.recognizer.metrics import Metrics
 from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
@@ -282,17 +287,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 probabilities[shown, condition, "raw"] = raw
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
         if name == MODEL_NAME:
-            reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
-            for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
-                rng = np.random.default_rng([train_cfg.seed, size])
-                aligned = community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
-                raw = _predict(
-                    model, network_inputs(aligned, config.features, config.architecture.band_means)
-                )
-                for kind, p in (("raw", raw), ("calibrated", calibration.apply(raw))):
-                    probabilities[community_name(size), condition, kind] = fuse_with_community(
-                        probabilities[MODEL_NAME, condition, kind], p
-                    )
+            _community_probabilities(probabilities, model, calibration, train, val, test, train_cfg, config)
     for k in PROFILE_MESSAGES:
         for condition in FOLD_CONDITIONS:
             for kind in ("raw", "calibrated"):
@@ -305,6 +300,42 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                     probabilities[profile_name(k), condition, kind],
                 )
     return probabilities, test.clips
+
+
+def _community_probabilities(
+    probabilities: dict, model, calibration: Calibration, train, val, test, train_cfg: TrainConfig, config
+) -> None:
+    """Add each community size's answers to ``probabilities``: the speaker-independent network
+    (``model``) on every test clip as it is and aligned on that many clips of other speakers of its
+    corpus, and the community network (trained here, on the fold's aligned corpora) on the aligned
+    clip, fused as serving fuses them."""
+    reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
+    network, aligned_val, _ = fit_community_network(config, train, val, train_cfg, reference)
+    heard_config = community_config(config)
+    order = {label: i for i, label in enumerate(config.labels)}
+    val_y = np.tile([order[c.label] for c in val.clips], len(FOLD_CONDITIONS))
+    val_p = np.concatenate(
+        [
+            _predict(network, table_inputs(aligned_val, heard_config, AUGMENT_VARIANTS.index(c)))
+            for c in FOLD_CONDITIONS
+        ]
+    )
+    heard_calibration = Calibration(temperature=fit_temperature(val_p, val_y))
+
+    def inputs(x: np.ndarray) -> np.ndarray:
+        return network_inputs(x, config.features, config.architecture.band_means)
+
+    for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
+        rng = np.random.default_rng([train_cfg.seed, size])
+        aligned = community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
+        raw, heard = _predict(model, inputs(aligned)), _predict(network, inputs(aligned))
+        for kind, p, q in (
+            ("raw", raw, heard),
+            ("calibrated", calibration.apply(raw), heard_calibration.apply(heard)),
+        ):
+            probabilities[community_name(size), condition, kind] = fuse_with_community(
+                probabilities[MODEL_NAME, condition, kind], p, q
+            )
 
 
 def _angry_share(metrics: Metrics, labels: tuple[str, ...], label: str) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotion_core.community import Reference, align
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig, mfcc_mean
 from emotion_core.functionals import utterance_functionals
@@ -33,6 +34,18 @@ class FunctionalTable:
         index = {clip.path: i for i, clip in enumerate(self.clips)}
         rows = [index[clip.path] for clip in clips]
         return FunctionalTable(list(clips), self.functionals[:, rows], self.mfcc[:, rows])
+
+    def corpus_aligned(self, reference: Reference) -> FunctionalTable:
+        """Every corpus's functionals aligned from that corpus's own mean and spread (per variant) onto
+        ``reference``: the corpora as a community network learns them, each as if it were the
+        community a deployment hears (:func:`emotion_core.community.align`)."""
+        values = self.functionals.copy()
+        corpora = np.array([clip.corpus for clip in self.clips])
+        for corpus in np.unique(corpora):
+            rows = corpora == corpus
+            for v, x in enumerate(self.functionals):
+                values[v, rows] = align(x[rows], x[rows].mean(axis=0), x[rows].std(axis=0), reference)
+        return FunctionalTable(self.clips, values, self.mfcc)
 
     @classmethod
     def concatenate(cls, tables: Sequence[FunctionalTable]) -> FunctionalTable:

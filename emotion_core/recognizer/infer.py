@@ -32,7 +32,13 @@ from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.profile import VoiceProfile
 from emotion_core.recognizer.calibration import Calibration
-from emotion_core.recognizer.config import CONFIG_FILE, PROFILE_DIR, WEIGHTS_FILE, RecognizerConfig
+from emotion_core.recognizer.config import (
+    COMMUNITY_DIR,
+    CONFIG_FILE,
+    PROFILE_DIR,
+    WEIGHTS_FILE,
+    RecognizerConfig,
+)
 from emotion_core.recognizer.onnx_export import ONNX_FILE
 from emotion_core.recognizer.runtime import Network, OnnxNetwork, keras_network
 from emotion_core.vad import detect_speech
@@ -115,6 +121,8 @@ class EmotionRecognizer:
         self._forward = network
         #: The network for people with a voice profile (the model folder's ``profile/``), if any.
         self.profiled: EmotionRecognizer | None = None
+        #: The network for clips aligned on community statistics (``community/``), if any.
+        self.community_net: EmotionRecognizer | None = None
         #: The training corpora's statistics, onto which community statistics are aligned, if any.
         self.reference: Reference | None = None
 
@@ -157,7 +165,15 @@ class EmotionRecognizer:
             if not profiled.config.architecture.speaker_norm or profiled.config.features != config.features:
                 raise ModelError(f"{folder / PROFILE_DIR} is not a profile network for {folder}")
             recognizer.profiled = profiled
-        if config.architecture.kind == "functional" and not config.architecture.speaker_norm:
+        if (folder / COMMUNITY_DIR / CONFIG_FILE).is_file():
+            heard = cls.from_pretrained(
+                folder / COMMUNITY_DIR, runtime="keras" if runtime == "keras" else "auto"
+            )
+            if not heard.config.architecture.corpus_aligned or heard.config.features != config.features:
+                raise ModelError(f"{folder / COMMUNITY_DIR} is not a community network for {folder}")
+            recognizer.community_net = heard
+        arch = config.architecture
+        if arch.kind == "functional" and not arch.speaker_norm and not arch.corpus_aligned:
             try:
                 recognizer.reference = Reference.load(folder, recognizer.n_functionals)
             except (ValueError, KeyError) as error:
@@ -343,7 +359,8 @@ class EmotionRecognizer:
         """Calibrated probabilities for a batch of functional vectors ``(batch, n_functionals)``.
 
         With ready community statistics the speaker-independent network hears each vector as it is
-        and aligned on them (:func:`~emotion_core.community.fuse_with_community`); with a person's
+        and aligned on them, and the community network (where there is one) the aligned vector
+        (:func:`~emotion_core.community.fuse_with_community`); with a person's
         profile (``center``) and a profile network, that answer and the profile network's are
         averaged (:func:`fuse_with_profile`). Cross-validation measured exactly this order.
         """
@@ -353,7 +370,12 @@ class EmotionRecognizer:
         if community is not None:
             assert self.reference is not None, "community statistics are only passed with a reference"
             aligned = align(functionals, community.mean, np.sqrt(community.var), self.reference)
-            plain = fuse_with_community(plain, self._run(self._functional_inputs(aligned, None)))
+            heard = self.community_net
+            plain = fuse_with_community(
+                plain,
+                self._run(self._functional_inputs(aligned, None)),
+                None if heard is None else heard._run(heard._functional_inputs(aligned, None)),
+            )
         if center is None:
             return plain
         assert self.profiled is not None, "a profile is only passed where there is a profile network"

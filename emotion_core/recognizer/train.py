@@ -48,6 +48,9 @@ class TrainConfig:
     variants: tuple[str, ...] = AUGMENT_VARIANTS  # the functional network's training variants
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
+    # Functional network: share of training draws moved from their speaker's mean functionals towards
+    # another training speaker's (see functional_train.speaker_shifts); 0 is off.
+    speaker_shift: float = 0.0
     # Functional network: average the weights of every epoch from this one on (or of the last, in a
     # shorter run; Izmailov et al. 2018); 0 keeps the epoch with the best validation UAR instead.
     average_from_epoch: int = 30

@@ -66,6 +66,8 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "at least two corpora" in capsys.readouterr().err
     assert main([*base, "--protocol", "speaker-folds", "--folds", "2"]) == 2
     assert "--folds 3 or more" in capsys.readouterr().err
+    assert main([*base, "--protocol", "loco", "--speaker-shift", "1.5"]) == 2
+    assert "share of draws, from 0 to 1" in capsys.readouterr().err
 
 
 def test_a_ready_profile_adds_the_profile_network(trained_functional):
@@ -105,6 +107,8 @@ def test_a_profile_of_another_feature_version_is_ignored(trained_functional):
 def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_on_top(trained_functional):
     recognizer = EmotionRecognizer.from_pretrained(trained_functional)
     assert recognizer.reference is not None  # training saved the corpora's reference
+    heard_net = recognizer.community_net  # and the community network, trained on aligned corpora
+    assert heard_net is not None and heard_net.config.architecture.corpus_aligned
     clip = make_encoded_audio("wav-16", samples=speechlike(2.0, 16000, seed=10), sample_rate=16000)
     first = recognizer.analyze(clip)
     assert first.voice is not None
@@ -123,7 +127,9 @@ def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_o
 
     aligned = align(first.voice, community.mean, np.sqrt(community.var), recognizer.reference)
     moved = recognizer._run(recognizer._functional_inputs(aligned, None)[None])[0]
-    np.testing.assert_allclose(probabilities(heard), (probabilities(first) + moved) / 2, atol=1e-5)
+    by_net = heard_net._run(heard_net._functional_inputs(aligned, None)[None])[0]
+    expected = (probabilities(first) + moved + by_net) / 3
+    np.testing.assert_allclose(probabilities(heard), expected, atol=1e-5)
 
     profile = VoiceProfile(MIN_MESSAGES, first.voice)
     both = recognizer.analyze(clip, community=community, profile=profile)
@@ -136,6 +142,15 @@ def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_o
     # Statistics of another feature version are not used.
     foreign = CommunityVoice(COMMUNITY_MIN_MESSAGES, np.zeros(7, np.float32), np.ones(7, np.float32))
     assert not recognizer.analyze(clip, community=foreign).compared_with_community
+
+
+def test_a_model_folder_whose_community_network_is_not_one_is_refused(trained_functional, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained_functional, copy)
+    shutil.rmtree(copy / "community")
+    shutil.copytree(copy / "profile", copy / "community")
+    with pytest.raises(ModelError, match="not a community network"):
+        EmotionRecognizer.from_pretrained(copy)
 
 
 def test_a_model_folder_with_a_foreign_reference_is_refused(trained_functional, tmp_path):

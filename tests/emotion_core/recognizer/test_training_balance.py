@@ -58,3 +58,26 @@ def test_masked_loss_ignores_classes_the_corpus_lacks():
     c[0, sad] = 0.3
     c /= c.sum()
     assert loss(c, masks[0]) == pytest.approx(loss(a, masks[0]), abs=1e-5)  # mass on sad is ignored
+
+
+def test_speaker_shift_moves_a_draw_towards_another_speakers_mean_in_its_own_variant():
+    from emotion_core.recognizer.functional_train import SpeakerShift
+
+    clips = [_clip("RAVDESS", s, Emotion.HAPPY, i) for s in ("a", "b") for i in range(3)]
+    clips += [_clip("IndianEmoSpeech", f"u{k}", Emotion.HAPPY, 0) for k in range(8)]
+    functionals = np.zeros((2, len(clips), 2), np.float32)
+    functionals[:, 3:6] = 1.0  # speaker b's voice sits one unit above a's on both features
+    functionals[1, :, 1] += 5.0  # the second variant (a codec) colours feature 1 for everyone
+    rows, variants = np.zeros(4000, int), np.tile([0, 1], 2000)  # speaker a's first clip
+    x = functionals[variants, rows]
+    moved = SpeakerShift(functionals, clips, share=1.0)(x, rows, variants, np.random.default_rng(0))
+    offset = moved - x
+    assert np.allclose(
+        offset[:, 0], offset[:, 1], atol=1e-5
+    )  # codec colouring cancels
+    assert 0.0 <= offset.min() and offset.max() <= 1.0  # towards b, never past; IESC's users sit at 0
+    # RAVDESS and IndianEmoSpeech are drawn alike, not by their speakers' count (2 against 8):
+    # a draw of b (half of RAVDESS's half) moves by a uniform amount, mean 1/2, so 1/8 on average.
+    assert offset[:, 0].mean() == pytest.approx(0.125, abs=0.02)
+    still = SpeakerShift(functionals, clips, share=0.0)(x, rows, variants, np.random.default_rng(0))
+    assert np.array_equal(still, x)
