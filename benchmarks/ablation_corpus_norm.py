@@ -49,18 +49,6 @@ CONDITIONS = {"clean": 0, "discord": 1}
 NEUTRAL_SHARES = (0.5, 0.8)
 
 
-def corpus_standardized(part: FunctionalTable) -> FunctionalTable:
-    """Every corpus's functionals standardised on that corpus's own mean and spread, per variant."""
-    values = part.functionals.copy()
-    corpora = np.array([clip.corpus for clip in part.clips])
-    for corpus in np.unique(corpora):
-        rows = corpora == corpus
-        mean = values[:, rows].mean(axis=1, keepdims=True)
-        std = values[:, rows].std(axis=1, keepdims=True)
-        values[:, rows] = (values[:, rows] - mean) / np.maximum(std, 1e-6)
-    return FunctionalTable(part.clips, values, part.mfcc)
-
-
 def aligned_per_speaker(
     part: FunctionalTable,
     variant: int,
@@ -124,7 +112,9 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
     train = table.subset(fold.split.of(table.clips, "train"))
     val = table.subset(fold.split.of(table.clips, "val"))
     test = table.subset(fold.split.of(table.clips, "test"))
-    standardized = corpus_standardized(table.subset(list(train.clips) + list(val.clips)))
+    reference = Reference.of(train.functionals[0], [clip.corpus for clip in train.clips])
+    unit = Reference(np.zeros_like(reference.mean), np.ones_like(reference.std))
+    standardized = table.subset(list(train.clips) + list(val.clips)).corpus_aligned(unit)
     s_train, s_val = standardized.subset(train.clips), standardized.subset(val.clips)
     plain = fit_functional(config, train, val, train_cfg)[0]
     normed = fit_functional(config, s_train, s_val, train_cfg)[0]
@@ -136,8 +126,6 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
         return Calibration(fit_temperature(val_p, val_y))
 
     plain_cal, normed_cal = calibration(plain, val), calibration(normed, s_val)
-    reference = Reference.of(train.functionals[0], [clip.corpus for clip in train.clips])
-    unit = Reference(np.zeros_like(reference.mean), np.ones_like(reference.std))
     corpus = test.clips[0].corpus
     truth = np.array([order[clip.label] for clip in test.clips])
     own = np.array([label in corpus_emotions(corpus) for label in config.labels])

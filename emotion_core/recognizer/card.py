@@ -65,7 +65,9 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
         return (
             f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
             f"{shape}; a single profile network of that shape in `profile/` hears people against their "
-            "voice profile, its probabilities averaged with the ensemble's."
+            "voice profile, its probabilities averaged with the ensemble's, and a single community "
+            "network in `community/`, trained on corpora each aligned onto the training reference, "
+            "hears clips aligned on a deployment's community statistics."
         )
     return (
         f"1-D convolutions over log-mel frames, {arch['channels']} channels, dilations "

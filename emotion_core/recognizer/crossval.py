@@ -15,7 +15,8 @@ Each fold trains three networks on the same draws: the speaker-independent funct
 and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
 other, unlabelled clips of the same speaker). The first is also scored as a deployment with community
 statistics hears a newcomer: each test clip aligned on 30, 100 or 300 clips of *other* speakers of its
-corpus (:mod:`emotion_core.community`), alone and with a profile. Temperature is fitted on each
+corpus (:mod:`emotion_core.community`), heard by it and by a fourth network, the community network,
+trained on the fold's corpora each aligned the same way; alone and with a profile. Temperature is fitted on each
 fold's validation speakers, so the calibrated ECE is measured on speakers it was not fitted on.
 Models are chosen by validation UAR only; test speakers never decide anything.
 """
@@ -79,8 +80,8 @@ COMMUNITY_SIZES = (30, COMMUNITY_CLIPS, 300)
 
 def community_name(clips: int) -> str:
     """The speaker-independent network once the community statistics are ready: the mean of its
-    answers to the clip as it is and aligned on ``clips`` clips of other people of the same corpus
-    (:mod:`emotion_core.community`)."""
+    answers to the clip as it is and aligned on ``clips`` clips of other people of the same corpus,
+    and of the community network's to the aligned clip (:mod:`emotion_core.community`)."""
     return f"moodbot, community ({clips})"
 
 
