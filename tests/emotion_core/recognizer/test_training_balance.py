@@ -72,9 +72,7 @@ def test_speaker_shift_moves_a_draw_towards_another_speakers_mean_in_its_own_var
     x = functionals[variants, rows]
     moved = SpeakerShift(functionals, clips, share=1.0)(x, rows, variants, np.random.default_rng(0))
     offset = moved - x
-    assert np.allclose(
-        offset[:, 0], offset[:, 1], atol=1e-5
-    )  # codec colouring cancels
+    assert np.allclose(offset[:, 0], offset[:, 1], atol=1e-5)  # codec colouring cancels
     assert 0.0 <= offset.min() and offset.max() <= 1.0  # towards b, never past; IESC's users sit at 0
     # RAVDESS and IndianEmoSpeech are drawn alike, not by their speakers' count (2 against 8):
     # a draw of b (half of RAVDESS's half) moves by a uniform amount, mean 1/2, so 1/8 on average.
