@@ -10,7 +10,7 @@ every corpus is scored exactly once per seed:
 - ``speaker-folds``: the speakers of every corpus are dealt into ``k`` folds; each fold is tested by
   a model trained on the other folds of *all* corpora (one further fold is its validation set).
 
-Each fold trains three networks on the same draws: the speaker-independent functional network
+Each fold trains three networks (and, below, a fourth) on the same draws: the speaker-independent functional network
 (``moodbot``, what a person's first message gets), the seed tutorial's network (``seed baseline``)
 and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
 other, unlabelled clips of the same speaker). The first is also scored as a deployment with community
