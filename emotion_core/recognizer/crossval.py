@@ -10,15 +10,15 @@ every corpus is scored exactly once per seed:
 - ``speaker-folds``: the speakers of every corpus are dealt into ``k`` folds; each fold is tested by
   a model trained on the other folds of *all* corpora (one further fold is its validation set).
 
-Each fold trains three networks (and, below, a fourth) on the same draws: the speaker-independent functional network
-(``moodbot``, what a person's first message gets), the seed tutorial's network (``seed baseline``)
-and the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips``
-other, unlabelled clips of the same speaker). The first is also scored as a deployment with community
-statistics hears a newcomer: each test clip aligned on 30, 100 or 300 clips of *other* speakers of its
-corpus (:mod:`emotion_core.community`), heard by it and by a fourth network, the community network,
-trained on the fold's corpora each aligned the same way; alone and with a profile. Temperature is
-fitted on each fold's validation speakers, so the calibrated ECE is measured on speakers it was not
-fitted on.
+Each fold trains three networks (and, below, a fourth) on the same draws: the speaker-independent
+functional network (``moodbot``, what a person's first message gets), the seed tutorial's network
+(``seed baseline``) and the profile network (``moodbot + profile``, its input centred on the mean of
+``profile_clips`` other, unlabelled clips of the same speaker). The first is also scored as a
+deployment with community statistics hears a newcomer: each test clip aligned on 30, 100 or 300
+clips of *other* speakers of its corpus (:mod:`emotion_core.community`), heard by it and by a fourth
+network, the community network, trained on the fold's corpora each aligned the same way; alone and
+with a profile. Temperature is fitted on each fold's validation speakers, so the calibrated ECE is
+measured on speakers it was not fitted on.
 Models are chosen by validation UAR only; test speakers never decide anything.
 """
 
