@@ -158,20 +158,9 @@ class EmotionRecognizer:
         else:
             network, runtime = _keras_network(folder, config), "keras"
         recognizer = cls(network, config, Calibration.load(folder), runtime=runtime)
-        if (folder / PROFILE_DIR / CONFIG_FILE).is_file():
-            profiled = cls.from_pretrained(
-                folder / PROFILE_DIR, runtime="keras" if runtime == "keras" else "auto"
-            )
-            if not profiled.config.architecture.speaker_norm or profiled.config.features != config.features:
-                raise ModelError(f"{folder / PROFILE_DIR} is not a profile network for {folder}")
-            recognizer.profiled = profiled
-        if (folder / COMMUNITY_DIR / CONFIG_FILE).is_file():
-            heard = cls.from_pretrained(
-                folder / COMMUNITY_DIR, runtime="keras" if runtime == "keras" else "auto"
-            )
-            if not heard.config.architecture.corpus_aligned or heard.config.features != config.features:
-                raise ModelError(f"{folder / COMMUNITY_DIR} is not a community network for {folder}")
-            recognizer.community_net = heard
+        sub_runtime = "keras" if runtime == "keras" else "auto"
+        recognizer.profiled = cls._companion(folder, PROFILE_DIR, "profile", config, sub_runtime)
+        recognizer.community_net = cls._companion(folder, COMMUNITY_DIR, "community", config, sub_runtime)
         arch = config.architecture
         if arch.kind == "functional" and not arch.speaker_norm and not arch.corpus_aligned:
             try:
@@ -179,6 +168,21 @@ class EmotionRecognizer:
             except (ValueError, KeyError) as error:
                 raise ModelError(f"{folder}: {error}") from error
         return recognizer
+
+    @classmethod
+    def _companion(
+        cls, folder: Path, sub: str, kind: str, config: RecognizerConfig, runtime: str
+    ) -> EmotionRecognizer | None:
+        """The ``profile`` or ``community`` network in ``folder / sub``, or ``None`` where there is
+        none; :class:`ModelError` where the folder holds another kind of network or other features."""
+        if not (folder / sub / CONFIG_FILE).is_file():
+            return None
+        network = cls.from_pretrained(folder / sub, runtime=runtime)
+        arch = network.config.architecture
+        fits = arch.speaker_norm if kind == "profile" else arch.corpus_aligned
+        if not fits or network.config.features != config.features:
+            raise ModelError(f"{folder / sub} is not a {kind} network for {folder}")
+        return network
 
     @property
     def n_functionals(self) -> int:
