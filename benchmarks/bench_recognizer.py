@@ -5,8 +5,8 @@ Each runtime runs in its own fresh process, so import time and memory are its ow
 resident memory once ready and after recognising, the network alone on one clip's inputs, and a whole
 10 s clip (features, timeline and network) after decoding, as a new bot hears it and once community
 statistics are ready (two more network calls per window). Also the decode of a 10 s voice message,
-the same for both. Targets (issue 11): a 10 s clip recognised in <= 5 ms of network time on 2 cores, the bot idle
-<= 300 MB. Run on an idle machine:
+the same for both. Targets (issue 11): a 10 s clip recognised in <= 5 ms of network time on 2
+cores, the bot idle <= 300 MB. Run on an idle machine:
 
     python -m benchmarks.bench_recognizer [--model models/ser] [--repeats 30]
 """
