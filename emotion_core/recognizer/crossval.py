@@ -253,6 +253,14 @@ def community_aligned(
     return aligned
 
 
+def without_community(part: FunctionalTable) -> np.ndarray:
+    """Per clip: ``True`` where the part holds no other speaker of its corpus, so that
+    :func:`community_aligned` leaves it as it is and serving would have no community for it."""
+    corpora = np.array([c.corpus for c in part.clips])
+    speakers = np.array([c.speaker for c in part.clips])
+    return np.array([np.unique(speakers[corpora == corpus]).size == 1 for corpus in corpora])
+
+
 def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConfig, config: RecognizerConfig):
     """Calibrated test probabilities of each network in each condition for one fold.
 
@@ -327,6 +335,7 @@ def _community_probabilities(
     def inputs(x: np.ndarray) -> np.ndarray:
         return network_inputs(x, config.features, config.architecture.band_means)
 
+    alone = without_community(test)[:, None]
     for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
         rng = np.random.default_rng([train_cfg.seed, size])
         aligned = community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
@@ -335,8 +344,11 @@ def _community_probabilities(
             ("raw", raw, heard),
             ("calibrated", calibration.apply(raw), heard_calibration.apply(heard)),
         ):
-            probabilities[community_name(size), condition, kind] = fuse_with_community(
-                probabilities[MODEL_NAME, condition, kind], p, q
+            # Without a community serving hears the clip as a new bot does: so must the protocol.
+            probabilities[community_name(size), condition, kind] = np.where(
+                alone,
+                probabilities[MODEL_NAME, condition, kind],
+                fuse_with_community(probabilities[MODEL_NAME, condition, kind], p, q),
             )
 
 
