@@ -118,22 +118,13 @@ def _train_community_network(
     network, aligned_val, history = fit_community_network(
         config, train_table, val_table, train_cfg, reference
     )
-    save_network(network, community_config(config), out_dir / COMMUNITY_DIR)
-    conditions = ("clean", "discord")
-    probs = np.concatenate(
-        [
-            network.predict(
-                table_inputs(aligned_val, community_config(config), AUGMENT_VARIANTS.index(c)), verbose=0
-            )
-            for c in conditions
-        ]
+    _save_calibrated(
+        network,
+        community_config(config),
+        aligned_val,
+        out_dir / COMMUNITY_DIR,
+        "corpus aligned on its own statistics",
     )
-    truth = np.tile(label_indices(val_table.clips, config), len(conditions))
-    fitted_on = (
-        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
-        "corpus aligned on its own statistics"
-    )
-    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / COMMUNITY_DIR)
     return history
 
 
@@ -142,27 +133,36 @@ def _train_profile_network(config, train_table, val_table, train_cfg: TrainConfi
     validation speakers with profiles of ``train_cfg.profile_clips`` of their other clips."""
     profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
     network, history = fit_functional(profile_config, train_table, val_table, train_cfg)
-    save_network(network, profile_config, out_dir / PROFILE_DIR)
+    _save_calibrated(
+        network,
+        profile_config,
+        val_table,
+        out_dir / PROFILE_DIR,
+        f"against a profile of {train_cfg.profile_clips} of the speaker's other clips",
+        profile_clips=train_cfg.profile_clips,
+        seed=train_cfg.seed,
+    )
+    return history
+
+
+def _save_calibrated(
+    network, network_config: RecognizerConfig, val_table: FunctionalTable, folder: Path, each: str, **inputs
+) -> None:
+    """Save a companion network into ``folder`` with its own temperature and "not sure" threshold,
+    fitted on ``val_table``'s clips as stored and Discord-coded, each ``each`` (``inputs`` go to
+    :func:`table_inputs`: how that network's input is made)."""
+    save_network(network, network_config, folder)
     conditions = ("clean", "discord")
     probs = np.concatenate(
         [
             network.predict(
-                table_inputs(
-                    val_table,
-                    profile_config,
-                    AUGMENT_VARIANTS.index(c),
-                    profile_clips=train_cfg.profile_clips,
-                    seed=train_cfg.seed,
-                ),
-                verbose=0,
+                table_inputs(val_table, network_config, AUGMENT_VARIANTS.index(c), **inputs), verbose=0
             )
             for c in conditions
         ]
     )
-    truth = np.tile(label_indices(val_table.clips, config), len(conditions))
+    truth = np.tile(label_indices(val_table.clips, network_config), len(conditions))
     fitted_on = (
-        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each "
-        f"against a profile of {train_cfg.profile_clips} of the speaker's other clips"
+        f"{len(val_table.clips)} clips of the validation speakers, as stored and Discord-coded, each {each}"
     )
-    fit_calibration(probs, truth, fitted_on)[0].save(out_dir / PROFILE_DIR)
-    return history
+    fit_calibration(probs, truth, fitted_on)[0].save(folder)
