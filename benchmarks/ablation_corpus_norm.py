@@ -136,11 +136,11 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
     scores = {}
     for condition, v in CONDITIONS.items():
         p = plain_cal.apply(probabilities(plain, test.functionals[v]))
-        aligned = community_aligned(
+        aligned, _ = community_aligned(
             test, v, reference, COMMUNITY_CLIPS, np.random.default_rng(train_cfg.seed)
         )
         a = plain_cal.apply(probabilities(plain, aligned))
-        z = community_aligned(test, v, unit, COMMUNITY_CLIPS, np.random.default_rng(train_cfg.seed))
+        z, _ = community_aligned(test, v, unit, COMMUNITY_CLIPS, np.random.default_rng(train_cfg.seed))
         n = normed_cal.apply(probabilities(normed, z))
         recipes = {
             "plain": p,

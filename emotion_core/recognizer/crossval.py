@@ -230,14 +230,15 @@ def _predict(model, x: np.ndarray) -> np.ndarray:
 
 def community_aligned(
     part: FunctionalTable, variant: int, reference: Reference, clips: int, rng: np.random.Generator
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Every clip's functionals aligned on the statistics of ``clips`` random clips of *other*
     speakers of its corpus (the same variant): what a deployment's community statistics hold when a
-    newcomer's first message arrives. Where the part holds no other speaker of the corpus (a speaker
-    fold of TESS or SAVEE) there is no community: the clips stay as they are, so the community's
-    answer is the plain one."""
+    newcomer's first message arrives; and per clip whether it had such a community. Where the part
+    holds no other speaker of the corpus (a speaker fold of TESS or SAVEE) there is none: the clips
+    stay as they are and serving would hear them as a new bot does."""
     x = part.functionals[variant]
     aligned = np.empty_like(x)
+    has_community = np.ones(len(x), dtype=bool)
     corpora = np.array([c.corpus for c in part.clips])
     speakers = np.array([c.speaker for c in part.clips])
     for corpus in np.unique(corpora):
@@ -246,19 +247,11 @@ def community_aligned(
             rows = in_corpus & (speakers == speaker)
             others = np.flatnonzero(in_corpus & ~rows)
             if others.size == 0:
-                aligned[rows] = x[rows]
+                aligned[rows], has_community[rows] = x[rows], False
                 continue
             pick = rng.choice(others, size=min(clips, others.size), replace=False)
             aligned[rows] = align(x[rows], x[pick].mean(axis=0), x[pick].std(axis=0), reference)
-    return aligned
-
-
-def without_community(part: FunctionalTable) -> np.ndarray:
-    """Per clip: ``True`` where the part holds no other speaker of its corpus, so that
-    :func:`community_aligned` leaves it as it is and serving would have no community for it."""
-    corpora = np.array([c.corpus for c in part.clips])
-    speakers = np.array([c.speaker for c in part.clips])
-    return np.array([np.unique(speakers[corpora == corpus]).size == 1 for corpus in corpora])
+    return aligned, has_community
 
 
 def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConfig, config: RecognizerConfig):
@@ -335,10 +328,11 @@ def _community_probabilities(
     def inputs(x: np.ndarray) -> np.ndarray:
         return network_inputs(x, config.features, config.architecture.band_means)
 
-    alone = without_community(test)[:, None]
     for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
         rng = np.random.default_rng([train_cfg.seed, size])
-        aligned = community_aligned(test, AUGMENT_VARIANTS.index(condition), reference, size, rng)
+        aligned, has_community = community_aligned(
+            test, AUGMENT_VARIANTS.index(condition), reference, size, rng
+        )
         raw, heard = _predict(model, inputs(aligned)), _predict(network, inputs(aligned))
         for kind, p, q in (
             ("raw", raw, heard),
@@ -346,9 +340,9 @@ def _community_probabilities(
         ):
             # Without a community serving hears the clip as a new bot does: so must the protocol.
             probabilities[community_name(size), condition, kind] = np.where(
-                alone,
-                probabilities[MODEL_NAME, condition, kind],
+                has_community[:, None],
                 fuse_with_community(probabilities[MODEL_NAME, condition, kind], p, q),
+                probabilities[MODEL_NAME, condition, kind],
             )
 
 

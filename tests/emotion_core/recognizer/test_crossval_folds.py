@@ -101,7 +101,7 @@ def test_a_profile_is_the_mean_of_other_clips_of_the_same_speaker():
 
 def test_a_speaker_alone_in_a_corpus_has_no_community_and_others_are_aligned_on_other_voices():
     from emotion_core.community import Reference
-    from emotion_core.recognizer.crossval import community_aligned, without_community
+    from emotion_core.recognizer.crossval import community_aligned
     from emotion_core.recognizer.functional_table import FunctionalTable
 
     clips = [c for c in _corpora() if c.speaker in ("TESS:0", "SAVEE:0", "SAVEE:1")]
@@ -109,10 +109,10 @@ def test_a_speaker_alone_in_a_corpus_has_no_community_and_others_are_aligned_on_
     values = rng.normal(size=(1, len(clips), 3)).astype(np.float32)
     values[0, [c.speaker == "SAVEE:1" for c in clips]] += 10.0  # a voice far from SAVEE:0's
     part = FunctionalTable(clips, values, np.zeros((1, len(clips), 2), np.float32))
-    alone = without_community(part)
-    assert alone.tolist() == [c.corpus == "TESS" for c in clips]
     unit = Reference(np.zeros(3, np.float32), np.ones(3, np.float32))
-    aligned = community_aligned(part, 0, unit, 100, rng)
+    aligned, has_community = community_aligned(part, 0, unit, 100, rng)
+    alone = ~has_community
+    assert alone.tolist() == [c.corpus == "TESS" for c in clips]
     assert np.array_equal(aligned[alone], values[0, alone])  # left as it is
     first = np.array([c.speaker == "SAVEE:0" for c in clips])
     assert aligned[first].mean() < -3  # aligned on SAVEE:1's statistics, never on its own
