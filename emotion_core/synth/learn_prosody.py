@@ -8,9 +8,10 @@ minutes on two cores) and rewrites the shipped ``actor_prosody.json``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,9 +20,18 @@ from emotion_core.corpora import Clip, load_corpora
 from emotion_core.labels import Emotion
 from emotion_core.recognizer.dataset import cap_per_speaker
 from emotion_core.synth.actor_prosody import INTENSITIES, TABLE_PATH, ActorProsody, Spread
-from emotion_core.synth.prosody_measures import CONFIG, ProsodyMeasures, change, measure, median_of
+from emotion_core.synth.prosody_measures import (
+    CONFIG,
+    ProsodyMeasures,
+    change,
+    measure,
+    median_of,
+    spectral_shape_db,
+)
 
 CORPORA = ("RAVDESS", "TESS", "SAVEE", "EmoDB", "nEMO")
+T = TypeVar("T")
+
 #: Clips read per speaker at most (TESS and nEMO have hundreds; the medians settle long before).
 MAX_CLIPS_PER_SPEAKER = 200
 
@@ -49,9 +59,9 @@ def _near_neutral(clip: Clip) -> bool:
     return (clip.corpus, clip.raw_label) in {("RAVDESS", "02"), ("EmoDB", "L")}
 
 
-def _measure_clip(path: str) -> ProsodyMeasures | None:
+def _measure_clip(path: str) -> tuple[ProsodyMeasures | None, np.ndarray]:
     audio = decode(Path(path), sample_rate=CONFIG.sample_rate)
-    return measure(audio.samples, audio.sample_rate)
+    return measure(audio.samples, audio.sample_rate), spectral_shape_db(audio.samples, audio.sample_rate)
 
 
 def _speaker_changes(
@@ -75,38 +85,64 @@ def _speaker_changes(
     return changes
 
 
-def learn(measured: Iterable[tuple[Clip, ProsodyMeasures]], corpora: Sequence[str]) -> ActorProsody:
-    """Summarise measured clips into per-emotion, per-intensity changes across speakers."""
-    by_speaker: dict[str, list[tuple[Clip, ProsodyMeasures]]] = {}
-    for clip, m in measured:
-        by_speaker.setdefault(clip.speaker, []).append((clip, m))
-    per_speaker: dict[tuple[str, str, str], list[float]] = {}
-    for clips in by_speaker.values():
-        neutral = [(c, m) for c, m in clips if c.label is Emotion.NEUTRAL and not _near_neutral(c)]
+def _per_speaker(
+    clips: Iterable[tuple[Clip, T]],
+) -> Iterator[tuple[Emotion, str, list[tuple[Clip, T]], list[tuple[Clip, T]]]]:
+    """For every speaker with plain neutral readings, and every emotion and intensity they portray:
+    ``(emotion, intensity, their neutral readings, their readings of it)``."""
+    by_speaker: dict[str, list[tuple[Clip, T]]] = {}
+    for clip, value in clips:
+        by_speaker.setdefault(clip.speaker, []).append((clip, value))
+    for readings in by_speaker.values():
+        neutral = [(c, v) for c, v in readings if c.label is Emotion.NEUTRAL and not _near_neutral(c)]
         if not neutral:
             continue
         for emotion in Emotion:
             if emotion is Emotion.NEUTRAL:
                 continue
             for intensity in INTENSITIES:
-                emotional = [(c, m) for c, m in clips if c.label is emotion and intensity_of(c) == intensity]
+                emotional = [
+                    (c, v) for c, v in readings if c.label is emotion and intensity_of(c) == intensity
+                ]
                 if emotional:
-                    for quantity, value in _speaker_changes(neutral, emotional).items():
-                        per_speaker.setdefault((emotion.value, intensity, quantity), []).append(value)
+                    yield emotion, intensity, neutral, emotional
+
+
+def learn(
+    measured: Iterable[tuple[Clip, ProsodyMeasures]],
+    corpora: Sequence[str],
+    shapes: Iterable[tuple[Clip, np.ndarray]] = (),
+) -> ActorProsody:
+    """Summarise measured clips into per-emotion, per-intensity changes across speakers; ``shapes``
+    (each clip's :func:`~emotion_core.synth.prosody_measures.spectral_shape_db`) into the median
+    change of the spectral shape."""
+    per_speaker: dict[tuple[str, str, str], list[float]] = {}
+    for emotion, intensity, neutral, emotional in _per_speaker(measured):
+        for quantity, value in _speaker_changes(neutral, emotional).items():
+            per_speaker.setdefault((emotion.value, intensity, quantity), []).append(value)
     changes: dict[str, dict[str, dict[str, Spread]]] = {}
     for (emotion_name, intensity, quantity), values in sorted(per_speaker.items()):
         q25, median, q75 = np.percentile(values, [25, 50, 75])
         spread = Spread(float(median), float(q25), float(q75), len(values))
         changes.setdefault(emotion_name, {}).setdefault(intensity, {})[quantity] = spread
-    return ActorProsody(changes, tuple(corpora))
+    shape_changes: dict[tuple[str, str], list[np.ndarray]] = {}
+    for emotion, intensity, neutral, emotional in _per_speaker(shapes):
+        change_db = np.median([v for _, v in emotional], axis=0) - np.median([v for _, v in neutral], axis=0)
+        shape_changes.setdefault((emotion.value, intensity), []).append(change_db)
+    spectra: dict[str, dict[str, tuple[float, ...]]] = {}
+    for (emotion_name, intensity), per_speaker_db in sorted(shape_changes.items()):
+        median_db = np.median(per_speaker_db, axis=0)
+        spectra.setdefault(emotion_name, {})[intensity] = tuple(round(float(v), 2) for v in median_db)
+    return ActorProsody(changes, tuple(corpora), spectra)
 
 
 def learn_from_corpora(root: Path | None = None, *, workers: int = 2) -> ActorProsody:
     """Measure the corpora's clips (at most :data:`MAX_CLIPS_PER_SPEAKER` per speaker) and learn."""
     clips = cap_per_speaker(load_corpora(CORPORA, root), MAX_CLIPS_PER_SPEAKER)
     with ProcessPoolExecutor(workers) as pool:
-        measures = list(pool.map(_measure_clip, [str(c.path) for c in clips], chunksize=32))
-    return learn([(c, m) for c, m in zip(clips, measures, strict=True) if m is not None], CORPORA)
+        results = list(pool.map(_measure_clip, [str(c.path) for c in clips], chunksize=32))
+    measured = [(c, m) for c, (m, _) in zip(clips, results, strict=True) if m is not None]
+    return learn(measured, CORPORA, [(c, shape) for c, (_, shape) in zip(clips, results, strict=True)])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,8 +12,10 @@ aperiodicity), the parameters are changed, and it is resynthesised:
   (``rate`` > 1 is faster), which changes duration without changing pitch.
 - **Energy**: a gain of ``energy_db``. The pipeline normalises loudness from the *neutral* voice's
   level, so this difference survives into the output file.
-- **Voice quality**: ``tilt_db_per_octave`` tilts the spectral envelope above 1 kHz (positive: more
-  high-frequency energy, the "tense"/"blaring" effortful voice; negative: lax, dull);
+- **Voice quality**: ``spectrum_db`` changes the spectral envelope band by band (the actors' median
+  change of their long-term spectrum's shape: where vocal effort moves energy); ``tilt_db_per_octave``
+  tilts it above 1 kHz (positive: more high-frequency energy, the "tense"/"blaring" effortful voice;
+  negative: lax, dull);
   ``breathiness`` mixes aperiodicity into the bands above 500 Hz; ``jitter`` perturbs F0 frame to
   frame (irregular voicing).
 
@@ -57,6 +59,7 @@ import numpy as np
 from emotion_core.errors import SynthesisError
 from emotion_core.labels import Emotion
 from emotion_core.synth.actor_prosody import ActorProsody
+from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ
 from emotion_core.synth.request import check_intensity
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,10 @@ class ProsodyRule:
         Level change in dB relative to the neutral rendering.
     tilt_db_per_octave : float
         Spectral tilt added above ``TILT_PIVOT_HZ``, dB per octave: > 0 brighter (more effort).
+    spectrum_db : tuple of float
+        Change of the spectral envelope (dB) at each of
+        :data:`~emotion_core.synth.prosody_measures.SHAPE_BANDS_HZ`, held at its
+        ``SPECTRUM_FLOOR_HZ`` value below that; empty for none.
     breathiness : float
         0-1, how far aperiodicity above ``BREATHINESS_START_HZ`` is pushed towards pure noise.
     jitter : float
@@ -104,9 +111,12 @@ class ProsodyRule:
     tilt_db_per_octave: float = 0.0
     breathiness: float = 0.0
     jitter: float = 0.0
+    spectrum_db: tuple[float, ...] = ()
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if self.spectrum_db and len(self.spectrum_db) != len(SHAPE_BANDS_HZ):
+            raise ValueError(f"spectrum_db needs {len(SHAPE_BANDS_HZ)} bands, not {len(self.spectrum_db)}")
         if self.f0_range_scale <= 0 or self.rate <= 0:
             raise ValueError("f0_range_scale and rate must be positive")
         if not 0.0 <= self.breathiness <= 1.0:
@@ -118,11 +128,6 @@ class ProsodyRule:
         """This rule interpolated from neutral: ``intensity`` 0 is neutral, 1 is the rule itself."""
         check_intensity(intensity)
         return blend(ProsodyRule(source=self.source), self, intensity)
-
-    @property
-    def is_neutral(self) -> bool:
-        """True when applying the rule would change nothing (so resynthesis can be skipped)."""
-        return self == ProsodyRule()
 
 
 NEUTRAL_RULE = ProsodyRule(source="Reference: the voice's own prosody, left unchanged.")
@@ -218,6 +223,10 @@ LITERATURE_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
 )
 
 
+#: Below this frequency (Hz) a learned spectral change is held at its value here: the actors'
+#: long-term spectrum changes most below it because their F0 moved (the fundamental enters or leaves
+#: the lowest bands), which the F0 rule already renders.
+SPECTRUM_FLOOR_HZ = 250.0
 #: Limits on learned changes: WORLD resynthesis degrades beyond about 7 semitones and 30 % rate.
 MAX_SHIFT_ST = 7.0
 RATE_LIMITS = (0.7, 1.3)
@@ -237,13 +246,26 @@ def blend(a: ProsodyRule, b: ProsodyRule, t: float) -> ProsodyRule:
         tilt_db_per_octave=a.tilt_db_per_octave + (b.tilt_db_per_octave - a.tilt_db_per_octave) * t,
         breathiness=a.breathiness + (b.breathiness - a.breathiness) * t,
         jitter=a.jitter + (b.jitter - a.jitter) * t,
+        spectrum_db=_blend_spectra(a.spectrum_db, b.spectrum_db, t),
     )
 
 
+def _blend_spectra(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tuple[float, ...]:
+    """``t`` of the way from envelope change ``a`` to ``b`` (an empty one is no change)."""
+    if t == 0.0 or t == 1.0:  # exactly one of the two rules, empty where that one is
+        return a if t == 0.0 else b
+    if not a and not b:
+        return ()
+    start = np.asarray(a or np.zeros(len(b)))
+    end = np.asarray(b or np.zeros(len(a)))
+    return tuple(float(v) for v in start + (end - start) * t)
+
+
 def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRule]:
-    """Rules at one actor intensity: the actors' median F0 level, range, rate and tilt changes (within
-    WORLD's limits), energy, breathiness and jitter from the literature (full at "strong", half at
-    "normal")."""
+    """Rules at one actor intensity: the actors' median F0 level, range and rate changes (within
+    WORLD's limits) and their median change of spectral shape where the table has one (else their
+    median tilt: the shape carries the tilt, so the two are never applied together); energy,
+    breathiness and jitter from the literature (full at "strong", half at "normal")."""
     rules = {Emotion.NEUTRAL: NEUTRAL_RULE}
     for emotion in Emotion:
         if emotion is Emotion.NEUTRAL:
@@ -251,6 +273,7 @@ def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRul
         literature = LITERATURE_RULES[emotion].at_intensity(1.0 if intensity == "strong" else 0.5)
 
         spreads = table.changes[emotion.value][intensity]
+        shape = table.spectrum(emotion, intensity)
 
         def median(quantity: str, default: float, spreads: dict = spreads) -> float:
             return spreads[quantity].median if quantity in spreads else default
@@ -260,11 +283,15 @@ def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRul
             f0_shift_st=float(np.clip(median("f0_shift_st", 0.0), -MAX_SHIFT_ST, MAX_SHIFT_ST)),
             f0_range_scale=float(np.clip(median("f0_range_scale", 1.0), *RANGE_LIMITS)),
             rate=float(np.clip(median("rate", literature.rate), *RATE_LIMITS)),
-            tilt_db_per_octave=float(
+            tilt_db_per_octave=0.0
+            if shape
+            else float(
                 np.clip(median("tilt_db_per_octave", 0.0), -MAX_TILT_DB_PER_OCTAVE, MAX_TILT_DB_PER_OCTAVE)
             ),
+            spectrum_db=shape or (),
             source=(
-                f"F0 level, range, rate and tilt: the median change from their own neutral of "
+                f"F0 level, range, rate and {'spectral shape' if shape else 'tilt'}: the median change "
+                f"from their own neutral of "
                 f"{max(s.speakers for s in spreads.values())} actors ({', '.join(table.corpora)}; "
                 f"{intensity} portrayals); energy, breathiness, jitter: {LITERATURE_RULES[emotion].source}"
             ),
@@ -358,14 +385,13 @@ class ProsodyRenderer:
         Returns
         -------
         np.ndarray, shape (about n_samples / rule.rate,), float32
-            The input unchanged (a copy) when the rule is neutral: WORLD resynthesis is not
-            lossless, and neutral speech should be the voice's own.
+            Resynthesised by WORLD even when the rule is neutral: resynthesis is not lossless, and
+            if neutral skipped it, neutral alone would lack WORLD's colouring and every other
+            emotion would differ from it in that as well as in the emotion (issue 12).
         """
         x = np.asarray(samples, dtype=np.float64)
         if x.ndim != 1 or x.size == 0:
             raise SynthesisError("Prosody rendering needs non-empty mono samples.")
-        if rule.is_neutral:
-            return x.astype(np.float32)
 
         import pyworld
 
@@ -383,6 +409,9 @@ class ProsodyRenderer:
 
         f0 = _render_f0(f0, rule, seed=opts.seed)
         freqs_hz = np.linspace(0.0, sample_rate / 2, spectrum.shape[1])
+        if rule.spectrum_db:
+            change_db = np.interp(np.maximum(freqs_hz, SPECTRUM_FLOOR_HZ), SHAPE_BANDS_HZ, rule.spectrum_db)
+            spectrum = spectrum * 10.0 ** (change_db / 10.0)  # power
         if rule.tilt_db_per_octave:
             octaves = np.log2(np.maximum(freqs_hz, TILT_PIVOT_HZ) / TILT_PIVOT_HZ)
             spectrum = spectrum * 10.0 ** (rule.tilt_db_per_octave * octaves / 10.0)  # power

@@ -1,5 +1,6 @@
-"""The four prosodic quantities that the emotion renderer sets, measured the same way on actors and on
-synthetic speech.
+"""The prosodic quantities that the emotion renderer sets, measured the same way on actors and on
+synthetic speech: four numbers (:func:`measure`) and the long-term spectrum's shape
+(:func:`spectral_shape_db`).
 
 Learning the renderer's rules from the corpora (:mod:`emotion_core.synth.actor_prosody`) and judging
 the synthetic voices against the actors (``benchmarks/bench_prosody_actors.py``) both go through
@@ -55,18 +56,39 @@ class ProsodyMeasures:
     tilt_db_per_octave: float
 
 
-def _band_centers_hz(config: FeatureConfig) -> np.ndarray:
-    return spectrum.mel_band_edges_hz(config.n_mels, config.fmin_hz, config.fmax_hz)[1:-1]
+#: Centre frequency (Hz) of each band of :func:`spectral_shape_db`: the analysis's mel bands.
+SHAPE_BANDS_HZ = spectrum.mel_band_edges_hz(CONFIG.n_mels, CONFIG.fmin_hz, CONFIG.fmax_hz)[1:-1]
+
+
+def _long_term_power(samples: np.ndarray) -> np.ndarray:
+    """Mean mel power per band over the frames within :data:`ACTIVE_DB` of the loudest (pauses left
+    out, so a longer pause does not make a spectrum darker)."""
+    power = mel_power(samples, CONFIG)  # (frames, bands)
+    loudness = 10 * np.log10(np.maximum(power.sum(axis=1), spectrum.AMIN))
+    return power[loudness > loudness.max() - ACTIVE_DB].mean(axis=0)
 
 
 def _tilt(samples: np.ndarray) -> float:
-    power = mel_power(samples, CONFIG)  # (frames, bands)
-    loudness = 10 * np.log10(np.maximum(power.sum(axis=1), spectrum.AMIN))
-    active = loudness > loudness.max() - ACTIVE_DB
-    average_db = spectrum.power_to_db(power[active].mean(axis=0))
-    centers = _band_centers_hz(CONFIG)
-    band = (centers >= TILT_BAND_HZ[0]) & (centers <= TILT_BAND_HZ[1])
-    return float(np.polyfit(np.log2(centers[band] / 1000.0), average_db[band], 1)[0])
+    average_db = spectrum.power_to_db(_long_term_power(samples))
+    band = (SHAPE_BANDS_HZ >= TILT_BAND_HZ[0]) & (SHAPE_BANDS_HZ <= TILT_BAND_HZ[1])
+    return float(np.polyfit(np.log2(SHAPE_BANDS_HZ[band] / 1000.0), average_db[band], 1)[0])
+
+
+def spectral_shape_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The long-term spectrum's shape: each band's share of the total power, in dB, at
+    :data:`SHAPE_BANDS_HZ`. Independent of level, so between two readings of one speaker it shows
+    where vocal effort moved energy (the alpha ratio and Hammarberg index of eGeMAPS summarise it in
+    two numbers; the tilt in one)."""
+    x = _prepared(samples, sample_rate)
+    power = _long_term_power(x)
+    return spectrum.power_to_db(power, ref=float(power.sum())).astype(np.float32)
+
+
+def _prepared(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    x = np.asarray(samples, dtype=np.float32)
+    if sample_rate != CONFIG.sample_rate:
+        x = soxr.resample(x, sample_rate, CONFIG.sample_rate).astype(np.float32)
+    return trim_silence(x, CONFIG)
 
 
 def change(neutral: ProsodyMeasures, emotional: ProsodyMeasures) -> dict[str, float]:
@@ -90,10 +112,7 @@ def median_of(measures: Sequence[ProsodyMeasures]) -> ProsodyMeasures:
 
 def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
     """Measure mono speech (float, any rate); ``None`` when it has too little voicing to say."""
-    x = np.asarray(samples, dtype=np.float32)
-    if sample_rate != CONFIG.sample_rate:
-        x = soxr.resample(x, sample_rate, CONFIG.sample_rate).astype(np.float32)
-    x = trim_silence(x, CONFIG)
+    x = _prepared(samples, sample_rate)
     semitones = pitch_semitones(x, CONFIG)
     voiced = semitones[~np.isnan(semitones)]
     if voiced.size < MIN_VOICED_FRAMES:

@@ -3,12 +3,13 @@ calm and boredom never taken for neutral."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emotion_core.corpora import Clip
 from emotion_core.labels import Emotion
 from emotion_core.synth import learn_prosody
-from emotion_core.synth.prosody_measures import ProsodyMeasures
+from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ, ProsodyMeasures
 
 
 def _ravdess(actor: str, emotion: str, label: Emotion, intensity: str, statement: str) -> Clip:
@@ -42,6 +43,24 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
     assert table.spread(Emotion.ANGRY, "strong", "rate").median == pytest.approx(1.25)
     assert table.spread(Emotion.ANGRY, "strong", "tilt_db_per_octave").median == pytest.approx(2.0)
     assert table.spread(Emotion.ANGRY, "normal", "f0_shift_st") is None  # no normal portrayals given
+
+
+def test_spectral_shape_changes_are_relative_to_each_speakers_neutral() -> None:
+    """Two actors with differently coloured voices (or microphones) both add 4 dB in the upper half
+    of the bands when angry: the learned change is 4 dB there and 0 below, whatever their colouring;
+    calm (a different shape) is never the baseline."""
+    bands = len(SHAPE_BANDS_HZ)
+    effort = np.where(np.arange(bands) >= bands // 2, 4.0, 0.0)
+    shapes = []
+    for actor, colour in (("01", np.linspace(0, -30, bands)), ("02", np.linspace(-5, -10, bands))):
+        for statement in ("01", "02"):
+            shapes.append((_ravdess(actor, "01", Emotion.NEUTRAL, "01", statement), colour))
+            shapes.append((_ravdess(actor, "02", Emotion.NEUTRAL, "01", statement), colour - 20))
+            shapes.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), colour + effort))
+    table = learn_prosody.learn([], ("RAVDESS",), shapes)
+    np.testing.assert_allclose(table.spectrum(Emotion.ANGRY, "strong"), effort, atol=0.01)
+    assert table.spectrum(Emotion.ANGRY, "normal") is None
+    assert table.spectrum(Emotion.SAD, "strong") is None
 
 
 def test_sentence_and_intensity_come_from_the_file_names() -> None:

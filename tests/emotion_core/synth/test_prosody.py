@@ -25,6 +25,7 @@ from emotion_core.synth.prosody import (
     ProsodyRule,
     RenderOptions,
 )
+from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ
 
 SAMPLE_RATE = 22050
 LITERATURE = ("Murray & Arnott 1993", "Scherer 2003", "Banse & Scherer 1996", "Cahn 1990")
@@ -71,17 +72,17 @@ def renderer() -> ProsodyRenderer:
 
 def test_table_covers_every_emotion_with_a_source() -> None:
     assert set(EMOTION_RULES) == set(Emotion)
-    assert EMOTION_RULES[Emotion.NEUTRAL].is_neutral
+    assert EMOTION_RULES[Emotion.NEUTRAL] == ProsodyRule()
     for emotion, rule in EMOTION_RULES.items():
         if emotion is not Emotion.NEUTRAL:
-            assert not rule.is_neutral
+            assert rule != ProsodyRule()
             assert any(ref in rule.source for ref in LITERATURE), emotion
 
 
 @pytest.mark.parametrize("emotion", list(Emotion))
 def test_intensity_interpolates_from_neutral(emotion: Emotion) -> None:
     rule = EMOTION_RULES[emotion]
-    assert rule.at_intensity(0.0).is_neutral
+    assert rule.at_intensity(0.0) == ProsodyRule()
     assert rule.at_intensity(1.0) == rule
     half = rule.at_intensity(0.5)
     assert half.f0_shift_st == pytest.approx(rule.f0_shift_st / 2)
@@ -105,10 +106,20 @@ def test_invalid_rules_are_refused() -> None:
         ProsodyRenderer({Emotion.NEUTRAL: NEUTRAL_RULE})
 
 
-def test_neutral_leaves_the_voice_untouched(renderer: ProsodyRenderer) -> None:
+def test_neutral_takes_the_same_path_and_keeps_the_voice(renderer: ProsodyRenderer) -> None:
+    """Neutral is resynthesised by WORLD like every emotion (so no class alone lacks its colouring),
+    with pitch, length and level left where the voice put them."""
     x = harmonic_glide()
-    np.testing.assert_array_equal(renderer.render(x, SAMPLE_RATE, Emotion.NEUTRAL), x)
-    np.testing.assert_array_equal(renderer.render(x, SAMPLE_RATE, Emotion.ANGRY, intensity=0), x)
+    before = measure(x)
+    for rendered in (
+        renderer.render(x, SAMPLE_RATE, Emotion.NEUTRAL),
+        renderer.render(x, SAMPLE_RATE, Emotion.ANGRY, intensity=0),
+    ):
+        assert not np.array_equal(rendered, x)  # resynthesised, not passed through
+        after = measure(rendered)
+        assert after["f0_median_st"] == pytest.approx(before["f0_median_st"], abs=0.3)
+        assert after["duration_s"] == pytest.approx(before["duration_s"], rel=0.02)
+        assert after["level_db"] == pytest.approx(before["level_db"], abs=1.0)
 
 
 def test_each_parameter_does_what_it_says_on_a_harmonic_signal(renderer: ProsodyRenderer) -> None:
@@ -138,6 +149,28 @@ def test_voice_quality_moves_high_frequency_energy(renderer: ProsodyRenderer) ->
     breathy = renderer.apply(x, SAMPLE_RATE, ProsodyRule(breathiness=0.8))
     assert _high_band_share(dull) < _high_band_share(x) < _high_band_share(bright)
     assert _high_band_share(breathy) > _high_band_share(x)
+
+
+def test_a_spectral_change_moves_energy_band_by_band(renderer: ProsodyRenderer) -> None:
+    """The actors' anger adds energy at 1-4 kHz relative to the rest: a rule that raises those bands
+    by 6 dB brightens the voice, and the band edges are where the rule puts them."""
+    x = harmonic_glide()
+    effort = ProsodyRule(
+        spectrum_db=tuple(np.where((SHAPE_BANDS_HZ >= 1000) & (SHAPE_BANDS_HZ <= 4000), 6.0, 0.0))
+    )
+    louder_mid = renderer.apply(x, SAMPLE_RATE, effort)
+    plain = renderer.apply(x, SAMPLE_RATE, ProsodyRule())
+    assert _high_band_share(louder_mid) > 1.5 * _high_band_share(plain)
+    with pytest.raises(ValueError, match="bands"):
+        ProsodyRule(spectrum_db=(1.0, 2.0))
+
+
+def test_spectral_change_interpolates_with_intensity() -> None:
+    rule = EMOTION_RULES[Emotion.ANGRY]
+    assert rule.spectrum_db
+    assert rule.at_intensity(0.0).spectrum_db == ()
+    half = np.asarray(rule.at_intensity(0.5).spectrum_db)
+    np.testing.assert_allclose(half, np.asarray(rule.spectrum_db) / 2, atol=1e-9)
 
 
 def test_jitter_is_reproducible(renderer: ProsodyRenderer) -> None:
@@ -198,12 +231,15 @@ def test_rules_are_the_actors_medians_within_worlds_limits() -> None:
             assert rule.f0_shift_st == pytest.approx(max(-MAX_SHIFT_ST, min(MAX_SHIFT_ST, shift)))
             rate = actors.spread(emotion, intensity, "rate").median
             assert rule.rate == pytest.approx(max(RATE_LIMITS[0], min(RATE_LIMITS[1], rate)))
+            # the spectral shape carries the actors' tilt, so the tilt rule is off where it is used
+            assert rule.spectrum_db == actors.spectrum(emotion, intensity)
+            assert rule.tilt_db_per_octave == 0.0
             assert "actors" in rule.source and "RAVDESS" in rule.source
 
 
 def test_intensity_runs_through_the_actors_normal_to_their_strong(renderer: ProsodyRenderer) -> None:
     for emotion in Emotion:
-        assert renderer.rule(emotion, 0.0).is_neutral
+        assert renderer.rule(emotion, 0.0) == ProsodyRule()
         assert renderer.rule(emotion, 0.5) == NORMAL_RULES[emotion]
         assert renderer.rule(emotion, 1.0) == EMOTION_RULES[emotion]
     normal, strong = NORMAL_RULES[Emotion.ANGRY], EMOTION_RULES[Emotion.ANGRY]
