@@ -1,10 +1,11 @@
-"""Emotion as prosody: one table of rules from the emotional-speech literature, applied with WORLD.
+"""Emotion as prosody: rules learned from actors (the literature's where actors cannot teach them),
+applied with WORLD.
 
-Every voice (the offline eSpeak NG voice, Tacotron 2 + a vocoder) produces neutral speech; this
-stage then renders the requested emotion onto it, so all voices speak emotion the same way and a
-future emotion-conditioned Tacotron can simply skip it. The speech is analysed with the WORLD
-vocoder (``pyworld``: DIO + StoneMask for F0, CheapTrick for the spectral envelope, D4C for
-aperiodicity), the parameters are changed, and it is resynthesised:
+Every voice (Hibari, eSpeak NG, Tacotron 2 + a vocoder) produces neutral speech; this stage then
+renders the requested emotion onto it (neutral too, through the same resynthesis), so all voices
+speak emotion the same way and a future emotion-conditioned Tacotron can simply skip it. The speech
+is analysed with the WORLD vocoder (``pyworld``: DIO + StoneMask for F0, CheapTrick for the spectral
+envelope, D4C for aperiodicity), the parameters are changed, and it is resynthesised:
 
 - **F0 level**: voiced F0 shifted by ``f0_shift_st`` semitones (the median moves by exactly that).
 - **F0 range**: log-F0 excursions around the utterance median scaled by ``f0_range_scale``.
@@ -134,7 +135,7 @@ NEUTRAL_RULE = ProsodyRule(source="Reference: the voice's own prosody, left unch
 
 #: The rules from the literature (full intensity). Each rule's ``source`` names where its directions
 #: come from. The renderer takes energy, breathiness and jitter from here; F0 level, range, rate and
-#: tilt come from the actors (:data:`EMOTION_RULES`).
+#: spectral shape (or, without one, tilt) come from the actors (:data:`EMOTION_RULES`).
 LITERATURE_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
     {
         Emotion.NEUTRAL: NEUTRAL_RULE,
