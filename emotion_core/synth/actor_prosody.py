@@ -32,8 +32,9 @@ from pathlib import Path
 
 from emotion_core.labels import Emotion
 
-#: The shipped table, beside this module (package data).
+#: The shipped table, beside this module (package data), and its card.
 TABLE_PATH = Path(__file__).with_name("actor_prosody.json")
+CARD_PATH = Path(__file__).with_name("ACTOR_PROSODY_CARD.md")
 INTENSITIES = ("normal", "strong")
 QUANTITIES = ("f0_shift_st", "f0_range_scale", "rate", "tilt_db_per_octave")
 
@@ -71,6 +72,23 @@ class ActorProsody:
         data = {"corpora": list(self.corpora), "changes": self.changes, "spectra": self.spectra}
         path.write_text(json.dumps(data, indent=1, default=asdict) + "\n")
 
+    def card(self) -> str:
+        """The table's card (Markdown): data, method, the learned figures, limits."""
+        rows = []
+        for emotion in Emotion:
+            for intensity in INTENSITIES:
+                spreads = self.changes.get(emotion.value, {}).get(intensity)
+                if not spreads:
+                    continue
+                cells = [
+                    _cell(spreads.get(q), signed=q in ("f0_shift_st", "tilt_db_per_octave"))
+                    for q in QUANTITIES
+                ]
+                shape = self.spectrum(emotion, intensity)
+                peak = f"{max(shape):+.1f} / {min(shape[8:]):+.1f}" if shape else "—"
+                rows.append(f"| {emotion.value} | {intensity} | " + " | ".join(cells) + f" | {peak} |")
+        return _CARD.format(corpora=", ".join(self.corpora), rows="\n".join(rows))
+
     @classmethod
     def load(cls, path: Path = TABLE_PATH) -> ActorProsody:
         data = json.loads(path.read_text())
@@ -86,3 +104,45 @@ class ActorProsody:
             for emotion, by_intensity in data.get("spectra", {}).items()
         }
         return cls(changes, tuple(data["corpora"]), spectra)
+
+
+def _cell(spread: Spread | None, *, signed: bool) -> str:
+    if spread is None:
+        return "—"
+    f = "+.2f" if signed else ".2f"
+    return f"{spread.median:{f}} [{spread.q25:{f}}, {spread.q75:{f}}] n={spread.speakers}"
+
+
+_CARD = """# Actors' prosody (the emotion renderer's targets)
+
+Written by `python -m emotion_core.synth.learn_prosody` with `actor_prosody.json`; do not edit by hand.
+
+**Data.** Every clip (at most 200 per speaker) of {corpora}: each records the same speakers
+neutrally and in each emotion. "Strong" is RAVDESS's strong portrayals (24 actors); "normal" is
+RAVDESS's normal ones and every other corpus. RAVDESS calm and EmoDB boredom are never taken for
+neutral. Licences: RAVDESS, nEMO CC BY-NC-SA 4.0; TESS CC BY-NC-ND 4.0; SAVEE and EmoDB research use:
+this table is derived data under their terms (non-commercial).
+
+**Method.** For each speaker, the change of each quantity from *that speaker's own* neutral readings
+(medians of each), so voices, microphones and languages cancel; then the median and interquartile
+range across speakers. F0 in semitones (WORLD DIO + StoneMask); F0 range as the 10th to 90th
+percentile; rate as neutral over emotional duration of the *same sentence* (RAVDESS, TESS, EmoDB only);
+tilt as the slope (dB/octave) of the long-term spectrum over 1-7 kHz; spectral shape as each of 64
+mel bands' share of the long-term spectrum (dB), pauses left out. The renderer speaks the normal
+medians at intensity 0.5 and the strong ones at 1.0, within WORLD's limits (F0 ±7 semitones, rate
+0.7-1.3).
+
+**Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change, and the
+smallest above the eight lowest bands, dB):
+
+| emotion | intensity | F0 shift (st) | F0 range (x) | rate (x) | tilt (dB/oct) | shape max / min |
+|---|---|---|---|---|---|---|
+{rows}
+
+**Judged** against these actors by `python -m benchmarks.bench_prosody_actors` and by the shipped
+recogniser by `python -m benchmarks.bench_speak_roundtrip` (figures in the README, "Speaking").
+
+**Limits.** Acted, read speech in studios; English, German and Polish. Energy is not learned: EmoDB's
+and nEMO's files are normalised one by one, so their level changes mean nothing. The shape's lowest
+bands move with F0, which the renderer sets on its own, so it applies the shape only above 250 Hz.
+"""

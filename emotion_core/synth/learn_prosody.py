@@ -2,7 +2,7 @@
 
 ``python -m emotion_core.synth.learn_prosody`` measures every clip of RAVDESS, TESS, SAVEE, EmoDB and
 nEMO in ``$MOODBOT_CORPORA_DIR`` (at most :data:`MAX_CLIPS_PER_SPEAKER` per speaker; about two
-minutes on two cores) and rewrites the shipped ``actor_prosody.json``.
+minutes on two cores) and rewrites the shipped ``actor_prosody.json`` and its card.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from emotion_core.audio import decode
 from emotion_core.corpora import Clip, load_corpora
 from emotion_core.labels import Emotion
 from emotion_core.recognizer.dataset import cap_per_speaker
-from emotion_core.synth.actor_prosody import INTENSITIES, TABLE_PATH, ActorProsody, Spread
+from emotion_core.synth.actor_prosody import CARD_PATH, INTENSITIES, TABLE_PATH, ActorProsody, Spread
 from emotion_core.synth.prosody_measures import (
     CONFIG,
     ProsodyMeasures,
@@ -151,10 +151,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--corpora", type=Path, default=None, help="corpora folder (default $MOODBOT_CORPORA_DIR)"
     )
     parser.add_argument("-o", "--output", type=Path, default=TABLE_PATH, help="where to write the table")
+    parser.add_argument("--card", type=Path, default=CARD_PATH, help="where to write its card")
     args = parser.parse_args(argv)
     table = learn_from_corpora(args.corpora)
     table.save(args.output)
-    print(f"wrote {args.output}")
+    args.card.write_text(table.card())
+    print(f"wrote {args.output} and {args.card}")
 
 
 if __name__ == "__main__":

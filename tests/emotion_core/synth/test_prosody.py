@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from emotion_core.labels import Emotion
-from emotion_core.synth.actor_prosody import ActorProsody
+from emotion_core.synth.actor_prosody import CARD_PATH, ActorProsody
 from emotion_core.synth.espeak import EspeakVoice
 from emotion_core.synth.prosody import (
     EMOTION_RULES,
@@ -246,6 +246,11 @@ def test_intensity_runs_through_the_actors_normal_to_their_strong(renderer: Pros
     three_quarters = renderer.rule(Emotion.ANGRY, 0.75)
     assert three_quarters.f0_shift_st == pytest.approx((normal.f0_shift_st + strong.f0_shift_st) / 2)
     assert three_quarters.rate == pytest.approx(math.sqrt(normal.rate * strong.rate))
+
+
+def test_the_shipped_card_describes_the_shipped_table() -> None:
+    """The card is written from the table; a table re-learned without its card would leave it stale."""
+    assert CARD_PATH.read_text() == ActorProsody.load().card()
 
 
 def test_the_actor_table_round_trips(tmp_path) -> None:
