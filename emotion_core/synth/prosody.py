@@ -131,7 +131,7 @@ class ProsodyRule:
         return blend(ProsodyRule(source=self.source), self, intensity)
 
 
-NEUTRAL_RULE = ProsodyRule(source="Reference: the voice's own prosody, left unchanged.")
+NEUTRAL_RULE = ProsodyRule(source="Reference: the voice's own prosody, resynthesised with nothing changed.")
 
 #: The rules from the literature (full intensity). Each rule's ``source`` names where its directions
 #: come from. The renderer takes energy, breathiness and jitter from here; F0 level, range, rate and
