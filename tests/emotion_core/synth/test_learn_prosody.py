@@ -52,11 +52,11 @@ def test_spectral_shape_changes_are_relative_to_each_speakers_neutral() -> None:
     bands = len(SHAPE_BANDS_HZ)
     effort = np.where(np.arange(bands) >= bands // 2, 4.0, 0.0)
     shapes = []
-    for actor, colour in (("01", np.linspace(0, -30, bands)), ("02", np.linspace(-5, -10, bands))):
+    for actor, color in (("01", np.linspace(0, -30, bands)), ("02", np.linspace(-5, -10, bands))):
         for statement in ("01", "02"):
-            shapes.append((_ravdess(actor, "01", Emotion.NEUTRAL, "01", statement), colour))
-            shapes.append((_ravdess(actor, "02", Emotion.NEUTRAL, "01", statement), colour - 20))
-            shapes.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), colour + effort))
+            shapes.append((_ravdess(actor, "01", Emotion.NEUTRAL, "01", statement), color))
+            shapes.append((_ravdess(actor, "02", Emotion.NEUTRAL, "01", statement), color - 20))
+            shapes.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), color + effort))
     table = learn_prosody.learn([], ("RAVDESS",), shapes)
     np.testing.assert_allclose(table.spectrum(Emotion.ANGRY, "strong"), effort, atol=0.01)
     assert table.spectrum(Emotion.ANGRY, "normal") is None
