@@ -5,7 +5,7 @@ Stages timed per sentence (median over repeats, after one warm-up call):
 - ``voice``: the offline voice alone (Hibari, 24 kHz, by default; ``--voice espeak``: eSpeak NG, 22050 Hz).
 - ``voice + emotion``: plus WORLD analysis, rule application and resynthesis (angry, ``--intensity``).
 - ``speak() neutral`` / ``speak() emotional``: the whole ``Synthesizer.speak`` (text checks, voice,
-  rendering, loudness measurement, limiter); neutral skips WORLD.
+  rendering, loudness measurement, limiter); neutral goes through WORLD too.
 - ``+ to_ogg``: speak() emotional plus Ogg/Opus 48 kHz encoding.
 
 RTF = compute time / duration of the audio produced (below 1 is faster than real time). Peak
