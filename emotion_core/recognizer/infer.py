@@ -144,11 +144,24 @@ class EmotionRecognizer:
         ``runtime="auto"`` serves the folder's ``model.onnx`` with ONNX Runtime where there is one, and
         otherwise rebuilds the Keras network from ``config.json`` and reads only its weights (the
         ``train`` extra); ``"onnx"`` or ``"keras"`` insists on one. Either way a model folder can never
-        run code. Raises :class:`ModelError` if the folder is missing or inconsistent.
+        run code. Raises :class:`ModelError` if the folder is missing or inconsistent, or holds a
+        profile or community network: those hear clips relative to a person's profile or a
+        community's statistics, which only the model folder above them supplies.
         """
         if runtime not in ("auto", "onnx", "keras"):
             raise ValueError(f"runtime must be 'auto', 'onnx' or 'keras', not {runtime!r}")
         folder = Path(path) if path is not None else SHIPPED_RECOGNIZER_DIR
+        arch = RecognizerConfig.load(folder).architecture
+        if arch.kind == "functional" and (arch.speaker_norm or arch.corpus_aligned):
+            kind = "profile" if arch.speaker_norm else "community"
+            raise ModelError(
+                f"{folder} holds the {kind} network, which is used only beside its model: "
+                f"load the model folder above it ({folder.parent}) instead"
+            )
+        return cls._load(folder, runtime)
+
+    @classmethod
+    def _load(cls, folder: Path, runtime: str) -> EmotionRecognizer:
         config = RecognizerConfig.load(folder)
         if runtime != "keras" and (folder / ONNX_FILE).is_file():
             network: Network = OnnxNetwork(folder / ONNX_FILE)
@@ -177,7 +190,7 @@ class EmotionRecognizer:
         none; :class:`ModelError` where the folder holds another kind of network or other features."""
         if not (folder / sub / CONFIG_FILE).is_file():
             return None
-        network = cls.from_pretrained(folder / sub, runtime=runtime)
+        network = cls._load(folder / sub, runtime)
         arch = network.config.architecture
         fits = arch.speaker_norm if kind == "profile" else arch.corpus_aligned
         if not fits or network.config.features != config.features:

@@ -57,6 +57,15 @@ def test_analyze_with_a_missing_model_is_one_clear_line(tmp_path, voice_file, ca
     assert err.startswith("moodbot analyze: no recogniser at") and err.count("\n") == 1
 
 
+def test_analyze_with_a_companion_network_says_which_folder_to_use(voice_file, capsys):
+    from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
+
+    assert main(["analyze", "--model", str(SHIPPED_RECOGNIZER_DIR / "community"), str(voice_file)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the community network" in err and "load the model folder above it" in err
+    assert err.count("\n") == 1
+
+
 def test_train_refuses_unknown_or_absent_corpora(tmp_path, capsys):
     assert main(["train", "--corpora", "NOPE", "-o", str(tmp_path / "x")]) == 2
     assert "unknown corpora ['NOPE']" in capsys.readouterr().err

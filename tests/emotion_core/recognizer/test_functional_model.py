@@ -12,6 +12,7 @@ from emotion_core.community import MIN_MESSAGES as COMMUNITY_MIN_MESSAGES
 from emotion_core.community import CommunityVoice, Reference, align
 from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
+from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.profile import MIN_MESSAGES, VoiceProfile
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import SCORED_MODELS
@@ -159,3 +160,11 @@ def test_a_model_folder_with_a_foreign_reference_is_refused(trained_functional, 
     Reference(np.zeros(3, np.float32), np.ones(3, np.float32)).save(copy)
     with pytest.raises(ModelError, match="does not fit"):
         EmotionRecognizer.from_pretrained(copy)
+
+
+@pytest.mark.parametrize("sub", ["profile", "community"])
+def test_a_companion_network_alone_is_refused_with_where_to_look(sub):
+    """The profile and community networks hear clips relative to what only their model folder
+    supplies (a profile, a community's statistics); alone they would answer plain clips wrongly."""
+    with pytest.raises(ModelError, match=f"the {sub} network.*load the model folder above it"):
+        EmotionRecognizer.from_pretrained(SHIPPED_RECOGNIZER_DIR / sub)
