@@ -34,21 +34,19 @@ angry. About 20 minutes per seed on 2 cores once the functionals are cached::
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import replace
 
 import numpy as np
 
+from benchmarks.loco_setup import probabilities, single_network_setup
 from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
 from emotion_core.community import Reference
-from emotion_core.corpora import load_corpora
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import corpus_folds
-from emotion_core.recognizer.dataset import cap_per_speaker
 from emotion_core.recognizer.evaluate import _score_on
-from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
+from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import community_config, fit_functional
 from emotion_core.recognizer.train import TrainConfig
 
@@ -147,10 +145,6 @@ def communities(part: FunctionalTable, rng: np.random.Generator) -> dict[str, np
     }
 
 
-def probabilities(model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
-
-
 def debiased(answers: np.ndarray, community_mean: np.ndarray, power: float, own: np.ndarray) -> np.ndarray:
     p = np.where(own, answers / np.maximum(community_mean, _FLOOR) ** power, 0.0)
     return p / p.sum(axis=1, keepdims=True)
@@ -220,11 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    base = TrainConfig()
-    clips = cap_per_speaker(load_corpora(base.corpora), base.max_clips_per_speaker)
-    table = build_functionals(clips, base.features, augment=base.augment)
-    config = RecognizerConfig(features=base.features, architecture=replace(base.architecture, members=1))
+    base, clips, table, config = single_network_setup()
     results: dict = {}  # (seed, corpus, recipe) -> Metrics
     for seed in args.seeds:
         for fold in corpus_folds(clips, seed=seed):

@@ -28,22 +28,20 @@ another run) once the functionals are cached (``moodbot evaluate --protocol loco
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
+from benchmarks.loco_setup import probabilities, single_network_setup
 from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
 from emotion_core.community import Reference, align
-from emotion_core.corpora import load_corpora
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import community_aligned, corpus_folds
-from emotion_core.recognizer.dataset import cap_per_speaker
 from emotion_core.recognizer.evaluate import _score_on
-from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
+from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import fit_functional
 from emotion_core.recognizer.train import TrainConfig
 
@@ -106,10 +104,6 @@ def one_speaker_aligned(
     return aligned_per_speaker(part, variant, reference, community_of)
 
 
-def probabilities(model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(np.asarray(x, dtype=np.float32), training=False))
-
-
 def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -> dict:
     """``{(condition, recipe): Metrics}`` for one left-out corpus."""
     train = table.subset(fold.split.of(table.clips, "train"))
@@ -164,11 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    base = TrainConfig()
-    clips = cap_per_speaker(load_corpora(base.corpora), base.max_clips_per_speaker)
-    table = build_functionals(clips, base.features, augment=base.augment)
-    config = RecognizerConfig(features=base.features, architecture=replace(base.architecture, members=1))
+    base, clips, table, config = single_network_setup()
     results: dict = {}  # (seed, corpus, condition, recipe) -> Metrics
     for seed in args.seeds:
         for fold in corpus_folds(clips, seed=seed):
