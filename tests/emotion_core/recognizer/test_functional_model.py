@@ -69,6 +69,8 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "--folds 3 or more" in capsys.readouterr().err
     assert main([*base, "--protocol", "loco", "--speaker-shift", "1.5"]) == 2
     assert "share of draws, from 0 to 1" in capsys.readouterr().err
+    assert main([*base, "--protocol", "loco", "--corpus-weight-power", "2"]) == 2
+    assert "from 0 (corpora equal) to 1" in capsys.readouterr().err
 
 
 def test_a_ready_profile_adds_the_profile_network(trained_functional):
