@@ -126,8 +126,10 @@ def learn(
         spread = Spread(float(median), float(q25), float(q75), len(values))
         changes.setdefault(emotion_name, {}).setdefault(intensity, {})[quantity] = spread
     shape_changes: dict[tuple[str, str], list[np.ndarray]] = {}
-    for emotion, intensity, neutral, emotional in _per_speaker(shapes):
-        change_db = np.median([v for _, v in emotional], axis=0) - np.median([v for _, v in neutral], axis=0)
+    for emotion, intensity, plain_shapes, emotional_shapes in _per_speaker(shapes):
+        change_db = np.median([v for _, v in emotional_shapes], axis=0) - np.median(
+            [v for _, v in plain_shapes], axis=0
+        )
         shape_changes.setdefault((emotion.value, intensity), []).append(change_db)
     spectra: dict[str, dict[str, tuple[float, ...]]] = {}
     for (emotion_name, intensity), per_speaker_db in sorted(shape_changes.items()):
