@@ -151,18 +151,19 @@ class EmotionRecognizer:
         if runtime not in ("auto", "onnx", "keras"):
             raise ValueError(f"runtime must be 'auto', 'onnx' or 'keras', not {runtime!r}")
         folder = Path(path) if path is not None else SHIPPED_RECOGNIZER_DIR
-        arch = RecognizerConfig.load(folder).architecture
+        config = RecognizerConfig.load(folder)
+        arch = config.architecture
         if arch.kind == "functional" and (arch.speaker_norm or arch.corpus_aligned):
             kind = "profile" if arch.speaker_norm else "community"
             raise ModelError(
                 f"{folder} holds the {kind} network, which is used only beside its model: "
                 f"load the model folder above it ({folder.parent}) instead"
             )
-        return cls._load(folder, runtime)
+        return cls._load(folder, config, runtime)
 
     @classmethod
-    def _load(cls, folder: Path, runtime: str) -> EmotionRecognizer:
-        config = RecognizerConfig.load(folder)
+    def _load(cls, folder: Path, config: RecognizerConfig, runtime: str) -> EmotionRecognizer:
+        """The recogniser in ``folder`` (whose ``config`` is already read), with its companions."""
         if runtime != "keras" and (folder / ONNX_FILE).is_file():
             network: Network = OnnxNetwork(folder / ONNX_FILE)
             runtime = "onnx"
@@ -190,7 +191,7 @@ class EmotionRecognizer:
         none; :class:`ModelError` where the folder holds another kind of network or other features."""
         if not (folder / sub / CONFIG_FILE).is_file():
             return None
-        network = cls._load(folder / sub, runtime)
+        network = cls._load(folder / sub, RecognizerConfig.load(folder / sub), runtime)
         arch = network.config.architecture
         fits = arch.speaker_norm if kind == "profile" else arch.corpus_aligned
         if not fits or network.config.features != config.features:
