@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks.loco_setup import probabilities, single_network_setup
 from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
-from emotion_core.community import Reference
+from emotion_core.community import Reference, align
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
@@ -89,7 +89,7 @@ def move(rule: str, x: np.ndarray, community: np.ndarray, ref: RuleReference) ->
     mean, std = community.mean(axis=0), np.maximum(community.std(axis=0), _FLOOR)
     target_mean, target_std = ref.moments.mean, ref.moments.std
     if rule == "diag":
-        moved = (x - mean) / std * target_std + target_mean
+        moved = align(x, mean, std, ref.moments)  # the shipped rule itself
     elif rule == "shift":
         moved = x - mean + target_mean
     elif rule == "sqrt":
