@@ -3,16 +3,21 @@
 Stages timed per sentence (median over repeats, after one warm-up call):
 
 - ``voice``: the offline voice alone (Hibari, 24 kHz, by default; ``--voice espeak``: eSpeak NG, 22050 Hz).
-- ``voice + emotion``: plus WORLD analysis, rule application and resynthesis (angry, ``--intensity``).
+- ``voice + emotion``: the voice with the angry rule at ``--intensity`` rendered: inside the voice
+  for Hibari (its F0, rate and envelopes), else (or with ``--world``) by WORLD analysis, rule
+  application and resynthesis.
 - ``speak() neutral`` / ``speak() emotional``: the whole ``Synthesizer.speak`` (text checks, voice,
-  rendering, loudness measurement, limiter); neutral goes through WORLD too.
+  rendering, loudness measurement, limiter). Through WORLD, neutral is resynthesised too; natively
+  it is the voice itself, and an emotion costs the voice twice (once neutral, for the loudness gain).
 - ``+ to_ogg``: speak() emotional plus Ogg/Opus 48 kHz encoding.
 
 RTF = compute time / duration of the audio produced (below 1 is faster than real time). Peak
 memory is the largest traced Python/numpy allocation during one stage (``tracemalloc``), and the
 process's peak resident set size at the end.
 
-Run: ``nice -n 10 .venv/bin/python -m benchmarks.bench_offline_voice [--voice hibari|espeak] [--repeats 5]``
+Run::
+
+    nice -n 10 python -m benchmarks.bench_offline_voice [--voice hibari|espeak] [--world] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -60,20 +65,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--voice", choices=("hibari", "espeak"), default="hibari", help="offline voice")
     parser.add_argument("--intensity", type=float, default=1.0, help="emotion intensity (default 1.0)")
+    parser.add_argument("--world", action="store_true", help="render with WORLD even for Hibari")
     args = parser.parse_args()
 
     voice = HibariVoice() if args.voice == "hibari" else EspeakVoice()
     renderer = ProsodyRenderer()
-    synth = Synthesizer(voice)
+    synth = Synthesizer(voice, native_prosody=not args.world)
+    rule = renderer.rule(Emotion.ANGRY, args.intensity)
 
     def plain(text: str) -> float:
         samples, rate = voice.synthesize(text)
         return samples.size / rate
 
     def with_emotion(text: str) -> float:
+        if synth.native_prosody and isinstance(voice, HibariVoice):
+            samples, rate = voice.synthesize_with(text, rule)
+            return samples.size / rate
         samples, rate = voice.synthesize(text)
-        rendered = renderer.render(samples, rate, Emotion.ANGRY, intensity=args.intensity)
-        return rendered.size / rate
+        return renderer.apply(samples, rate, rule).size / rate
 
     def speak(text: str, emotion: Emotion) -> float:
         return synth.speak(text, emotion, intensity=args.intensity).duration_s
@@ -91,7 +100,8 @@ def main() -> None:
         "+ to_ogg": speak_ogg,
     }
 
-    print(f"{voice.name}, angry at intensity {args.intensity:g}")
+    rendered_by = "the voice" if synth.native_prosody else "WORLD"
+    print(f"{voice.name}, angry at intensity {args.intensity:g}, rendered by {rendered_by}")
     print(f"{'stage':<20} {'chars':>5} {'audio s':>8} {'compute ms':>11} {'RTF':>7} {'peak MiB':>9}")
     for name, stage in stages.items():
         rtfs = []

@@ -10,7 +10,7 @@ F0 range, speaking rate and spectral tilt (measured exactly as on the actors,
 Target (issue 12): every emotion inside the actors' IQR for F0 level, speaking rate and spectral tilt,
 at both intensities.
 
-    python -m benchmarks.bench_prosody_actors [--voice hibari|espeak]
+    python -m benchmarks.bench_prosody_actors [--voice hibari|espeak] [--world]
 """
 
 from __future__ import annotations
@@ -53,15 +53,22 @@ def synthetic_changes(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voice", choices=("hibari", "espeak"), default="hibari")
+    parser.add_argument(
+        "--world", action="store_true", help="render with WORLD even where the voice renders emotion itself"
+    )
     args = parser.parse_args()
     synthesizer = Synthesizer.from_pretrained(voice=args.voice)
+    if args.world:
+        synthesizer = Synthesizer(synthesizer.voice, native_prosody=False)
     actors = ActorProsody.load()
     neutral = {}
     for text in SENTENCES:
         speech = synthesizer.speak(text, Emotion.NEUTRAL)
         if (measured := measure(speech.samples, speech.sample_rate)) is not None:
             neutral[text] = measured
-    print(f"voice: {synthesizer.voice_name}; actors: {', '.join(actors.corpora)}")
+    renderer = "the voice" if synthesizer.native_prosody else "WORLD"
+    actors_used = ", ".join(actors.corpora)
+    print(f"voice: {synthesizer.voice_name}; emotion rendered by {renderer}; actors: {actors_used}")
     print(
         f"{'emotion':<10} {'intensity':<9} "
         + " ".join(f"{q:>34}" for q in ("F0 level (st)", "F0 range (x)", "rate (x)", "tilt (dB/oct)"))

@@ -12,7 +12,7 @@ speaker-independent and profile networks together). The second
 asks whether the emotion is heard as a *change* from the voice, which is what a synthetic voice that
 sounds tense or bright before any emotion is applied needs.
 
-    python -m benchmarks.bench_speak_roundtrip [--intensity 1.0] [--voice auto]
+    python -m benchmarks.bench_speak_roundtrip [--intensity 1.0] [--voice auto] [--world]
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--intensity", type=float, default=1.0)
     parser.add_argument("--voice", default="auto", choices=["auto", "tacotron2", "hibari", "espeak"])
+    parser.add_argument(
+        "--world", action="store_true", help="render with WORLD even where the voice renders emotion itself"
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -62,6 +65,8 @@ def main() -> None:
     from emotion_core.synth.pipeline import Synthesizer
 
     synthesizer = Synthesizer.from_pretrained(voice=args.voice)
+    if args.world:
+        synthesizer = Synthesizer(synthesizer.voice, native_prosody=False)
     recognizer = EmotionRecognizer.from_pretrained()
     profile = None
     for sentence in HISTORY:
@@ -79,7 +84,9 @@ def main() -> None:
                 if heard.label is not None:
                     confusions[name][i, EMOTIONS.index(heard.label)] += 1
     print(
-        f"voice: {synthesizer.voice_name}; intensity {args.intensity}; {len(SENTENCES)} sentences per emotion"
+        f"voice: {synthesizer.voice_name}; emotion rendered by "
+        f"{'the voice' if synthesizer.native_prosody else 'WORLD'}; intensity {args.intensity}; "
+        f"{len(SENTENCES)} sentences per emotion"
     )
     for name, confusion in confusions.items():
         _report(name, confusion, [e.value[:5] for e in EMOTIONS])

@@ -1,14 +1,15 @@
 """Text to emotional speech: a voice, then the emotion renderer, then loudness, as one typed result.
 
-    text -> check -> voice.synthesize -> neutral samples --(gain to -16 LUFS)--> prosody.render
+    text -> check -> voice.synthesize -> neutral samples --(gain to -16 LUFS)
+         -> the renderer's rule, rendered by the voice itself or by WORLD afterwards
          -> peak limiter -> Speech (which says which voice ran) -> Ogg/Opus or WAV
 
 A *voice* is anything with ``name``, ``sample_rate`` and ``synthesize(text) -> (samples, rate)``:
 Tacotron 2 + a vocoder (``emotion_core.synth.neural``) when its weights are present, else the
 offline neural voice Hibari (``emotion_core.synth.hibari_voice``), else eSpeak NG. Every voice
-produces neutral speech and the same :class:`ProsodyRenderer` adds the emotion afterwards, so an
-emotion-conditioned voice can later be plugged in by giving it its own renderer (or a table of
-neutral rules).
+gets the same :class:`ProsodyRenderer`'s rule for an emotion and intensity. A voice that exposes
+its F0 and durations (:class:`NativeProsodyVoice`: Hibari) renders the rule itself; the others
+speak neutrally and WORLD warps that afterwards (:meth:`ProsodyRenderer.apply`).
 
 Loudness: the gain to ``TARGET_LUFS`` is measured on the voice's neutral output and applied to the
 rendered speech, so the emotion's energy offset (louder anger, quieter sadness) survives; a
@@ -22,7 +23,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from emotion_core import audio, hub
 from emotion_core.errors import CheckpointError, ModelError, SynthesisError
 from emotion_core.labels import Emotion
 from emotion_core.synth import output
-from emotion_core.synth.prosody import ProsodyRenderer
+from emotion_core.synth.prosody import NEUTRAL_RULE, ProsodyRenderer, ProsodyRule
 from emotion_core.synth.request import (
     SPEECH_FORMATS,
     VOCODER_NAMES,
@@ -121,6 +122,18 @@ class Speech:
         return output.waveform(self.samples, points=points)
 
 
+@runtime_checkable
+class NativeProsodyVoice(Voice, Protocol):
+    """A voice that renders a :class:`ProsodyRule` itself (through its own F0 and durations) rather
+    than having WORLD warp its neutral output afterwards."""
+
+    def synthesize_with(
+        self, text: str, rule: ProsodyRule | None, *, seed: int = 0
+    ) -> tuple[np.ndarray, int]:
+        """Return ``(samples, sample_rate)`` of ``text`` said with ``rule`` (``None``: neutral)."""
+        ...
+
+
 class Synthesizer:
     """Speaks text with an emotion; one per process, shared by threads.
 
@@ -132,6 +145,9 @@ class Synthesizer:
         Adds the emotion; the literature-based table by default.
     target_lufs : float
         Loudness of neutral output.
+    native_prosody : bool
+        Let a voice that can (:class:`NativeProsodyVoice`, i.e. Hibari) render the renderer's rule
+        itself; ``False`` sends every voice through WORLD (for comparisons).
     """
 
     def __init__(
@@ -140,12 +156,20 @@ class Synthesizer:
         *,
         renderer: ProsodyRenderer | None = None,
         target_lufs: float = output.TARGET_LUFS,
+        native_prosody: bool = True,
     ) -> None:
         self.voice = voice
         self.renderer = renderer or ProsodyRenderer()
         self.target_lufs = target_lufs
+        # The voice again, typed as one that renders rules itself, when it may and can.
+        self._native = voice if native_prosody and isinstance(voice, NativeProsodyVoice) else None
         # Neural models are not re-entrant; eSpeak has its own process-wide lock as well.
         self._lock = threading.Lock()
+
+    @property
+    def native_prosody(self) -> bool:
+        """Whether the voice renders the emotion itself (else WORLD does, afterwards)."""
+        return self._native is not None
 
     @property
     def voice_name(self) -> str:
@@ -209,13 +233,20 @@ class Synthesizer:
         cleaned = clean_text(text)
         emotion = Emotion(emotion)
         check_intensity(intensity)
+        rule = self.renderer.rule(emotion, intensity)
         with self._lock:
-            samples, sample_rate = self.voice.synthesize(cleaned)
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.ndim != 1 or samples.size == 0 or not np.all(np.isfinite(samples)):
-            raise SynthesisError(f"{self.voice.name} produced no usable audio.")
+            if self._native is None:
+                samples, sample_rate = self.voice.synthesize(cleaned)
+            else:  # neutral on the same native path as the emotion, with nothing changed
+                samples, sample_rate = self._native.synthesize_with(cleaned, NEUTRAL_RULE)
+                rendered = samples
+                if rule != NEUTRAL_RULE:
+                    rendered = _checked(self._native.synthesize_with(cleaned, rule)[0], self.voice.name)
+        samples = _checked(samples, self.voice.name)
+        # The gain is the neutral rendering's, so the rule's own level change survives.
         gain = output.loudness_gain(samples, sample_rate, target_lufs=self.target_lufs)
-        rendered = self.renderer.render(samples, sample_rate, emotion, intensity=intensity)
+        if self._native is None:
+            rendered = self.renderer.apply(samples, sample_rate, rule)
         normalized = output.normalize(rendered, sample_rate, gain=gain)
         log.debug(
             "Spoke %d chars as %s (%.2f) with %s: %.2f s",
@@ -233,6 +264,13 @@ class Synthesizer:
             intensity=float(intensity),
             voice=self.voice.name,
         )
+
+
+def _checked(samples: np.ndarray, voice: str) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1 or samples.size == 0 or not np.all(np.isfinite(samples)):
+        raise SynthesisError(f"{voice} produced no usable audio.")
+    return samples
 
 
 def _offline_voice(*, require_neural: bool) -> Voice:

@@ -408,21 +408,11 @@ class ProsodyRenderer:
         spectrum = pyworld.cheaptrick(x, f0, times, sample_rate)  # (n_frames, fft_size // 2 + 1)
         aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
 
-        f0 = _render_f0(f0, rule, seed=opts.seed)
+        f0 = render_f0(f0, rule, seed=opts.seed)
         freqs_hz = np.linspace(0.0, sample_rate / 2, spectrum.shape[1])
-        if rule.spectrum_db:
-            change_db = np.interp(np.maximum(freqs_hz, SPECTRUM_FLOOR_HZ), SHAPE_BANDS_HZ, rule.spectrum_db)
-            spectrum = spectrum * 10.0 ** (change_db / 10.0)  # power
-        if rule.tilt_db_per_octave:
-            octaves = np.log2(np.maximum(freqs_hz, TILT_PIVOT_HZ) / TILT_PIVOT_HZ)
-            spectrum = spectrum * 10.0 ** (rule.tilt_db_per_octave * octaves / 10.0)  # power
+        spectrum = spectrum * 10.0 ** (envelope_change_db(rule, freqs_hz) / 10.0)  # power
         if rule.breathiness:
-            ramp = np.clip(
-                (freqs_hz - BREATHINESS_START_HZ) / (BREATHINESS_FULL_HZ - BREATHINESS_START_HZ),
-                0.0,
-                1.0,
-            )
-            aperiodicity = aperiodicity + (1.0 - aperiodicity) * (rule.breathiness * ramp)
+            aperiodicity = aperiodicity + (1.0 - aperiodicity) * breathiness_weight(rule, freqs_hz)
 
         # Resynthesising the same frames at a shorter period speeds speech up without changing F0.
         y = pyworld.synthesize(f0, spectrum, aperiodicity, sample_rate, opts.frame_period_ms / rule.rate)
@@ -432,10 +422,31 @@ class ProsodyRenderer:
         return y.astype(np.float32)
 
 
-def _render_f0(f0_hz: np.ndarray, rule: ProsodyRule, *, seed: int) -> np.ndarray:
-    """Shift, stretch and jitter the voiced frames of an F0 track (Hz, 0 where unvoiced)."""
+def envelope_change_db(rule: ProsodyRule, freqs_hz: np.ndarray) -> np.ndarray:
+    """The change ``rule`` makes to the spectral envelope at ``freqs_hz``, in dB: its learned shape
+    (held at its ``SPECTRUM_FLOOR_HZ`` value below that) plus its tilt above ``TILT_PIVOT_HZ``.
+    Shared by WORLD's rendering and voices that render natively, so both apply the same rule."""
+    change = np.zeros(freqs_hz.shape)
+    if rule.spectrum_db:
+        change += np.interp(np.maximum(freqs_hz, SPECTRUM_FLOOR_HZ), SHAPE_BANDS_HZ, rule.spectrum_db)
+    if rule.tilt_db_per_octave:
+        change += rule.tilt_db_per_octave * np.log2(np.maximum(freqs_hz, TILT_PIVOT_HZ) / TILT_PIVOT_HZ)
+    return change
+
+
+def breathiness_weight(rule: ProsodyRule, freqs_hz: np.ndarray) -> np.ndarray:
+    """How far (0-1) each frequency's periodic power is moved to noise: ``rule.breathiness`` ramped
+    in from ``BREATHINESS_START_HZ`` to ``BREATHINESS_FULL_HZ``, as breath noise fills the upper
+    harmonics first."""
+    ramp = (freqs_hz - BREATHINESS_START_HZ) / (BREATHINESS_FULL_HZ - BREATHINESS_START_HZ)
+    return rule.breathiness * np.clip(ramp, 0.0, 1.0)
+
+
+def render_f0(f0_hz: np.ndarray, rule: ProsodyRule, *, seed: int, voiced_from_hz: float = 0.0) -> np.ndarray:
+    """Shift, stretch and jitter the voiced frames of an F0 track (Hz; frames at or below
+    ``voiced_from_hz`` are unvoiced and stay as they are)."""
     f0 = f0_hz.copy()
-    voiced = f0 > 0
+    voiced = f0 > voiced_from_hz
     if not np.any(voiced):
         log.debug("No voiced frames: F0 left unchanged")
         return f0
