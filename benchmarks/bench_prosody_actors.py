@@ -3,7 +3,7 @@ own recogniser.
 
 For every emotion at intensity 0.5 (the actors' normal portrayals) and 1.0 (RAVDESS's strong ones),
 the offline voice says the same sentences neutrally and in that emotion; the change in F0 level,
-F0 range, speaking rate and spectral tilt (measured exactly as on the actors,
+F0 range, speaking rate, spectral tilt and the F0 contour's slope (measured exactly as on the actors,
 :mod:`emotion_core.synth.prosody_measures`) is placed among the actors' own changes from their neutral
 (:mod:`emotion_core.synth.actor_prosody`): inside their interquartile range, or below / above it.
 
@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 from emotion_core.labels import Emotion
-from emotion_core.synth.actor_prosody import ActorProsody
+from emotion_core.synth.actor_prosody import QUANTITIES, ActorProsody
 from emotion_core.synth.pipeline import Synthesizer
 from emotion_core.synth.prosody_measures import ProsodyMeasures, change, measure
 
@@ -71,7 +71,10 @@ def main() -> None:
     print(f"voice: {synthesizer.voice_name}; emotion rendered by {renderer}; actors: {actors_used}")
     print(
         f"{'emotion':<10} {'intensity':<9} "
-        + " ".join(f"{q:>34}" for q in ("F0 level (st)", "F0 range (x)", "rate (x)", "tilt (dB/oct)"))
+        + " ".join(
+            f"{q:>34}"
+            for q in ("F0 level (st)", "F0 range (x)", "rate (x)", "tilt (dB/oct)", "F0 slope (st/s)")
+        )
     )
     inside = total = 0
     for emotion in Emotion:
@@ -80,7 +83,7 @@ def main() -> None:
         for name, intensity in INTENSITIES.items():
             synthetic = synthetic_changes(synthesizer, neutral, emotion, intensity)
             cells = []
-            for quantity in ("f0_shift_st", "f0_range_scale", "rate", "tilt_db_per_octave"):
+            for quantity in QUANTITIES:
                 spread = actors.spread(emotion, name, quantity)
                 value = synthetic.get(quantity, float("nan"))
                 if spread is None:

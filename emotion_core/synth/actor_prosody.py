@@ -10,6 +10,8 @@ readings (so voices, microphones and languages cancel out):
 - ``rate``: neutral over emotional duration of the *same sentence* (RAVDESS statements, TESS words,
   EmoDB texts; SAVEE's and nEMO's sentences differ between emotions, so they give no rate);
 - ``tilt_db_per_octave``: slope of the long-term spectrum above 1 kHz, emotional minus neutral;
+- ``f0_slope_st_per_s``: the F0 contour's overall slope over the utterance, emotional minus neutral
+  (semitones per second); measured, not rendered;
 - the **spectral shape** (``spectra``): each band's share of the long-term spectrum, emotional minus
   neutral, in dB at :data:`~emotion_core.synth.prosody_measures.SHAPE_BANDS_HZ`: where vocal effort
   moves energy, which one slope does not say (anger adds 3-5 dB at 1-4 kHz relative to the rest,
@@ -36,7 +38,7 @@ from emotion_core.labels import Emotion
 TABLE_PATH = Path(__file__).with_name("actor_prosody.json")
 CARD_PATH = Path(__file__).with_name("ACTOR_PROSODY_CARD.md")
 INTENSITIES = ("normal", "strong")
-QUANTITIES = ("f0_shift_st", "f0_range_scale", "rate", "tilt_db_per_octave")
+QUANTITIES = ("f0_shift_st", "f0_range_scale", "rate", "tilt_db_per_octave", "f0_slope_st_per_s")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class ActorProsody:
                 if not spreads:
                     continue
                 cells = [
-                    _cell(spreads.get(q), signed=q in ("f0_shift_st", "tilt_db_per_octave"))
+                    _cell(
+                        spreads.get(q), signed=q in ("f0_shift_st", "tilt_db_per_octave", "f0_slope_st_per_s")
+                    )
                     for q in QUANTITIES
                 ]
                 shape = self.spectrum(emotion, intensity)
@@ -127,16 +131,18 @@ this table is derived data under their terms (non-commercial).
 (medians of each), so voices, microphones and languages cancel; then the median and interquartile
 range across speakers. F0 in semitones (WORLD DIO + StoneMask); F0 range as the 10th to 90th
 percentile; rate as neutral over emotional duration of the *same sentence* (RAVDESS, TESS, EmoDB only);
-tilt as the slope (dB/octave) of the long-term spectrum over 1-7 kHz; spectral shape as each of 64
-mel bands' share of the long-term spectrum (dB), pauses left out. The renderer speaks the normal
-medians at intensity 0.5 and the strong ones at 1.0, within WORLD's limits (F0 ±7 semitones, rate
-0.7-1.3).
+tilt as the slope (dB/octave) of the long-term spectrum over 1-7 kHz; F0 slope as the least-squares
+slope of voiced F0 over the utterance (the contour's direction; measured, not rendered: rendered, the
+round trip through the recogniser fell, see the README); spectral shape as each of 64 mel bands'
+share of the long-term spectrum (dB), pauses left out. The renderer speaks the normal medians at
+intensity 0.5 and the strong ones at 1.0 (Hibari inside the voice, other voices through
+WORLD), within its limits (F0 ±7 semitones, rate 0.7-1.3).
 
-**Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change, and the
+**Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change / the
 smallest above the eight lowest bands, dB):
 
-| emotion | intensity | F0 shift (st) | F0 range (x) | rate (x) | tilt (dB/oct) | shape max / min |
-|---|---|---|---|---|---|---|
+| emotion | intensity | F0 shift (st) | F0 range (x) | rate (x) | tilt (dB/oct) | F0 slope (st/s) | shape |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 **Judged** against these actors by `python -m benchmarks.bench_prosody_actors` and by the shipped

@@ -1,11 +1,13 @@
 """Emotion as prosody: rules learned from actors (the literature's where actors cannot teach them),
-applied with WORLD.
+applied with WORLD or by the voice itself.
 
-Every voice (Hibari, eSpeak NG, Tacotron 2 + a vocoder) produces neutral speech; this stage then
-renders the requested emotion onto it (neutral too, through the same resynthesis), so all voices
-speak emotion the same way and a future emotion-conditioned Tacotron can simply skip it. The speech
-is analysed with the WORLD vocoder (``pyworld``: DIO + StoneMask for F0, CheapTrick for the spectral
-envelope, D4C for aperiodicity), the parameters are changed, and it is resynthesised:
+Every voice gets the same :class:`ProsodyRule` for an emotion and intensity. Hibari renders it
+inside the voice (:mod:`emotion_core.synth.hibari_voice`, with :func:`render_f0`,
+:func:`envelope_change_db` and :func:`breathiness_weight` from here); eSpeak NG and Tacotron 2 + a
+vocoder produce neutral speech and :meth:`ProsodyRenderer.apply` renders the emotion onto it
+(neutral too, through the same resynthesis). There the speech is analysed with the WORLD vocoder
+(``pyworld``: DIO + StoneMask for F0, CheapTrick for the spectral envelope, D4C for aperiodicity),
+the parameters are changed, and it is resynthesised:
 
 - **F0 level**: voiced F0 shifted by ``f0_shift_st`` semitones (the median moves by exactly that).
 - **F0 range**: log-F0 excursions around the utterance median scaled by ``f0_range_scale``.
@@ -229,6 +231,9 @@ LITERATURE_RULES: Mapping[Emotion, ProsodyRule] = MappingProxyType(
 #: the lowest bands), which the F0 rule already renders.
 SPECTRUM_FLOOR_HZ = 250.0
 #: Limits on learned changes: WORLD resynthesis degrades beyond about 7 semitones and 30 % rate.
+#: Hibari's native rendering does not, but with the actors' medians uncapped (strong fear +12.9,
+#: anger +10.2, happiness +8.9 semitones) the round trip at intensity 1.0 heard strong happiness as
+#: angry 4 times in 8 (2 with the limit), so one limit serves both paths.
 MAX_SHIFT_ST = 7.0
 RATE_LIMITS = (0.7, 1.3)
 RANGE_LIMITS = (0.5, 2.0)
@@ -309,7 +314,8 @@ NORMAL_RULES: Mapping[Emotion, ProsodyRule] = _learned(_ACTORS, "normal")
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Analysis settings for WORLD; runtime knobs, not part of any rule.
+    """Analysis settings for WORLD; runtime knobs, not part of any rule (a voice that renders rules
+    itself, :class:`~emotion_core.synth.pipeline.NativeProsodyVoice`, does not use them).
 
     Attributes
     ----------

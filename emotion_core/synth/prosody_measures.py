@@ -1,5 +1,5 @@
 """The prosodic quantities that the emotion renderer sets, measured the same way on actors and on
-synthetic speech: four numbers (:func:`measure`) and the long-term spectrum's shape
+synthetic speech: five numbers (:func:`measure`) and the long-term spectrum's shape
 (:func:`spectral_shape_db`).
 
 Learning the renderer's rules from the corpora (:mod:`emotion_core.synth.actor_prosody`) and judging
@@ -48,12 +48,16 @@ class ProsodyMeasures:
         sentence its ratio is the speaking-rate ratio.
     tilt_db_per_octave : float
         Slope of the long-term average spectrum (dB per octave) over :data:`TILT_BAND_HZ`.
+    f0_slope_st_per_s : float
+        The F0 contour's overall direction: the least-squares slope of voiced F0 over the utterance
+        (semitones per second; negative is the usual declination, positive a rising contour).
     """
 
     f0_median_st: float
     f0_range_st: float
     duration_s: float
     tilt_db_per_octave: float
+    f0_slope_st_per_s: float = 0.0
 
 
 #: Centre frequency (Hz) of each band of :func:`spectral_shape_db`: the analysis's mel bands.
@@ -92,14 +96,16 @@ def _prepared(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def change(neutral: ProsodyMeasures, emotional: ProsodyMeasures) -> dict[str, float]:
-    """How ``emotional`` differs from ``neutral`` in the renderer's four quantities: F0 shift
-    (semitones), F0 range and speaking rate as factors (rate: neutral over emotional duration, so it
-    means something only for the same sentence), tilt change (dB per octave)."""
+    """How ``emotional`` differs from ``neutral``: F0 shift (semitones), F0 range and speaking rate as
+    factors (rate: neutral over emotional duration, so it means something only for the same
+    sentence), tilt change (dB per octave), and the F0 slope change (semitones per second), which is
+    measured beside the renderer's quantities but not rendered (the actors' card says why)."""
     return {
         "f0_shift_st": emotional.f0_median_st - neutral.f0_median_st,
         "f0_range_scale": emotional.f0_range_st / max(neutral.f0_range_st, MIN_RANGE_ST),
         "rate": neutral.duration_s / emotional.duration_s,
         "tilt_db_per_octave": emotional.tilt_db_per_octave - neutral.tilt_db_per_octave,
+        "f0_slope_st_per_s": emotional.f0_slope_st_per_s - neutral.f0_slope_st_per_s,
     }
 
 
@@ -114,13 +120,16 @@ def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
     """Measure mono speech (float, any rate); ``None`` when it has too little voicing to say."""
     x = _prepared(samples, sample_rate)
     semitones = pitch_semitones(x, CONFIG)
-    voiced = semitones[~np.isnan(semitones)]
+    is_voiced = ~np.isnan(semitones)
+    voiced = semitones[is_voiced]
     if voiced.size < MIN_VOICED_FRAMES:
         return None
     p10, median, p90 = np.percentile(voiced, [10, 50, 90])
+    times_s = np.flatnonzero(is_voiced) / CONFIG.frame_rate
     return ProsodyMeasures(
         f0_median_st=float(median),
         f0_range_st=float(p90 - p10),
         duration_s=x.size / CONFIG.sample_rate,
         tilt_db_per_octave=_tilt(x),
+        f0_slope_st_per_s=float(np.polyfit(times_s, voiced, 1)[0]),
     )

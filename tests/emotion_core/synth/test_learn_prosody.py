@@ -24,7 +24,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
             measured.append(
                 (
                     _ravdess(actor, "01", Emotion.NEUTRAL, "01", statement),
-                    ProsodyMeasures(base_st, 4.0, seconds, -10),
+                    ProsodyMeasures(base_st, 4.0, seconds, -10, -2.0),
                 )
             )
             # calm: much lower, would wreck the baseline if taken for neutral
@@ -34,7 +34,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
                     ProsodyMeasures(base_st - 9, 1, seconds, 0),
                 )
             )
-            angry = ProsodyMeasures(base_st + 3.0, 6.0, seconds / 1.25, -8.0)
+            angry = ProsodyMeasures(base_st + 3.0, 6.0, seconds / 1.25, -8.0, 1.0)
             measured.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), angry))
     table = learn_prosody.learn(measured, ("RAVDESS",))
     spread = table.spread(Emotion.ANGRY, "strong", "f0_shift_st")
@@ -42,6 +42,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
     assert table.spread(Emotion.ANGRY, "strong", "f0_range_scale").median == pytest.approx(1.5)
     assert table.spread(Emotion.ANGRY, "strong", "rate").median == pytest.approx(1.25)
     assert table.spread(Emotion.ANGRY, "strong", "tilt_db_per_octave").median == pytest.approx(2.0)
+    assert table.spread(Emotion.ANGRY, "strong", "f0_slope_st_per_s").median == pytest.approx(3.0)
     assert table.spread(Emotion.ANGRY, "normal", "f0_shift_st") is None  # no normal portrayals given
 
 
