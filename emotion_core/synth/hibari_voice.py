@@ -13,8 +13,8 @@ a waveform. :meth:`HibariVoice.synthesize_with` renders an emotion there, native
 into the network as the speed that gives it (durations come from its own duration model), the F0
 track is shifted and stretched before the pulses are made (the harmonics following the envelope the
 network predicted), the learned spectral change is added to the envelopes, and breathiness moves
-harmonic power into the noise branch. No analysis and
-resynthesis, so none of WORLD's artefacts and a fraction of its time (issue 12).
+harmonic power into the noise branch. No analysis and resynthesis, so none of WORLD's artefacts and
+a fraction of its time (issue 12).
 """
 
 from __future__ import annotations
