@@ -49,6 +49,10 @@ class FeatureConfig:
         Refine each F0 estimate with StoneMask. It moves F0 by a median 0.12 semitones and
         costs more than DIO itself (about 10 ms per 10 s), so the recogniser leaves it off; prosody
         measurements, where the value itself is the result, keep it on.
+    voicing : bool
+        Add :mod:`emotion_core.functionals`' voicing statistics (rhythm of voiced segments, the
+        spectrum of voiced and of unvoiced frames apart, alpha ratio, Hammarberg index, F0 rises and
+        falls), the eGeMAPS parameters the base set lacks. Off in models trained before they existed.
     """
 
     sample_rate: int = 16000
@@ -63,6 +67,7 @@ class FeatureConfig:
     dynamic_range_db: float = 80.0
     pitch_speed: int = 8
     pitch_refine: bool = False
+    voicing: bool = False
 
     @property
     def frame_rate(self) -> float:

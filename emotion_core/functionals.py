@@ -18,6 +18,7 @@ import functools
 import numpy as np
 import scipy.fft
 
+from emotion_core import spectrum
 from emotion_core.features import FeatureConfig, log_from_power, mel_power
 
 #: Cepstral coefficients (from the log-mel, c1..c20) whose spread and dynamics are kept.
@@ -26,6 +27,11 @@ N_CEPS = 20
 F0_FLOOR_HZ, F0_CEIL_HZ = 60.0, 600.0
 #: Frames this far below the loudest frame (dB) count as pauses for loudness and rhythm statistics.
 ACTIVE_DB = 30.0
+#: Cepstral means kept over voiced frames (the vowels' envelope) and over active unvoiced frames
+#: (fricatives and breath), with ``voicing``.
+N_VOICED_CEPS, N_UNVOICED_CEPS = 12, 6
+#: Voiced runs shorter than this many frames are DIO's voicing flicker, not syllables.
+MIN_VOICED_RUN = 3
 
 
 @functools.lru_cache(maxsize=8)
@@ -54,6 +60,24 @@ def functional_names(config: FeatureConfig) -> tuple[str, ...]:
         "f0_delta_abs_st",
         "f0_jitter_st",
     ]
+    if config.voicing:
+        names += [
+            "voiced_segments_per_s",
+            "voiced_segment_mean_s",
+            "voiced_segment_std_s",
+            "unvoiced_segment_mean_s",
+            "alpha_ratio_mean",
+            "alpha_ratio_std",
+            "hammarberg_mean",
+            "hammarberg_std",
+            "voiced_loudness_offset",
+            "voiced_loudness_std",
+            "voiced_flux_mean",
+            "f0_rise_st_per_s",
+            "f0_fall_st_per_s",
+        ]
+        names += [f"voiced_cep{c}_mean" for c in range(1, N_VOICED_CEPS + 1)]
+        names += [f"unvoiced_cep{c}_mean" for c in range(1, N_UNVOICED_CEPS + 1)]
     return tuple(names)
 
 
@@ -176,5 +200,93 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
         float(tilt.mean()),
         float(tilt.std()),
     ]
-    vector = np.concatenate([*spectral, loud, _pitch_stats(semitones, frame_rate)])
-    return vector.astype(np.float32)
+    parts = [*spectral, loud, _pitch_stats(semitones, frame_rate)]
+    if config.voicing:
+        parts.append(_voicing_stats(mel, ceps, loudness, active, semitones, config))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _band_regions(config: FeatureConfig) -> tuple[np.ndarray, ...]:
+    """Band widths (Hz) and masks of the bands centred in 0-1000, 1000-5000, 0-2000 and 2000-5000 Hz
+    (alpha ratio's and Hammarberg index's regions)."""
+    edges = spectrum.mel_band_edges_hz(config.n_mels, config.fmin_hz, config.fmax_hz)
+    centers = edges[1:-1]
+    widths = (edges[2:] - edges[:-2]) / 2.0
+    return (
+        widths,
+        centers < 1000.0,
+        (centers >= 1000.0) & (centers < 5000.0),
+        centers < 2000.0,
+        (centers >= 2000.0) & (centers < 5000.0),
+    )
+
+
+def _voicing_stats(
+    mel: np.ndarray,
+    ceps: np.ndarray,
+    loudness: np.ndarray,
+    active: np.ndarray,
+    semitones: np.ndarray,
+    config: FeatureConfig,
+) -> np.ndarray:
+    """eGeMAPS-style voicing statistics (see :attr:`FeatureConfig.voicing`).
+
+    Voice quality (tension, breathiness, vocal effort) shows in the spectrum of the vowels, which the
+    whole clip's band means blur with pauses and fricatives; rhythm shows in how long voiced runs
+    and the gaps between them last. Both are measured in ratios and seconds, so gain and microphone
+    level cancel as in the rest of the vector.
+    """
+    frames = min(mel.shape[0], semitones.size)
+    frame_rate = config.frame_rate
+    voiced = ~np.isnan(semitones[:frames]) & active[:frames]
+    runs = [(a, b) for a, b in _runs(voiced) if b - a >= MIN_VOICED_RUN]
+    lengths = np.array([b - a for a, b in runs], dtype=np.float64) / frame_rate
+    gaps = (
+        np.array([c - b for (_, b), (c, _) in zip(runs[:-1], runs[1:], strict=True)], dtype=np.float64)
+        / frame_rate
+    )
+    duration_s = max(mel.shape[0] / frame_rate, 1e-3)
+    rhythm = [
+        len(runs) / duration_s,
+        float(lengths.mean()) if lengths.size else 0.0,
+        float(lengths.std()) if lengths.size else 0.0,
+        float(gaps.mean()) if gaps.size else 0.0,
+    ]
+    widths, low, high, below_2k, mid = _band_regions(config)
+    keep = np.zeros(frames, dtype=bool)
+    for a, b in runs:
+        keep[a:b] = True
+    quality = [0.0] * 9
+    voiced_ceps = np.zeros(N_VOICED_CEPS)
+    if keep.sum() >= MIN_VOICED_RUN:
+        db = 10.0 / np.log(10.0) * mel[:frames][keep]
+        energy = np.exp(mel[:frames][keep]) * widths
+        alpha = 10.0 * np.log10(energy[:, low].sum(axis=1) / np.maximum(energy[:, high].sum(axis=1), 1e-12))
+        hammarberg = db[:, below_2k].max(axis=1) - db[:, mid].max(axis=1)
+        flux = np.linalg.norm(np.diff(mel[:frames], axis=0)[keep[1:] & keep[:-1]], axis=1)
+        slopes = np.array([_slope(semitones[a:b], frame_rate) for a, b in runs])
+        rises, falls = slopes[slopes > 0], slopes[slopes < 0]
+        quality = [
+            float(alpha.mean()),
+            float(alpha.std()),
+            float(hammarberg.mean()),
+            float(hammarberg.std()),
+            float(loudness[:frames][keep].mean() - loudness[active].mean()),
+            float(loudness[:frames][keep].std()),
+            float(flux.mean()) if flux.size else 0.0,
+            float(rises.mean()) if rises.size else 0.0,
+            float(falls.mean()) if falls.size else 0.0,
+        ]
+        voiced_ceps = ceps[:frames][keep, :N_VOICED_CEPS].mean(axis=0)
+    unvoiced = active[:frames] & ~keep
+    unvoiced_ceps = np.zeros(N_UNVOICED_CEPS)
+    if unvoiced.sum() >= MIN_VOICED_RUN:
+        unvoiced_ceps = ceps[:frames][unvoiced, :N_UNVOICED_CEPS].mean(axis=0)
+    return np.concatenate([rhythm, quality, voiced_ceps, unvoiced_ceps])

@@ -3,6 +3,7 @@ and loudness the way the recogniser relies on."""
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt
 
 from emotion_core.features import FeatureConfig
 from emotion_core.functionals import (
@@ -55,3 +56,45 @@ def test_network_inputs_drop_band_means_only_when_asked():
     kept = network_inputs(vectors, CONFIG, False)
     assert kept.shape[-1] == network_input_size(CONFIG, False) == vectors.shape[-1] - CONFIG.n_mels
     np.testing.assert_array_equal(kept, vectors[:, CONFIG.n_mels :])
+
+
+VOICING = FeatureConfig(voicing=True)
+
+
+def _voicing_named(audio: np.ndarray) -> dict[str, float]:
+    return dict(zip(functional_names(VOICING), utterance_functionals(audio, VOICING).tolist(), strict=True))
+
+
+def _tone_bursts(bursts_s: float, gap_s: float, count: int, sample_rate: int = 16000) -> np.ndarray:
+    """``count`` harmonic bursts (150 Hz, 20 harmonics at -6 dB/octave) of ``bursts_s`` seconds with
+    silences of ``gap_s`` between them: syllables whose timing is known exactly."""
+    t = np.arange(int(bursts_s * sample_rate)) / sample_rate
+    burst = sum(np.sin(2 * np.pi * 150.0 * k * t) / k for k in range(1, 21)) * np.hanning(t.size) ** 0.25
+    gap = np.zeros(int(gap_s * sample_rate))
+    parts = [burst if i % 2 == 0 else gap for i in range(2 * count - 1)]
+    return (0.3 * np.concatenate(parts) / np.abs(burst).max()).astype(np.float32)
+
+
+def test_voicing_statistics_extend_the_vector_only_when_asked():
+    plain = utterance_functionals(speechlike(2.0, 16000, seed=4), CONFIG)
+    extended = utterance_functionals(speechlike(2.0, 16000, seed=4), VOICING)
+    assert len(functional_names(VOICING)) == len(functional_names(CONFIG)) + 31 == extended.size
+    np.testing.assert_array_equal(extended[: plain.size], plain)  # appended, the rest unchanged
+    assert np.isfinite(extended).all()
+
+
+def test_voicing_statistics_measure_the_rhythm_of_voiced_segments():
+    stats = _voicing_named(_tone_bursts(0.3, 0.2, 4))
+    assert stats["voiced_segment_mean_s"] == pytest.approx(0.3, abs=0.06)
+    assert stats["unvoiced_segment_mean_s"] == pytest.approx(0.2, abs=0.06)
+    assert stats["voiced_segments_per_s"] == pytest.approx(4 / 1.8, rel=0.15)
+    assert abs(stats["f0_rise_st_per_s"]) < 0.5 and abs(stats["f0_fall_st_per_s"]) < 0.5  # steady pitch
+
+
+def test_voicing_statistics_hear_vocal_effort_in_the_voiced_spectrum():
+    """A brighter voice (more energy at 1-5 kHz) has a lower alpha ratio and Hammarberg index."""
+    audio = _tone_bursts(0.3, 0.2, 4)
+    brighter = audio + 2.0 * sosfilt(butter(2, 1000, "highpass", fs=16000, output="sos"), audio)
+    dull, bright = (_voicing_named(x.astype(np.float32)) for x in (audio, brighter))
+    assert bright["alpha_ratio_mean"] < dull["alpha_ratio_mean"] - 3.0
+    assert bright["hammarberg_mean"] < dull["hammarberg_mean"] - 3.0
