@@ -202,7 +202,7 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
     ]
     parts = [*spectral, loud, _pitch_stats(semitones, frame_rate)]
     if config.voicing:
-        parts.append(_voicing_stats(mel, ceps, loudness, active, semitones, config))
+        parts.append(_voicing_stats(mel, delta, ceps, loudness, active, semitones, config))
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -230,6 +230,7 @@ def _band_regions(config: FeatureConfig) -> tuple[np.ndarray, ...]:
 
 def _voicing_stats(
     mel: np.ndarray,
+    delta: np.ndarray,
     ceps: np.ndarray,
     loudness: np.ndarray,
     active: np.ndarray,
@@ -245,7 +246,10 @@ def _voicing_stats(
     """
     frames = min(mel.shape[0], semitones.size)
     frame_rate = config.frame_rate
-    voiced = ~np.isnan(semitones[:frames]) & active[:frames]
+    level = loudness[active].mean()  # the whole clip's active level, before the tracks are aligned
+    mel, ceps, loudness, active = (a[:frames] for a in (mel, ceps, loudness, active))
+    delta = delta[: frames - 1]
+    voiced = ~np.isnan(semitones[:frames]) & active
     runs = [(a, b) for a, b in _runs(voiced) if b - a >= MIN_VOICED_RUN]
     lengths = np.array([b - a for a, b in runs], dtype=np.float64) / frame_rate
     gaps = (
@@ -266,11 +270,11 @@ def _voicing_stats(
     quality = [0.0] * 9
     voiced_ceps = np.zeros(N_VOICED_CEPS)
     if keep.sum() >= MIN_VOICED_RUN:
-        db = 10.0 / np.log(10.0) * mel[:frames][keep]
-        energy = np.exp(mel[:frames][keep]) * widths
+        db = 10.0 / np.log(10.0) * mel[keep]
+        energy = np.exp(mel[keep]) * widths
         alpha = 10.0 * np.log10(energy[:, low].sum(axis=1) / np.maximum(energy[:, high].sum(axis=1), 1e-12))
         hammarberg = db[:, below_2k].max(axis=1) - db[:, mid].max(axis=1)
-        flux = np.linalg.norm(np.diff(mel[:frames], axis=0)[keep[1:] & keep[:-1]], axis=1)
+        flux = np.linalg.norm(delta[keep[1:] & keep[:-1]], axis=1)  # delta[i] = mel[i + 1] - mel[i]
         slopes = np.array([_slope(semitones[a:b], frame_rate) for a, b in runs])
         rises, falls = slopes[slopes > 0], slopes[slopes < 0]
         quality = [
@@ -278,15 +282,15 @@ def _voicing_stats(
             float(alpha.std()),
             float(hammarberg.mean()),
             float(hammarberg.std()),
-            float(loudness[:frames][keep].mean() - loudness[active].mean()),
-            float(loudness[:frames][keep].std()),
+            float(loudness[keep].mean() - level),
+            float(loudness[keep].std()),
             float(flux.mean()) if flux.size else 0.0,
             float(rises.mean()) if rises.size else 0.0,
             float(falls.mean()) if falls.size else 0.0,
         ]
-        voiced_ceps = ceps[:frames][keep, :N_VOICED_CEPS].mean(axis=0)
-    unvoiced = active[:frames] & ~keep
+        voiced_ceps = ceps[keep, :N_VOICED_CEPS].mean(axis=0)
+    unvoiced = active & ~keep
     unvoiced_ceps = np.zeros(N_UNVOICED_CEPS)
     if unvoiced.sum() >= MIN_VOICED_RUN:
-        unvoiced_ceps = ceps[:frames][unvoiced, :N_UNVOICED_CEPS].mean(axis=0)
+        unvoiced_ceps = ceps[unvoiced, :N_UNVOICED_CEPS].mean(axis=0)
     return np.concatenate([rhythm, quality, voiced_ceps, unvoiced_ceps])
