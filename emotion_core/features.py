@@ -52,7 +52,8 @@ class FeatureConfig:
     voicing : bool
         Add :mod:`emotion_core.functionals`' voicing statistics (rhythm of voiced segments, the
         spectrum of voiced and of unvoiced frames apart, alpha ratio, Hammarberg index, F0 rises and
-        falls), the eGeMAPS parameters the base set lacks. Off in models trained before they existed.
+        falls), the eGeMAPS parameters the base set lacks. They gained in both evaluation protocols
+        (README, "What each choice is worth"); models saved before MoodBot 0.9 lack them.
     """
 
     sample_rate: int = 16000
@@ -67,7 +68,7 @@ class FeatureConfig:
     dynamic_range_db: float = 80.0
     pitch_speed: int = 8
     pitch_refine: bool = False
-    voicing: bool = False
+    voicing: bool = True
 
     @property
     def frame_rate(self) -> float:

@@ -90,9 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ablation, with --protocol: a corpus's share of draws grows as its clips ** POWER (0.5 ships)",
     )
     parser.add_argument(
-        "--voicing",
+        "--no-voicing",
         action="store_true",
-        help="ablation, with --protocol: add the 31 voicing statistics to the functionals",
+        help="ablation, with --protocol: leave the 31 voicing statistics out of the functionals",
     )
     parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
@@ -141,8 +141,8 @@ def run_protocol(args: argparse.Namespace) -> int:
         if not 0.0 <= args.speaker_shift <= 1.0:
             raise EmotionCoreError("--speaker-shift is a share of draws, from 0 to 1")
         config = replace(config, speaker_shift=args.speaker_shift)
-    if args.voicing:
-        config = replace(config, features=replace(config.features, voicing=True))
+    if args.no_voicing:
+        config = replace(config, features=replace(config.features, voicing=False))
     if args.corpus_weight_power is not None:
         if not 0.0 <= args.corpus_weight_power <= 1.0:
             raise EmotionCoreError("--corpus-weight-power is from 0 (corpora equal) to 1 (as their size)")

@@ -26,6 +26,8 @@ FORMAT_VERSION = 1
 #: The pitch tracker of models saved before MoodBot 0.3, whose configs do not name one, so that
 #: they are still heard with the features they were trained on.
 PITCH_BEFORE_0_3 = {"pitch_speed": 4, "pitch_refine": True}
+#: Models saved before MoodBot 0.9 were trained without the voicing statistics.
+VOICING_BEFORE_0_9 = {"voicing": False}
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class RecognizerConfig:
             if "hidden" in arch:
                 arch["hidden"] = tuple(arch["hidden"])
             return cls(
-                features=FeatureConfig(**{**PITCH_BEFORE_0_3, **data["features"]}),
+                features=FeatureConfig(**{**PITCH_BEFORE_0_3, **VOICING_BEFORE_0_9, **data["features"]}),
                 architecture=ArchitectureConfig(**arch),
                 labels=tuple(Emotion(name) for name in data["labels"]),
                 timeline=TimelineConfig(**data["timeline"]),

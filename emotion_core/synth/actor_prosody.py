@@ -136,7 +136,8 @@ slope of voiced F0 over the utterance (the contour's direction; measured, not re
 round trip through the recogniser fell, see the README); spectral shape as each of 64 mel bands'
 share of the long-term spectrum (dB), pauses left out. The renderer speaks the normal medians at
 intensity 0.5 and the strong ones at 1.0 (Hibari inside the voice, other voices through
-WORLD), within its limits (F0 ±7 semitones, rate 0.7-1.3).
+WORLD), within its limits (F0 ±7 semitones, or the actors' quartile nearest neutral where even that
+lies beyond, as for strong fear; rate 0.7-1.3).
 
 **Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change / the
 smallest above the eight lowest bands, dB):

@@ -61,7 +61,7 @@ import numpy as np
 
 from emotion_core.errors import SynthesisError
 from emotion_core.labels import Emotion
-from emotion_core.synth.actor_prosody import ActorProsody
+from emotion_core.synth.actor_prosody import ActorProsody, Spread
 from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ
 from emotion_core.synth.request import check_intensity
 
@@ -233,7 +233,8 @@ SPECTRUM_FLOOR_HZ = 250.0
 #: Limits on learned changes: WORLD resynthesis degrades beyond about 7 semitones and 30 % rate.
 #: Hibari's native rendering does not, but with the actors' medians uncapped (strong fear +12.9,
 #: anger +10.2, happiness +8.9 semitones) the round trip at intensity 1.0 heard strong happiness as
-#: angry 4 times in 8 (2 with the limit), so one limit serves both paths.
+#: angry 4 times in 8 (2 with the limit), so one limit serves both paths. It never holds a change
+#: below the actors' interquartile range (see :func:`_limited_shift`).
 MAX_SHIFT_ST = 7.0
 RATE_LIMITS = (0.7, 1.3)
 RANGE_LIMITS = (0.5, 2.0)
@@ -267,6 +268,14 @@ def _blend_spectra(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tupl
     return tuple(float(v) for v in start + (end - start) * t)
 
 
+def _limited_shift(spread: Spread) -> float:
+    """The actors' median F0 change held to :data:`MAX_SHIFT_ST`, but never beyond their own
+    interquartile range: where even the quartile nearest neutral lies past the limit (strong fear,
+    +9.6 to +14.6 semitones), that quartile, the mildest change the actors agree on."""
+    limit = max(MAX_SHIFT_ST, spread.q25, -spread.q75)
+    return float(np.clip(spread.median, -limit, limit))
+
+
 def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRule]:
     """Rules at one actor intensity: the actors' median F0 level, range and rate changes (within
     WORLD's limits) and their median change of spectral shape where the table has one (else their
@@ -286,7 +295,7 @@ def _learned(table: ActorProsody, intensity: str) -> Mapping[Emotion, ProsodyRul
 
         rules[emotion] = replace(
             literature,
-            f0_shift_st=float(np.clip(median("f0_shift_st", 0.0), -MAX_SHIFT_ST, MAX_SHIFT_ST)),
+            f0_shift_st=_limited_shift(spreads["f0_shift_st"]) if "f0_shift_st" in spreads else 0.0,
             f0_range_scale=float(np.clip(median("f0_range_scale", 1.0), *RANGE_LIMITS)),
             rate=float(np.clip(median("rate", literature.rate), *RATE_LIMITS)),
             tilt_db_per_octave=0.0

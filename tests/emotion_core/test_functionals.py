@@ -7,6 +7,8 @@ from scipy.signal import butter, sosfilt
 
 from emotion_core.features import FeatureConfig
 from emotion_core.functionals import (
+    _run_slopes,
+    _slope,
     functional_names,
     network_input_size,
     network_inputs,
@@ -76,9 +78,10 @@ def _tone_bursts(bursts_s: float, gap_s: float, count: int, sample_rate: int = 1
 
 
 def test_voicing_statistics_extend_the_vector_only_when_asked():
-    plain = utterance_functionals(speechlike(2.0, 16000, seed=4), CONFIG)
+    without = FeatureConfig(voicing=False)
+    plain = utterance_functionals(speechlike(2.0, 16000, seed=4), without)
     extended = utterance_functionals(speechlike(2.0, 16000, seed=4), VOICING)
-    assert len(functional_names(VOICING)) == len(functional_names(CONFIG)) + 31 == extended.size
+    assert len(functional_names(VOICING)) == len(functional_names(without)) + 31 == extended.size
     np.testing.assert_array_equal(extended[: plain.size], plain)  # appended, the rest unchanged
     assert np.isfinite(extended).all()
 
@@ -98,3 +101,10 @@ def test_voicing_statistics_hear_vocal_effort_in_the_voiced_spectrum():
     dull, bright = (_voicing_named(x.astype(np.float32)) for x in (audio, brighter))
     assert bright["alpha_ratio_mean"] < dull["alpha_ratio_mean"] - 3.0
     assert bright["hammarberg_mean"] < dull["hammarberg_mean"] - 3.0
+
+
+def test_voiced_run_slopes_are_each_runs_least_squares_slope():
+    contour = np.random.default_rng(0).normal(size=3000).cumsum() + 40.0
+    runs = [(0, 5), (10, 200), (300, 302), (2500, 2999)]
+    expected = [_slope(contour[a:b], 100.0) for a, b in runs]
+    np.testing.assert_allclose(_run_slopes(contour, runs, 100.0), expected, rtol=1e-6, atol=1e-6)

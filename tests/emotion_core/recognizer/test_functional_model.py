@@ -170,3 +170,9 @@ def test_a_companion_network_alone_is_refused_with_where_to_look(sub):
     supplies (a profile, a community's statistics); alone they would answer plain clips wrongly."""
     with pytest.raises(ModelError, match=f"the {sub} network.*load the model folder above it"):
         EmotionRecognizer.from_pretrained(SHIPPED_RECOGNIZER_DIR / sub)
+
+
+def test_models_saved_before_the_voicing_statistics_are_heard_without_them(trained_functional):
+    data = RecognizerConfig.load(trained_functional).to_dict()
+    assert data["features"].pop("voicing") is True  # trained now: with them
+    assert RecognizerConfig.from_dict(data).features.voicing is False
