@@ -45,7 +45,7 @@ from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import corpus_folds
-from emotion_core.recognizer.evaluate import _score_on
+from emotion_core.recognizer.evaluate import score_on_own_classes
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import community_config, fit_functional
 from emotion_core.recognizer.train import TrainConfig
@@ -207,7 +207,7 @@ def fold_scores(table: FunctionalTable, fold, config: RecognizerConfig, train_cf
         for power in DEBIAS_POWERS:
             recipes[f"diag, debiased ^{power} ({mix})"] = debiased(fused, mean_answer, power, own)
     labels = tuple(label.value for label in config.labels)
-    return {recipe: _score_on(truth, probs, own, labels) for recipe, probs in recipes.items()}
+    return {recipe: score_on_own_classes(truth, probs, own, labels) for recipe, probs in recipes.items()}
 
 
 def main() -> None:

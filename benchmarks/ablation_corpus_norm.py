@@ -40,7 +40,7 @@ from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import community_aligned, corpus_folds
-from emotion_core.recognizer.evaluate import _score_on
+from emotion_core.recognizer.evaluate import score_on_own_classes
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import fit_functional
 from emotion_core.recognizer.train import TrainConfig
@@ -150,7 +150,7 @@ def fold_scores(table, fold, config: RecognizerConfig, train_cfg: TrainConfig) -
         lone = one_speaker_aligned(test, v, reference, np.random.default_rng(train_cfg.seed))
         recipes["plain + align, one other speaker"] = (p + plain_cal.apply(probabilities(plain, lone))) / 2
         for recipe, probs in recipes.items():
-            scores[condition, recipe] = _score_on(truth, probs, own, labels)
+            scores[condition, recipe] = score_on_own_classes(truth, probs, own, labels)
     return scores
 
 

@@ -7,7 +7,8 @@ angry. Leave-one-corpus-out cross-validation found that mapping a new corpus's u
 onto the training corpora's (each functional's mean and spread of the new corpus moved onto those of
 the training corpora) and averaging the answer with the plain one raised the mean UAR from 0.376 to
 0.418 and cut the share of clips called angry on RAVDESS and EmoDB; a community network trained on
-corpora aligned the same way, its answer averaged in too, took it to 0.425 (README, "The community"). In a
+corpora aligned the same way, its answer averaged in too, took it to 0.425 (recogniser v7; v8: 0.380
+to 0.431; README, "The community"). In a
 deployment the new corpus is the deployment: :class:`CommunityVoice` is the running mean and variance
 of the functionals of every clip the bot has analysed, from everybody, with nothing to say whose;
 :class:`Reference` is the same statistics of the training corpora, saved with the model.

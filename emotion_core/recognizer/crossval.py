@@ -43,7 +43,7 @@ from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import Split, cap_per_speaker
-from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, _score_on
+from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, score_on_own_classes
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
 from emotion_core.recognizer.functional_train import (
     community_config,
@@ -387,8 +387,12 @@ def run_protocol(
             own = np.array([label in corpus_emotions(corpus) for label in config.labels])
             for name in SCORED_MODELS:
                 for condition in FOLD_CONDITIONS:
-                    raw = _score_on(truth[rows], stacked[name, condition, "raw"][rows], own, labels)
-                    cal = _score_on(truth[rows], stacked[name, condition, "calibrated"][rows], own, labels)
+                    raw = score_on_own_classes(
+                        truth[rows], stacked[name, condition, "raw"][rows], own, labels
+                    )
+                    cal = score_on_own_classes(
+                        truth[rows], stacked[name, condition, "calibrated"][rows], own, labels
+                    )
                     per_seed.setdefault((corpus, condition, name), []).append(raw)
                     calibrated_ece.setdefault((corpus, condition, name), []).append(
                         float("nan") if cal.ece is None else cal.ece

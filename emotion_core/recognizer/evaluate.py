@@ -80,7 +80,7 @@ def evaluate(
         own = np.array([label in corpus_emotions(corpus) for label in first.labels])
         results[corpus] = {
             condition: {
-                name: _score_on(truth[rows], probabilities[condition, name][rows], own, labels)
+                name: score_on_own_classes(truth[rows], probabilities[condition, name][rows], own, labels)
                 for name in models
             }
             for condition in conditions
@@ -126,8 +126,11 @@ def _probabilities(
     return probabilities, np.array([order[clip.label] for clip in clips])
 
 
-def _score_on(truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tuple[str, ...]) -> Metrics:
-    """Score with probabilities restricted to the classes ``own`` marks, renormalised."""
+def score_on_own_classes(
+    truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tuple[str, ...]
+) -> Metrics:
+    """Score with probabilities restricted to the classes ``own`` marks, renormalised: how a corpus is
+    judged on its own label set, whatever the network could answer."""
     restricted = np.where(own, probs, 0.0)
     restricted /= np.maximum(restricted.sum(axis=1, keepdims=True), 1e-12)
     return score(truth, restricted.argmax(axis=1), labels, probs=restricted)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion_core.labels import EMOTIONS, Emotion, corpus_emotions
-from emotion_core.recognizer.evaluate import _score_on
+from emotion_core.recognizer.evaluate import score_on_own_classes
 
 LABELS = tuple(e.value for e in EMOTIONS)
 
@@ -18,7 +18,7 @@ def test_predictions_are_restricted_to_the_corpus_classes_and_renormalized():
     probs[0, EMOTIONS.index(Emotion.NEUTRAL)] = 0.1
     probs[1, EMOTIONS.index(Emotion.ANGRY)] = 1.0
     truth = np.array([EMOTIONS.index(Emotion.HAPPY), EMOTIONS.index(Emotion.NEUTRAL)])
-    m = _score_on(truth, probs, own, LABELS)
+    m = score_on_own_classes(truth, probs, own, LABELS)
     assert m.recall == {"neutral": 0.0, "happy": 1.0}
     assert m.called_angry == pytest.approx(0.5)  # the neutral clip was called angry
     # Clip 0 is 75 % happy once sad is removed, and right: its confidence counts as 0.75.
