@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 from emotion_core.labels import Emotion
-from emotion_core.synth.actor_prosody import QUANTITIES, ActorProsody
+from emotion_core.synth.actor_prosody import HEADINGS, QUANTITIES, ActorProsody
 from emotion_core.synth.pipeline import Synthesizer
 from emotion_core.synth.prosody_measures import ProsodyMeasures, change, measure
 
@@ -69,13 +69,7 @@ def main() -> None:
     renderer = "the voice" if synthesizer.native_prosody else "WORLD"
     actors_used = ", ".join(actors.corpora)
     print(f"voice: {synthesizer.voice_name}; emotion rendered by {renderer}; actors: {actors_used}")
-    print(
-        f"{'emotion':<10} {'intensity':<9} "
-        + " ".join(
-            f"{q:>34}"
-            for q in ("F0 level (st)", "F0 range (x)", "rate (x)", "tilt (dB/oct)", "F0 slope (st/s)")
-        )
-    )
+    print(f"{'emotion':<10} {'intensity':<9} " + " ".join(f"{HEADINGS[q]:>34}" for q in QUANTITIES))
     inside = total = 0
     for emotion in Emotion:
         if emotion is Emotion.NEUTRAL:

@@ -12,6 +12,8 @@ readings (so voices, microphones and languages cancel out):
 - ``tilt_db_per_octave``: slope of the long-term spectrum above 1 kHz, emotional minus neutral;
 - ``f0_slope_st_per_s``: the F0 contour's overall slope over the utterance, emotional minus neutral
   (semitones per second); measured, not rendered;
+- ``pause_share``: the share of the utterance spent in pauses of 0.15 s or more, emotional minus
+  neutral; measured, not rendered;
 - the **spectral shape** (``spectra``): each band's share of the long-term spectrum, emotional minus
   neutral, in dB at :data:`~emotion_core.synth.prosody_measures.SHAPE_BANDS_HZ`: where vocal effort
   moves energy, which one slope does not say (anger adds 3-5 dB at 1-4 kHz relative to the rest,
@@ -38,7 +40,18 @@ from emotion_core.labels import Emotion
 TABLE_PATH = Path(__file__).with_name("actor_prosody.json")
 CARD_PATH = Path(__file__).with_name("ACTOR_PROSODY_CARD.md")
 INTENSITIES = ("normal", "strong")
-QUANTITIES = ("f0_shift_st", "f0_range_scale", "rate", "tilt_db_per_octave", "f0_slope_st_per_s")
+#: Each quantity of the table and its heading in the card.
+HEADINGS = {
+    "f0_shift_st": "F0 shift (st)",
+    "f0_range_scale": "F0 range (x)",
+    "rate": "rate (x)",
+    "tilt_db_per_octave": "tilt (dB/oct)",
+    "f0_slope_st_per_s": "F0 slope (st/s)",
+    "pause_share": "pauses (share)",
+}
+QUANTITIES = tuple(HEADINGS)
+#: Quantities that are differences (printed with a sign), not factors.
+SIGNED = ("f0_shift_st", "tilt_db_per_octave", "f0_slope_st_per_s", "pause_share")
 
 
 @dataclass(frozen=True)
@@ -82,16 +95,13 @@ class ActorProsody:
                 spreads = self.changes.get(emotion.value, {}).get(intensity)
                 if not spreads:
                     continue
-                cells = [
-                    _cell(
-                        spreads.get(q), signed=q in ("f0_shift_st", "tilt_db_per_octave", "f0_slope_st_per_s")
-                    )
-                    for q in QUANTITIES
-                ]
+                cells = [_cell(spreads.get(q), signed=q in SIGNED) for q in QUANTITIES]
                 shape = self.spectrum(emotion, intensity)
                 peak = f"{max(shape):+.1f} / {min(shape[8:]):+.1f}" if shape else "—"
                 rows.append(f"| {emotion.value} | {intensity} | " + " | ".join(cells) + f" | {peak} |")
-        return _CARD.format(corpora=", ".join(self.corpora), rows="\n".join(rows))
+        columns = ["emotion", "intensity", *HEADINGS.values(), "shape"]
+        header = "| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|"
+        return _CARD.format(corpora=", ".join(self.corpora), header=header, rows="\n".join(rows))
 
     @classmethod
     def load(cls, path: Path = TABLE_PATH) -> ActorProsody:
@@ -133,8 +143,10 @@ range across speakers. F0 in semitones (WORLD DIO + StoneMask); F0 range as the 
 percentile; rate as neutral over emotional duration of the *same sentence* (RAVDESS, TESS, EmoDB only);
 tilt as the slope (dB/octave) of the long-term spectrum over 1-7 kHz; F0 slope as the least-squares
 slope of voiced F0 over the utterance (the contour's direction; measured, not rendered: rendered, the
-round trip through the recogniser fell, see the README); spectral shape as each of 64 mel bands'
-share of the long-term spectrum (dB), pauses left out. The renderer speaks the normal medians at
+round trip through the recogniser fell, see the README); pauses as the share of the utterance in
+quiet runs of 0.15 s or more (30 dB below its loudest frame; measured, not rendered: the rate
+already counts their time); spectral shape as each of 64 mel bands' share of the long-term
+spectrum (dB), pauses left out. The renderer speaks the normal medians at
 intensity 0.5 and the strong ones at 1.0 (Hibari inside the voice, other voices through
 WORLD), within its limits (F0 ±7 semitones, or the actors' quartile nearest neutral where even that
 lies beyond, as for strong fear; rate 0.7-1.3).
@@ -142,8 +154,7 @@ lies beyond, as for strong fear; rate 0.7-1.3).
 **Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change / the
 smallest above the eight lowest bands, dB):
 
-| emotion | intensity | F0 shift (st) | F0 range (x) | rate (x) | tilt (dB/oct) | F0 slope (st/s) | shape |
-|---|---|---|---|---|---|---|---|
+{header}
 {rows}
 
 **Judged** against these actors by `python -m benchmarks.bench_prosody_actors` and by the shipped

@@ -1,5 +1,5 @@
 """The prosodic quantities that the emotion renderer sets, measured the same way on actors and on
-synthetic speech: five numbers (:func:`measure`) and the long-term spectrum's shape
+synthetic speech: six numbers (:func:`measure`) and the long-term spectrum's shape
 (:func:`spectral_shape_db`).
 
 Learning the renderer's rules from the corpora (:mod:`emotion_core.synth.actor_prosody`) and judging
@@ -31,6 +31,9 @@ ACTIVE_DB = 30.0
 MIN_VOICED_FRAMES = 10
 #: Floor (semitones) on a neutral F0 range before it divides another: a monotone reading.
 MIN_RANGE_ST = 0.1
+#: A pause: at least this many frames (0.15 s, longer than a stop consonant's closure) more than
+#: :data:`ACTIVE_DB` below the loudest frame.
+MIN_PAUSE_FRAMES = 15
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class ProsodyMeasures:
     f0_slope_st_per_s : float
         The F0 contour's overall direction: the least-squares slope of voiced F0 over the utterance
         (semitones per second; negative is the usual declination, positive a rising contour).
+    pause_share : float
+        Share of the utterance (0-1) spent in pauses of at least :data:`MIN_PAUSE_FRAMES` frames.
     """
 
     f0_median_st: float
@@ -58,22 +63,35 @@ class ProsodyMeasures:
     duration_s: float
     tilt_db_per_octave: float
     f0_slope_st_per_s: float = 0.0
+    pause_share: float = 0.0
 
 
 #: Centre frequency (Hz) of each band of :func:`spectral_shape_db`: the analysis's mel bands.
 SHAPE_BANDS_HZ = spectrum.mel_band_edges_hz(CONFIG.n_mels, CONFIG.fmin_hz, CONFIG.fmax_hz)[1:-1]
 
 
-def _long_term_power(samples: np.ndarray) -> np.ndarray:
-    """Mean mel power per band over the frames within :data:`ACTIVE_DB` of the loudest (pauses left
-    out, so a longer pause does not make a spectrum darker)."""
-    power = mel_power(samples, CONFIG)  # (frames, bands)
+def _active(power: np.ndarray) -> np.ndarray:
+    """Which frames of mel ``power`` (frames, bands) are within :data:`ACTIVE_DB` of the loudest."""
     loudness = 10 * np.log10(np.maximum(power.sum(axis=1), spectrum.AMIN))
-    return power[loudness > loudness.max() - ACTIVE_DB].mean(axis=0)
+    return loudness > loudness.max() - ACTIVE_DB
 
 
-def _tilt(samples: np.ndarray) -> float:
-    average_db = spectrum.power_to_db(_long_term_power(samples))
+def _long_term_power(power: np.ndarray) -> np.ndarray:
+    """Mean mel power per band over the active frames (pauses left out, so a longer pause does not
+    make a spectrum darker)."""
+    return power[_active(power)].mean(axis=0)
+
+
+def _pause_share(power: np.ndarray) -> float:
+    """Share of frames in quiet runs of at least :data:`MIN_PAUSE_FRAMES`."""
+    quiet = np.concatenate([[0], (~_active(power)).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    lengths = edges[1::2] - edges[::2]
+    return float(lengths[lengths >= MIN_PAUSE_FRAMES].sum() / max(power.shape[0], 1))
+
+
+def _tilt(power: np.ndarray) -> float:
+    average_db = spectrum.power_to_db(_long_term_power(power))
     band = (SHAPE_BANDS_HZ >= TILT_BAND_HZ[0]) & (SHAPE_BANDS_HZ <= TILT_BAND_HZ[1])
     return float(np.polyfit(np.log2(SHAPE_BANDS_HZ[band] / 1000.0), average_db[band], 1)[0])
 
@@ -83,8 +101,7 @@ def spectral_shape_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     :data:`SHAPE_BANDS_HZ`. Independent of level, so between two readings of one speaker it shows
     where vocal effort moved energy (the alpha ratio and Hammarberg index of eGeMAPS summarise it in
     two numbers; the tilt in one)."""
-    x = _prepared(samples, sample_rate)
-    power = _long_term_power(x)
+    power = _long_term_power(mel_power(_prepared(samples, sample_rate), CONFIG))
     return spectrum.power_to_db(power, ref=float(power.sum())).astype(np.float32)
 
 
@@ -98,14 +115,16 @@ def _prepared(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def change(neutral: ProsodyMeasures, emotional: ProsodyMeasures) -> dict[str, float]:
     """How ``emotional`` differs from ``neutral``: F0 shift (semitones), F0 range and speaking rate as
     factors (rate: neutral over emotional duration, so it means something only for the same
-    sentence), tilt change (dB per octave), and the F0 slope change (semitones per second), which is
-    measured beside the renderer's quantities but not rendered (the actors' card says why)."""
+    sentence), tilt change (dB per octave), and the changes of the F0 slope (semitones per second)
+    and of the pause share, which are measured beside the renderer's quantities but not rendered
+    (the actors' card says why)."""
     return {
         "f0_shift_st": emotional.f0_median_st - neutral.f0_median_st,
         "f0_range_scale": emotional.f0_range_st / max(neutral.f0_range_st, MIN_RANGE_ST),
         "rate": neutral.duration_s / emotional.duration_s,
         "tilt_db_per_octave": emotional.tilt_db_per_octave - neutral.tilt_db_per_octave,
         "f0_slope_st_per_s": emotional.f0_slope_st_per_s - neutral.f0_slope_st_per_s,
+        "pause_share": emotional.pause_share - neutral.pause_share,
     }
 
 
@@ -126,10 +145,12 @@ def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
         return None
     p10, median, p90 = np.percentile(voiced, [10, 50, 90])
     times_s = np.flatnonzero(is_voiced) / CONFIG.frame_rate
+    power = mel_power(x, CONFIG)
     return ProsodyMeasures(
         f0_median_st=float(median),
         f0_range_st=float(p90 - p10),
         duration_s=x.size / CONFIG.sample_rate,
-        tilt_db_per_octave=_tilt(x),
+        tilt_db_per_octave=_tilt(power),
         f0_slope_st_per_s=float(np.polyfit(times_s, voiced, 1)[0]),
+        pause_share=_pause_share(power),
     )

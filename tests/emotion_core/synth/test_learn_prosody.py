@@ -9,7 +9,7 @@ import pytest
 from emotion_core.corpora import Clip
 from emotion_core.labels import Emotion
 from emotion_core.synth import learn_prosody
-from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ, ProsodyMeasures
+from emotion_core.synth.prosody_measures import SHAPE_BANDS_HZ, ProsodyMeasures, measure
 
 
 def _ravdess(actor: str, emotion: str, label: Emotion, intensity: str, statement: str) -> Clip:
@@ -24,7 +24,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
             measured.append(
                 (
                     _ravdess(actor, "01", Emotion.NEUTRAL, "01", statement),
-                    ProsodyMeasures(base_st, 4.0, seconds, -10, -2.0),
+                    ProsodyMeasures(base_st, 4.0, seconds, -10, -2.0, 0.05),
                 )
             )
             # calm: much lower, would wreck the baseline if taken for neutral
@@ -34,7 +34,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
                     ProsodyMeasures(base_st - 9, 1, seconds, 0),
                 )
             )
-            angry = ProsodyMeasures(base_st + 3.0, 6.0, seconds / 1.25, -8.0, 1.0)
+            angry = ProsodyMeasures(base_st + 3.0, 6.0, seconds / 1.25, -8.0, 1.0, 0.15)
             measured.append((_ravdess(actor, "05", Emotion.ANGRY, "02", statement), angry))
     table = learn_prosody.learn(measured, ("RAVDESS",))
     spread = table.spread(Emotion.ANGRY, "strong", "f0_shift_st")
@@ -43,6 +43,7 @@ def test_changes_are_relative_to_each_speakers_neutral_and_rate_to_the_same_sent
     assert table.spread(Emotion.ANGRY, "strong", "rate").median == pytest.approx(1.25)
     assert table.spread(Emotion.ANGRY, "strong", "tilt_db_per_octave").median == pytest.approx(2.0)
     assert table.spread(Emotion.ANGRY, "strong", "f0_slope_st_per_s").median == pytest.approx(3.0)
+    assert table.spread(Emotion.ANGRY, "strong", "pause_share").median == pytest.approx(0.10)
     assert table.spread(Emotion.ANGRY, "normal", "f0_shift_st") is None  # no normal portrayals given
 
 
@@ -86,3 +87,15 @@ def test_two_ravdess_actors_speak_anger_higher(corpus_dir: Path, monkeypatch) ->
     table = learn_prosody.learn_from_corpora(corpus_dir, workers=1)
     assert table.spread(Emotion.ANGRY, "strong", "f0_shift_st").median > 1.0
     assert table.spread(Emotion.ANGRY, "strong", "rate").speakers == 2
+
+
+def test_pauses_are_the_share_of_the_utterance_in_long_quiet_runs() -> None:
+    rate = 16000
+    t = np.arange(rate) / rate  # one second of a steady vowel: 150 Hz and 20 harmonics
+    phrase = (0.3 * sum(np.sin(2 * np.pi * 150.0 * k * t) / k for k in range(1, 21)) / 2.0).astype(np.float32)
+    pause, catch = np.zeros(int(0.5 * rate), np.float32), np.zeros(int(0.05 * rate), np.float32)
+    paused = measure(np.concatenate([phrase, pause, phrase]), rate)
+    caught = measure(np.concatenate([phrase, catch, phrase]), rate)  # a stop's closure, not a pause
+    assert paused is not None and caught is not None
+    assert paused.pause_share == pytest.approx(0.5 / 2.5, abs=0.04)
+    assert caught.pause_share == 0.0
