@@ -18,7 +18,7 @@ from tqdm import tqdm
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
-from emotion_core.recognizer.augment import AUGMENT_VARIANTS, AugmentConfig
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS, TRAINING_VARIANTS, AugmentConfig
 from emotion_core.recognizer.config import (
     ArchitectureConfig,
     RecognizerConfig,
@@ -45,7 +45,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     corpus_weight_power: float = 0.5  # a corpus's share of batches grows as n_clips ** power
     spec_augment: bool = True
-    variants: tuple[str, ...] = AUGMENT_VARIANTS  # the functional network's training variants
+    variants: tuple[str, ...] = TRAINING_VARIANTS  # the variants every network trains on
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
     corpus_adversary: float = 0.0  # functional network: weight of a gradient-reversed corpus classifier
     # Functional network: share of training draws moved from their speaker's mean functionals towards
@@ -167,7 +167,7 @@ class _Batches:
     def epoch(self, rng: np.random.Generator):
         n = len(self.table.clips)
         rows = rng.choice(n, size=n, p=self.weights)
-        variants = rng.integers(0, len(AUGMENT_VARIANTS), size=n)
+        variants = rng.choice([AUGMENT_VARIANTS.index(v) for v in self.config.variants], size=n)
         for start in range(0, n - self.config.batch_size + 1, self.config.batch_size):
             idx = slice(start, start + self.config.batch_size)
             batch = np.stack(
@@ -299,15 +299,17 @@ def train_seed_baseline(
     val: FeatureTable | FunctionalTable,
     train_cfg: TrainConfig,
 ):
-    """Train the seed tutorial's Dense net on MFCC means of the same clips and variants."""
+    """Train the seed tutorial's Dense net on MFCC means of the same clips and variants
+    (``train_cfg.variants``)."""
     import keras
 
     from emotion_core.recognizer.model import build_model
 
     seed_everything(train_cfg.seed)
     model = build_model(config)
-    n_variants = train.mfcc.shape[0]
-    x = train.mfcc.reshape(-1, train.mfcc.shape[-1])
+    mfcc = train.mfcc[[AUGMENT_VARIANTS.index(v) for v in train_cfg.variants]]
+    n_variants = mfcc.shape[0]
+    x = mfcc.reshape(-1, mfcc.shape[-1])
     y = np.tile(label_indices(train.clips, config), n_variants)
     weights = np.tile(sampling_weights(train.clips, train_cfg.corpus_weight_power), n_variants)
     fit_norm(model, x)

@@ -49,3 +49,15 @@ def test_every_variant_is_seeded_finite_and_keeps_roughly_the_duration(variant):
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="unknown variant"):
         degrade(speechlike(0.5, SR), SR, "underwater", rng=np.random.default_rng(0))
+
+
+def test_speed_perturbation_moves_pitch_and_tempo_by_a_tenth():
+    t = np.arange(SR) / SR
+    tone = (0.3 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
+    for seed in range(4):
+        out = degrade(tone, SR, "speed", rng=np.random.default_rng(seed))
+        factor = tone.size / out.size  # played this much faster
+        assert factor == pytest.approx(0.9, abs=0.01) or factor == pytest.approx(1.1, abs=0.01)
+        spectrum = np.abs(np.fft.rfft(out * np.hanning(out.size)))
+        peak_hz = np.argmax(spectrum) * SR / out.size
+        assert peak_hz == pytest.approx(200.0 * factor, rel=0.01)
