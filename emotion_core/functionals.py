@@ -223,8 +223,9 @@ def _run_slopes(values: np.ndarray, runs: list[tuple[int, int]], frame_rate: flo
     return (n * sty - st * sy) / np.maximum(n * stt - st * st, 1e-12) * frame_rate
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` of every run of True in ``mask``."""
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every run of True in ``mask`` (voiced segments here, pauses in
+    :mod:`emotion_core.synth.prosody_measures`)."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
     return list(zip(edges[::2], edges[1::2], strict=True))
 
@@ -267,7 +268,7 @@ def _voicing_stats(
     mel, ceps, loudness, active = (a[:frames] for a in (mel, ceps, loudness, active))
     delta = delta[: frames - 1]
     voiced = ~np.isnan(semitones[:frames]) & active
-    runs = [(a, b) for a, b in _runs(voiced) if b - a >= MIN_VOICED_RUN]
+    runs = [(a, b) for a, b in runs_of(voiced) if b - a >= MIN_VOICED_RUN]
     lengths = np.array([b - a for a, b in runs], dtype=np.float64) / frame_rate
     gaps = (
         np.array([c - b for (_, b), (c, _) in zip(runs[:-1], runs[1:], strict=True)], dtype=np.float64)

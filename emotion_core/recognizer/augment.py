@@ -36,6 +36,11 @@ AUGMENT_VARIANTS = ("clean", "discord", "room", "phone", "speed")
 TRAINING_VARIANTS = ("clean", "discord", "room", "phone")
 
 
+def variant_indices(variants: tuple[str, ...]) -> np.ndarray:
+    """Where ``variants`` sit in the feature tables' first axis (:data:`AUGMENT_VARIANTS`)."""
+    return np.array([AUGMENT_VARIANTS.index(v) for v in variants])
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Ranges that the random degradations are drawn from (uniformly unless said)."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from emotion_core.community import Reference
 from emotion_core.functionals import network_inputs
-from emotion_core.recognizer.augment import AUGMENT_VARIANTS
+from emotion_core.recognizer.augment import AUGMENT_VARIANTS, variant_indices
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.metrics import score
@@ -192,7 +192,7 @@ def fit_functional(
     rng = np.random.default_rng(train_cfg.seed)
     seed_everything(train_cfg.seed)
     model = build_model(config)
-    variants = np.array([AUGMENT_VARIANTS.index(v) for v in train_cfg.variants])
+    variants = variant_indices(train_cfg.variants)
     speakers = [clip.speaker for clip in train.clips]
     n = len(train.clips)
 

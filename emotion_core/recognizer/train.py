@@ -18,7 +18,12 @@ from tqdm import tqdm
 from emotion_core.corpora import Clip
 from emotion_core.features import FeatureConfig
 from emotion_core.labels import corpus_emotions
-from emotion_core.recognizer.augment import AUGMENT_VARIANTS, TRAINING_VARIANTS, AugmentConfig
+from emotion_core.recognizer.augment import (
+    AUGMENT_VARIANTS,
+    TRAINING_VARIANTS,
+    AugmentConfig,
+    variant_indices,
+)
 from emotion_core.recognizer.config import (
     ArchitectureConfig,
     RecognizerConfig,
@@ -167,7 +172,7 @@ class _Batches:
     def epoch(self, rng: np.random.Generator):
         n = len(self.table.clips)
         rows = rng.choice(n, size=n, p=self.weights)
-        variants = rng.choice([AUGMENT_VARIANTS.index(v) for v in self.config.variants], size=n)
+        variants = rng.choice(variant_indices(self.config.variants), size=n)
         for start in range(0, n - self.config.batch_size + 1, self.config.batch_size):
             idx = slice(start, start + self.config.batch_size)
             batch = np.stack(
@@ -307,7 +312,7 @@ def train_seed_baseline(
 
     seed_everything(train_cfg.seed)
     model = build_model(config)
-    mfcc = train.mfcc[[AUGMENT_VARIANTS.index(v) for v in train_cfg.variants]]
+    mfcc = train.mfcc[variant_indices(train_cfg.variants)]
     n_variants = mfcc.shape[0]
     x = mfcc.reshape(-1, mfcc.shape[-1])
     y = np.tile(label_indices(train.clips, config), n_variants)

@@ -17,7 +17,7 @@ import soxr
 
 from emotion_core import spectrum
 from emotion_core.features import FeatureConfig, mel_power, trim_silence
-from emotion_core.functionals import pitch_semitones
+from emotion_core.functionals import pitch_semitones, runs_of
 
 #: Analysis settings: the recogniser's (16 kHz, 10 ms frames, 64 mel bands to 8 kHz).
 #: The recogniser's framing with the finest pitch track: here the F0 values are the result.
@@ -84,9 +84,7 @@ def _long_term_power(power: np.ndarray) -> np.ndarray:
 
 def _pause_share(power: np.ndarray) -> float:
     """Share of frames in quiet runs of at least :data:`MIN_PAUSE_FRAMES`."""
-    quiet = np.concatenate([[0], (~_active(power)).astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(quiet))
-    lengths = edges[1::2] - edges[::2]
+    lengths = np.array([stop - start for start, stop in runs_of(~_active(power))], dtype=np.int64)
     return float(lengths[lengths >= MIN_PAUSE_FRAMES].sum() / max(power.shape[0], 1))
 
 
