@@ -57,9 +57,7 @@ def main() -> None:
         "--world", action="store_true", help="render with WORLD even where the voice renders emotion itself"
     )
     args = parser.parse_args()
-    synthesizer = Synthesizer.from_pretrained(voice=args.voice)
-    if args.world:
-        synthesizer = Synthesizer(synthesizer.voice, native_prosody=False)
+    synthesizer = Synthesizer.from_pretrained(voice=args.voice, native_prosody=not args.world)
     actors = ActorProsody.load()
     neutral = {}
     for text in SENTENCES:

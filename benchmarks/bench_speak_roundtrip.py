@@ -64,9 +64,7 @@ def main() -> None:
     from emotion_core.recognizer.infer import EmotionRecognizer
     from emotion_core.synth.pipeline import Synthesizer
 
-    synthesizer = Synthesizer.from_pretrained(voice=args.voice)
-    if args.world:
-        synthesizer = Synthesizer(synthesizer.voice, native_prosody=False)
+    synthesizer = Synthesizer.from_pretrained(voice=args.voice, native_prosody=not args.world)
     recognizer = EmotionRecognizer.from_pretrained()
     profile = None
     for sentence in HISTORY:

@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="ablation, with --protocol: train on these variants (clean discord room phone ship; also speed)",
+        help="ablation, with --protocol: train on these variants (all five ship)",
     )
     parser.add_argument(
         "--no-band-means",

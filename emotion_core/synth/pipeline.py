@@ -183,6 +183,7 @@ class Synthesizer:
         *,
         voice: VoiceName = "auto",
         vocoder: VocoderName = "waveglow",
+        native_prosody: bool = True,
     ) -> Synthesizer:
         """Build the best available synthesiser.
 
@@ -200,6 +201,9 @@ class Synthesizer:
             falling back; ``"hibari"`` and ``"espeak"`` always use that offline voice.
         vocoder : {"waveglow", "hifigan", "griffinlim"}
             Turns Tacotron 2's mel spectrogram into audio (Griffin-Lim needs no weights).
+        native_prosody : bool
+            False renders emotion with WORLD even for a voice that renders it itself (Hibari): the
+            benchmarks' ``--world``, to compare the two paths.
         """
         from emotion_core.synth.espeak import EspeakVoice
 
@@ -208,9 +212,9 @@ class Synthesizer:
         if vocoder not in VOCODER_NAMES:
             raise ValueError(f"vocoder must be one of {', '.join(VOCODER_NAMES)}, not {vocoder!r}")
         if voice == "espeak":
-            return cls(EspeakVoice())
+            return cls(EspeakVoice(), native_prosody=native_prosody)
         if voice == "hibari":
-            return cls(_offline_voice(require_neural=True))
+            return cls(_offline_voice(require_neural=True), native_prosody=native_prosody)
         try:
             neural = _load_neural(models_dir, vocoder)
         except (ModelError, ImportError) as e:
@@ -221,8 +225,8 @@ class Synthesizer:
             # Absent weights are the normal offline set-up; weights that fail to load are a problem.
             present = hub.path_of("tacotron2", models_dir=models_dir).is_file()
             log.log(logging.WARNING if present else logging.INFO, "Using the offline voice: %s", e)
-            return cls(_offline_voice(require_neural=False))
-        return cls(neural)
+            return cls(_offline_voice(require_neural=False), native_prosody=native_prosody)
+        return cls(neural, native_prosody=native_prosody)
 
     def speak(self, text: str, emotion: Emotion = Emotion.NEUTRAL, *, intensity: float = 0.5) -> Speech:
         """Speak ``text`` with ``emotion`` at ``intensity`` (0 neutral, 1 full-blown).

@@ -27,7 +27,8 @@ def test_hibari_speaks_neutral_24_khz_audio_the_same_every_time() -> None:
 
 def test_without_tacotron2_the_automatic_voice_is_hibari_with_every_emotion(tmp_path: Path) -> None:
     synth = Synthesizer.from_pretrained(tmp_path)  # no checkpoints here
-    assert synth.voice_name.startswith("Hibari")
+    assert synth.voice_name.startswith("Hibari") and synth.native_prosody
+    assert not Synthesizer.from_pretrained(tmp_path, native_prosody=False).native_prosody  # --world
     for emotion in (Emotion.NEUTRAL, Emotion.ANGRY, Emotion.SAD):
         speech = synth.speak("We have been waiting here for over an hour.", emotion, intensity=0.8)
         assert speech.voice.startswith("Hibari") and speech.duration_s > 1.0
