@@ -23,7 +23,8 @@ Across speakers each scalar change is summarised by its median and interquartile
 its median per band. Intensity
 "strong" is RAVDESS's strong portrayals; "normal" is RAVDESS's normal ones and every other corpus
 (which record one, full-blown but unexaggerated, intensity). The renderer speaks the normal median at
-intensity 0.5 and the strong one at 1.0. :mod:`emotion_core.synth.learn_prosody` measures the
+intensity 0.5 and the strong one at 1.0, but for a few quartiles named in
+:data:`~emotion_core.synth.prosody.CONTRAST_QUARTILES`. :mod:`emotion_core.synth.learn_prosody` measures the
 corpora and writes the shipped table (``actor_prosody.json``); this module only reads it, so speaking
 never imports the corpus readers.
 """
@@ -149,7 +150,9 @@ already counts their time); spectral shape as each of 64 mel bands' share of the
 spectrum (dB), pauses left out. The renderer speaks the normal medians at
 intensity 0.5 and the strong ones at 1.0 (Hibari inside the voice, other voices through
 WORLD), within its limits (F0 ±7 semitones, or the actors' quartile nearest neutral where even that
-lies beyond, as for strong fear; rate 0.7-1.3).
+lies beyond, as for strong fear; rate 0.7-1.3). Strong fear's F0 range and rate are spoken at the
+quartiles away from strong anger (range: lower, rate: upper), whose medians it otherwise shares;
+at the medians the recogniser heard strong fear as angry.
 
 **Figures** (median [quartiles] across speakers, n speakers; shape: the largest band change / the
 smallest above the eight lowest bands, dB):

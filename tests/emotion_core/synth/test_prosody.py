@@ -16,10 +16,12 @@ from emotion_core.labels import Emotion
 from emotion_core.synth.actor_prosody import CARD_PATH, ActorProsody
 from emotion_core.synth.espeak import EspeakVoice
 from emotion_core.synth.prosody import (
+    CONTRAST_QUARTILES,
     EMOTION_RULES,
     MAX_SHIFT_ST,
     NEUTRAL_RULE,
     NORMAL_RULES,
+    RANGE_LIMITS,
     RATE_LIMITS,
     ProsodyRenderer,
     ProsodyRule,
@@ -221,6 +223,7 @@ def test_stronger_intensity_moves_further(speech: np.ndarray, renderer: ProsodyR
 
 
 def test_rules_are_the_actors_medians_within_worlds_limits() -> None:
+    """Medians, but for the quartiles that keep strong fear apart from strong anger."""
     actors = ActorProsody.load()
     for intensity, table in (("strong", EMOTION_RULES), ("normal", NORMAL_RULES)):
         for emotion in Emotion:
@@ -233,8 +236,12 @@ def test_rules_are_the_actors_medians_within_worlds_limits() -> None:
             else:  # held at the limit, or at the actors' quartile nearest neutral if that is further
                 assert shift.contains(rule.f0_shift_st) or abs(rule.f0_shift_st) == MAX_SHIFT_ST
                 assert abs(rule.f0_shift_st) == pytest.approx(max(MAX_SHIFT_ST, shift.q25, -shift.q75))
-            rate = actors.spread(emotion, intensity, "rate").median
-            assert rule.rate == pytest.approx(max(RATE_LIMITS[0], min(RATE_LIMITS[1], rate)))
+            contrast = CONTRAST_QUARTILES.get((emotion, intensity), {})
+            for quantity, limits in (("rate", RATE_LIMITS), ("f0_range_scale", RANGE_LIMITS)):
+                spread = actors.spread(emotion, intensity, quantity)
+                target = getattr(spread, contrast.get(quantity, "median"))
+                assert getattr(rule, quantity) == pytest.approx(max(limits[0], min(limits[1], target)))
+                assert spread.contains(getattr(rule, quantity))
             # the spectral shape carries the actors' tilt, so the tilt rule is off where it is used
             assert rule.spectrum_db == actors.spectrum(emotion, intensity)
             assert rule.tilt_db_per_octave == 0.0
