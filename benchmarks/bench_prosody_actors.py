@@ -30,6 +30,14 @@ SENTENCES = (
     "I told you this would happen again.",
     "We will be there in about ten minutes.",
     "Nobody has opened that box since last summer.",
+    "Where did you put the keys to the car?",
+    "I heard a noise coming from the basement.",
+    "Nobody told me the road was closed.",
+    "The lights went out an hour ago.",
+    "He said he would be back before dark.",
+    "Something is moving behind the curtain.",
+    "I think we took the wrong turn somewhere.",
+    "The phone has been ringing all night.",
 )
 INTENSITIES = {"normal": 0.5, "strong": 1.0}
 JUDGED = ("f0_shift_st", "rate", "tilt_db_per_octave")

@@ -12,7 +12,7 @@ degraded copies, made once and cached with the features:
   input gain, then the same Opus encode.
 - ``speed``: Kaldi's speed perturbation, ×0.9 or ×1.1: F0, formants and tempo move together, as if
   another, smaller or larger, speaker said it; a random gain and the same Opus encode. In the shipped
-  recipe since 0.10, after it gained in both protocols on every seed (README, "What we tried").
+  recipe since 0.10.0, after it gained in both protocols on every seed (README, "What was tried").
 
 The room's pitch and tempo changes stay within ±6 %, well inside one speaker's natural variation, so
 the label still holds (emotion shifts F0 and rate by 10–50 %; see Banse & Scherer 1996); ``speed``'s
