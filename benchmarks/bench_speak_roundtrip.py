@@ -31,6 +31,18 @@ SENTENCES = (
     "Our team won the game last night.",
     "There is someone standing outside the door.",
     "Please put the books back on the shelf.",
+    "The bus was late again this morning.",
+    "She bought a new coat for the winter.",
+    "They moved the meeting to the afternoon.",
+    "I found a letter under the door.",
+    "The garden needs water after this heat.",
+    "We painted the kitchen last weekend.",
+    "His car is parked across the street.",
+    "The children are playing in the yard.",
+    "You forgot to close the window upstairs.",
+    "The dinner will be ready in an hour.",
+    "I saw your sister at the station.",
+    "The printer on the second floor is broken.",
 )
 
 #: Other sentences, spoken neutrally, that make the voice's profile (10, the profile size the
