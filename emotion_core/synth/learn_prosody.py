@@ -24,9 +24,8 @@ from emotion_core.synth.prosody_measures import (
     CONFIG,
     ProsodyMeasures,
     change,
-    measure,
+    measure_with_shape,
     median_of,
-    spectral_shape_db,
 )
 
 CORPORA = ("RAVDESS", "TESS", "SAVEE", "EmoDB", "nEMO")
@@ -61,7 +60,7 @@ def _near_neutral(clip: Clip) -> bool:
 
 def _measure_clip(path: str) -> tuple[ProsodyMeasures | None, np.ndarray]:
     audio = decode(Path(path), sample_rate=CONFIG.sample_rate)
-    return measure(audio.samples, audio.sample_rate), spectral_shape_db(audio.samples, audio.sample_rate)
+    return measure_with_shape(audio.samples, audio.sample_rate)
 
 
 def _speaker_changes(
@@ -114,7 +113,7 @@ def learn(
     shapes: Iterable[tuple[Clip, np.ndarray]] = (),
 ) -> ActorProsody:
     """Summarise measured clips into per-emotion, per-intensity changes across speakers; ``shapes``
-    (each clip's :func:`~emotion_core.synth.prosody_measures.spectral_shape_db`) into the median
+    (each clip's shape from :func:`~emotion_core.synth.prosody_measures.measure_with_shape`) into the median
     change of the spectral shape."""
     per_speaker: dict[tuple[str, str, str], list[float]] = {}
     for emotion, intensity, neutral, emotional in _per_speaker(measured):

@@ -1,6 +1,6 @@
 """The prosodic quantities that the emotion renderer sets, measured the same way on actors and on
-synthetic speech: six numbers (:func:`measure`) and the long-term spectrum's shape
-(:func:`spectral_shape_db`).
+synthetic speech: six numbers (:func:`measure`) and, for learning, the long-term spectrum's shape
+too (:func:`measure_with_shape`).
 
 Learning the renderer's rules from the corpora (:mod:`emotion_core.synth.actor_prosody`) and judging
 the synthetic voices against the actors (``benchmarks/bench_prosody_actors.py``) both go through
@@ -66,7 +66,7 @@ class ProsodyMeasures:
     pause_share: float = 0.0
 
 
-#: Centre frequency (Hz) of each band of :func:`spectral_shape_db`: the analysis's mel bands.
+#: Centre frequency (Hz) of each band of :func:`_shape_db`: the analysis's mel bands.
 SHAPE_BANDS_HZ = spectrum.mel_band_edges_hz(CONFIG.n_mels, CONFIG.fmin_hz, CONFIG.fmax_hz)[1:-1]
 
 
@@ -94,13 +94,13 @@ def _tilt(power: np.ndarray) -> float:
     return float(np.polyfit(np.log2(SHAPE_BANDS_HZ[band] / 1000.0), average_db[band], 1)[0])
 
 
-def spectral_shape_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def _shape_db(power: np.ndarray) -> np.ndarray:
     """The long-term spectrum's shape: each band's share of the total power, in dB, at
     :data:`SHAPE_BANDS_HZ`. Independent of level, so between two readings of one speaker it shows
     where vocal effort moved energy (the alpha ratio and Hammarberg index of eGeMAPS summarise it in
     two numbers; the tilt in one)."""
-    power = _long_term_power(mel_power(_prepared(samples, sample_rate), CONFIG))
-    return spectrum.power_to_db(power, ref=float(power.sum())).astype(np.float32)
+    long_term = _long_term_power(power)
+    return spectrum.power_to_db(long_term, ref=float(long_term.sum())).astype(np.float32)
 
 
 def _prepared(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -136,6 +136,19 @@ def median_of(measures: Sequence[ProsodyMeasures]) -> ProsodyMeasures:
 def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
     """Measure mono speech (float, any rate); ``None`` when it has too little voicing to say."""
     x = _prepared(samples, sample_rate)
+    return _measured(x, mel_power(x, CONFIG))
+
+
+def measure_with_shape(samples: np.ndarray, sample_rate: int) -> tuple[ProsodyMeasures | None, np.ndarray]:
+    """:func:`measure` and the long-term spectrum's shape (:func:`_shape_db`) from one resampling,
+    one trim and one mel transform: learning reads every clip of five corpora."""
+    x = _prepared(samples, sample_rate)
+    power = mel_power(x, CONFIG)
+    return _measured(x, power), _shape_db(power)
+
+
+def _measured(x: np.ndarray, power: np.ndarray) -> ProsodyMeasures | None:
+    """:func:`measure` of prepared speech ``x`` and its mel ``power``."""
     semitones = pitch_semitones(x, CONFIG)
     is_voiced = ~np.isnan(semitones)
     voiced = semitones[is_voiced]
@@ -143,7 +156,6 @@ def measure(samples: np.ndarray, sample_rate: int) -> ProsodyMeasures | None:
         return None
     p10, median, p90 = np.percentile(voiced, [10, 50, 90])
     times_s = np.flatnonzero(is_voiced) / CONFIG.frame_rate
-    power = mel_power(x, CONFIG)
     return ProsodyMeasures(
         f0_median_st=float(median),
         f0_range_st=float(p90 - p10),
