@@ -28,6 +28,7 @@ from .profile import VoiceProfile as VoiceProfile
 from .recognizer.artifact import load_split as load_split
 from .recognizer.augment import AUGMENT_VARIANTS as AUGMENT_VARIANTS
 from .recognizer.build import build_recognizer as build_recognizer
+from .recognizer.calibration import ANGRY_OFFSET_GRID as ANGRY_OFFSET_GRID
 from .recognizer.config import ArchitectureConfig as ArchitectureConfig
 from .recognizer.crossval import FOLD_CONDITIONS as FOLD_CONDITIONS
 from .recognizer.crossval import SCORED_MODELS as SCORED_MODELS

@@ -94,6 +94,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ablation, with --protocol: leave the 31 voicing statistics out of the functionals",
     )
+    parser.add_argument(
+        "--angry-offset",
+        type=float,
+        default=None,
+        help=(
+            "with --protocol: score every answer with this angry offset (0 turns it off); by default "
+            "leave-one-corpus-out chooses it on the other left-out corpora, speaker folds use the shipped one"
+        ),
+    )
     parser.add_argument("--folds", type=int, default=5, help="speaker folds, with --protocol speaker-folds")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
     parser.add_argument("--json", type=Path, default=None, help="also write the full report here")
@@ -105,6 +114,7 @@ def run_protocol(args: argparse.Namespace) -> int:
 
     from bot.cli.train import with_corpora
     from emotion_core import (
+        ANGRY_OFFSET_GRID,
         AUGMENT_VARIANTS,
         FOLD_CONDITIONS,
         MODEL_NAME,
@@ -152,6 +162,8 @@ def run_protocol(args: argparse.Namespace) -> int:
         raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")
     if args.protocol == "speaker-folds" and args.folds < 3:
         raise EmotionCoreError("speaker folds need --folds 3 or more (one tests, one validates)")
+    if args.angry_offset is not None and not 0.0 <= args.angry_offset <= ANGRY_OFFSET_GRID[-1]:
+        raise EmotionCoreError(f"--angry-offset is from 0 to {ANGRY_OFFSET_GRID[-1]}")
     report = cross_validate(
         args.protocol,
         config,
@@ -159,6 +171,7 @@ def run_protocol(args: argparse.Namespace) -> int:
         k=args.folds,
         corpora_root=args.corpora_dir,
         workers=args.workers,
+        angry_offset=args.angry_offset,
     )
     print(
         f"{args.protocol}, seeds {list(report.seeds)}: UAR mean ± spread over seeds, on each corpus's classes"
@@ -183,6 +196,11 @@ def run_protocol(args: argparse.Namespace) -> int:
     for corpus, conditions in report.results.items():
         shares = conditions["clean"][MODEL_NAME].angry_share_mean
         print(f"{corpus} clips called angry (clean): " + ", ".join(f"{k} {v:.2f}" for k, v in shares.items()))
+    print(
+        "angry offset each corpus was scored with, per seed: "
+        + "; ".join(f"{corpus} {list(values)}" for corpus, values in report.angry_offsets.items())
+    )
+    print(f"angry offset chosen on every corpus at once, per seed: {list(report.angry_offset_on_all)}")
     if args.json:
         report.save(args.json)
     return 0

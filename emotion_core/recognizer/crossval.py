@@ -29,7 +29,7 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +38,15 @@ from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
 from emotion_core.community import Reference, align, fuse_with_community
 from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
 from emotion_core.functionals import network_inputs
-from emotion_core.labels import corpus_emotions
+from emotion_core.labels import Emotion, corpus_emotions
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
-from emotion_core.recognizer.calibration import Calibration, fit_temperature
+from emotion_core.recognizer.calibration import (
+    ANGRY_OFFSET,
+    Calibration,
+    choose_angry_offset,
+    discount_class,
+    fit_temperature,
+)
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import Split, cap_per_speaker
 from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, score_on_own_classes
@@ -204,6 +210,10 @@ class ProtocolReport:
     seeds: tuple[int, ...]
     architecture: dict
     results: dict[str, dict[str, dict[str, Summary]]]
+    #: Per corpus, the angry offset its answers were scored with, for each seed.
+    angry_offsets: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    #: For each seed, the offset chosen on every corpus at once (what a shipped model takes).
+    angry_offset_on_all: tuple[float, ...] = ()
 
     def mean_uar(self, model: str, condition: str, corpora: Sequence[str]) -> float:
         return float(np.mean([self.results[c][condition][model].uar_mean for c in corpora]))
@@ -213,6 +223,8 @@ class ProtocolReport:
             "protocol": self.protocol,
             "seeds": list(self.seeds),
             "architecture": self.architecture,
+            "angry_offsets": {corpus: list(values) for corpus, values in self.angry_offsets.items()},
+            "angry_offset_on_all": list(self.angry_offset_on_all),
             "results": {
                 corpus: {cond: {m: s.to_dict() for m, s in models.items()} for cond, models in conds.items()}
                 for corpus, conds in self.results.items()
@@ -352,6 +364,44 @@ def _angry_share(metrics: Metrics, labels: tuple[str, ...], label: str) -> float
     return row[labels.index("angry")] / max(1, sum(row))
 
 
+def _served(name: str, probs: np.ndarray, offset: float, angry: int) -> np.ndarray:
+    """What serving answers from a model's calibrated probabilities: MoodBot's answers with the angry
+    offset (:meth:`~emotion_core.recognizer.calibration.Calibration.discount_angry`), the seed
+    baseline's as they are."""
+    return probs if name == BASELINE_NAME else discount_class(probs, angry, offset)
+
+
+def _angry_offsets(
+    stacked: dict, truth: np.ndarray, clips: list[Clip], labels: tuple[Emotion, ...], fixed: float | None
+) -> tuple[dict[str, float], float]:
+    """The angry offset each corpus is scored with, and the one chosen on every corpus at once.
+
+    With ``fixed`` every corpus gets that offset. Otherwise each corpus gets the offset that
+    :func:`~emotion_core.recognizer.calibration.choose_angry_offset` chooses on the *other* corpora's
+    answers (a newcomer's first message with a community, clean), so the rule is never chosen on the
+    corpus it is tested on; the offset chosen on all of them is what a shipped model would take.
+    """
+    corpora = sorted({c.corpus for c in clips})
+    if fixed is not None:
+        return dict.fromkeys(corpora, fixed), fixed
+    angry = labels.index(Emotion.ANGRY)
+    corpus_of = np.array([c.corpus for c in clips])
+    answers = stacked[COMMUNITY_NAME, "clean", "calibrated"]
+    groups = {
+        corpus: (
+            answers[corpus_of == corpus],
+            truth[corpus_of == corpus],
+            np.array([label in corpus_emotions(corpus) for label in labels]),
+        )
+        for corpus in corpora
+    }
+    chosen = {
+        corpus: choose_angry_offset([g for other, g in groups.items() if other != corpus], angry)
+        for corpus in corpora
+    }
+    return chosen, choose_angry_offset(list(groups.values()), angry)
+
+
 def run_protocol(
     table: FunctionalTable,
     folds_for_seed: Callable[[int], list[Fold]],
@@ -360,16 +410,23 @@ def run_protocol(
     *,
     protocol: str,
     seeds: Sequence[int] = (0, 1, 2),
+    angry_offset: float | None = None,
 ) -> ProtocolReport:
     """Train and score every fold for every seed; ``folds_for_seed(seed)`` gives that seed's folds.
 
     Every clip that any fold tests is scored once per seed; per corpus, figures are computed on all
-    of them together and then averaged over seeds.
+    of them together and then averaged over seeds. Each model is scored on what serving answers: its
+    calibrated (and, for the rules that fuse answers, fused) probabilities, with an angry offset that
+    is ``angry_offset`` or, where that is ``None``, chosen on the other corpora (:func:`_angry_offsets`).
+    ``ece_mean`` is the networks' confidence before calibration, for comparison.
     """
     labels = tuple(label.value for label in config.labels)
     order = {label: i for i, label in enumerate(config.labels)}
+    angry = config.labels.index(Emotion.ANGRY)
     per_seed: dict[tuple[str, str, str], list[Metrics]] = {}
-    calibrated_ece: dict[tuple[str, str, str], list[float]] = {}
+    uncalibrated_ece: dict[tuple[str, str, str], list[float]] = {}
+    offsets: dict[str, list[float]] = {}
+    chosen_on_all: list[float] = []
     for seed in seeds:
         cfg = replace(train_cfg, seed=seed)
         collected: dict[tuple, list[np.ndarray]] = {}
@@ -382,7 +439,10 @@ def run_protocol(
                 collected.setdefault(key, []).append(p)
         truth = np.array([order[c.label] for c in clips])
         stacked = {key: np.concatenate(parts) for key, parts in collected.items()}
+        per_corpus, on_all = _angry_offsets(stacked, truth, clips, config.labels, angry_offset)
+        chosen_on_all.append(on_all)
         for corpus in sorted({c.corpus for c in clips}):
+            offsets.setdefault(corpus, []).append(per_corpus[corpus])
             rows = np.array([c.corpus == corpus for c in clips])
             own = np.array([label in corpus_emotions(corpus) for label in config.labels])
             for name in SCORED_MODELS:
@@ -390,12 +450,14 @@ def run_protocol(
                     raw = score_on_own_classes(
                         truth[rows], stacked[name, condition, "raw"][rows], own, labels
                     )
-                    cal = score_on_own_classes(
-                        truth[rows], stacked[name, condition, "calibrated"][rows], own, labels
+                    served = _served(
+                        name, stacked[name, condition, "calibrated"][rows], per_corpus[corpus], angry
                     )
-                    per_seed.setdefault((corpus, condition, name), []).append(raw)
-                    calibrated_ece.setdefault((corpus, condition, name), []).append(
-                        float("nan") if cal.ece is None else cal.ece
+                    per_seed.setdefault((corpus, condition, name), []).append(
+                        score_on_own_classes(truth[rows], served, own, labels)
+                    )
+                    uncalibrated_ece.setdefault((corpus, condition, name), []).append(
+                        float("nan") if raw.ece is None else raw.ece
                     )
     results: dict[str, dict[str, dict[str, Summary]]] = {}
     for (corpus, condition, name), metrics in per_seed.items():
@@ -404,8 +466,8 @@ def run_protocol(
             uar_mean=float(np.mean(uars)),
             uar_std=float(np.std(uars)),
             called_angry_mean=float(np.mean([m.called_angry for m in metrics])),
-            ece_mean=float(np.mean([m.ece for m in metrics])),
-            ece_calibrated_mean=float(np.mean(calibrated_ece[corpus, condition, name])),
+            ece_mean=float(np.mean(uncalibrated_ece[corpus, condition, name])),
+            ece_calibrated_mean=float(np.mean([m.ece for m in metrics])),
             recall_mean={k: float(np.mean([m.recall[k] for m in metrics])) for k in metrics[0].recall},
             angry_share_mean={
                 k: float(np.mean([_angry_share(m, labels, k) for m in metrics]))
@@ -415,7 +477,14 @@ def run_protocol(
             n_clips=metrics[0].n_clips,
             per_seed=tuple(metrics),
         )
-    return ProtocolReport(protocol, tuple(seeds), asdict(config.architecture), results)
+    return ProtocolReport(
+        protocol,
+        tuple(seeds),
+        asdict(config.architecture),
+        results,
+        angry_offsets={corpus: tuple(values) for corpus, values in offsets.items()},
+        angry_offset_on_all=tuple(chosen_on_all),
+    )
 
 
 PROTOCOLS = ("loco", "speaker-folds")
@@ -429,10 +498,16 @@ def cross_validate(
     k: int = 5,
     corpora_root: Path | None = None,
     workers: int = 2,
+    angry_offset: float | None = None,
 ) -> ProtocolReport:
     """Run ``protocol`` (``"loco"`` or ``"speaker-folds"``) on ``train_cfg.corpora`` with the
     functional recogniser that ``train_cfg.architecture`` describes, its profile variant and the
-    seed baseline; the functionals are computed once (cached) and shared by every fold and seed."""
+    seed baseline; the functionals are computed once (cached) and shared by every fold and seed.
+
+    Answers are scored with ``angry_offset``; by default, in leave-one-corpus-out, with the offset
+    chosen on the other left-out corpora, and in speaker folds (new people of known corpora) with
+    the shipped :data:`~emotion_core.recognizer.calibration.ANGRY_OFFSET`, as serving answers them.
+    """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; known: {PROTOCOLS}")
     if train_cfg.architecture.kind != "functional":
@@ -446,4 +521,8 @@ def cross_validate(
             return corpus_folds(clips, seed=seed)
         return speaker_folds(clips, k=k, seed=seed)
 
-    return run_protocol(table, folds, train_cfg, config, protocol=protocol, seeds=seeds)
+    if angry_offset is None and protocol == "speaker-folds":
+        angry_offset = ANGRY_OFFSET
+    return run_protocol(
+        table, folds, train_cfg, config, protocol=protocol, seeds=seeds, angry_offset=angry_offset
+    )

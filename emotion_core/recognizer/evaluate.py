@@ -25,6 +25,7 @@ from emotion_core.corpora import Clip
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.artifact import BASELINE_DIR
 from emotion_core.recognizer.calibration import (
+    ANGRY_OFFSET,
     CURVE_FILE,
     Calibration,
     CoveragePoint,
@@ -239,7 +240,10 @@ def calibrate_recognizer(
     p = np.concatenate([probabilities[condition, MODEL_NAME] for condition in conditions])
     y = np.tile(truth, len(conditions))
     calibration, curve = fit_calibration(
-        p, y, f"{len(clips)} clips of the validation speakers, as stored and Discord-coded"
+        p,
+        y,
+        f"{len(clips)} clips of the validation speakers, as stored and Discord-coded",
+        angry_offset=ANGRY_OFFSET,
     )
     scaled = calibration.apply(p)
     return CalibrationReport(

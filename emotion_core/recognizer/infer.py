@@ -116,6 +116,7 @@ class EmotionRecognizer:
     ) -> None:
         self.config = config
         self.calibration = calibration or Calibration()
+        self._angry = config.labels.index(Emotion.ANGRY) if Emotion.ANGRY in config.labels else None
         #: What runs the network: ``"onnx"`` (ONNX Runtime, no TensorFlow) or ``"keras"``.
         self.runtime = runtime
         self._forward = network
@@ -224,13 +225,18 @@ class EmotionRecognizer:
         """Calibrated probabilities for a batch of model inputs, shape ``(batch, n_labels)``."""
         return self.calibration.apply(self._forward(np.asarray(batch, dtype=np.float32)))
 
+    def _answer(self, probs: np.ndarray) -> np.ndarray:
+        """What MoodBot answers from calibrated (and fused) probabilities: the calibration's angry
+        offset applied once, to the final answer of each clip or window."""
+        return self.calibration.discount_angry(probs, self._angry)
+
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).
 
         This is what evaluation scores: the network's answer on every clip, trimmed as in training.
         """
         speech = trim_silence(self._resample(samples, sample_rate), self.config.features)
-        return self._run(self._features(speech)[None])[0]
+        return self._answer(self._run(self._features(speech)[None]))[0]
 
     def predict(self, samples: np.ndarray, sample_rate: int) -> EmotionResult:
         """Recognise the mood of a mono waveform (float32, any rate; resampled as needed).
@@ -331,9 +337,9 @@ class EmotionRecognizer:
         timing = self.config.timeline
         if speech.size < timing.min_clip_s * rate:
             if self.config.architecture.kind == "functional" and whole is not None:
-                probs = self._run_functionals(whole[None], center, community)[0]
+                probs = self._answer(self._run_functionals(whole[None], center, community))[0]
             else:
-                probs = self._run(self._features(speech, center)[None])[0]
+                probs = self._answer(self._run(self._features(speech, center)[None]))[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
         window = int(timing.window_s * rate)
@@ -348,6 +354,7 @@ class EmotionRecognizer:
             probs = self._run_functionals(self._window_functionals(starts, window, tracks), center, community)
         else:
             probs = self._run(self._window_features(speech, starts, window, center, tracks))
+        probs = self._answer(probs)
         timeline = tuple(
             TimelinePoint(
                 (begin + start) / rate,

@@ -5,8 +5,12 @@ import pytest
 
 from emotion_core.errors import ModelError
 from emotion_core.recognizer.calibration import (
+    ANGRY_OFFSET_GRID,
+    ANGRY_SHARE_TARGET,
     CALIBRATION_FILE,
     Calibration,
+    called_angry_share,
+    choose_angry_offset,
     choose_threshold,
     coverage_curve,
     fit_temperature,
@@ -70,6 +74,56 @@ def test_save_load_round_trip_and_bad_files(tmp_path):
     (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 0.0}')
     with pytest.raises(ModelError, match="temperature"):
         Calibration.load(tmp_path)
+    (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 1.2, "angry_offset": -0.5}')
+    with pytest.raises(ModelError, match="angry offset"):
+        Calibration.load(tmp_path)
     (tmp_path / CALIBRATION_FILE).write_text("{not json")
     with pytest.raises(ModelError, match="not a valid calibration"):
         Calibration.load(tmp_path)
+
+
+def test_a_calibration_saved_before_the_angry_offset_loads_without_one(tmp_path):
+    (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 1.4, "min_confidence": 0.35}')
+    assert Calibration.load(tmp_path).angry_offset == 0.0
+    Calibration(temperature=1.4, angry_offset=0.5).save(tmp_path)
+    assert Calibration.load(tmp_path).angry_offset == 0.5
+
+
+def test_angry_offset_divides_angry_and_keeps_the_ratios_of_the_rest():
+    probs = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]], dtype=np.float32)
+    out = Calibration(angry_offset=0.5).discount_angry(probs, 1)
+    assert np.allclose(out.sum(axis=1), 1.0, atol=1e-6)
+    odds = (out[:, 1] / out[:, 0]) / (probs[:, 1] / probs[:, 0])
+    assert np.allclose(odds, np.exp(-0.5), atol=1e-5)  # angry against each other class: / e^0.5
+    assert np.allclose(out[:, 2] / out[:, 0], probs[:, 2] / probs[:, 0], atol=1e-5)
+    assert out[0].argmax() == 1 and Calibration(angry_offset=0.6).discount_angry(probs, 1)[0].argmax() == 2
+    assert Calibration().discount_angry(probs, 1) is probs  # no offset: the answer as it is
+    assert Calibration(angry_offset=0.5).discount_angry(probs, None) is probs  # a model without angry
+
+
+def _over_called(share: float, n: int = 200, seed: int = 0):
+    """4-class answers (angry is class 1) for clips none of which is angry; ``share`` of them answer
+    angry by 0.25 in log terms over the runner-up, the rest answer class 0."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=int)
+    probs = np.full((n, 4), 0.1)
+    angry = rng.random(n) < share
+    probs[angry, 1], probs[angry, 0] = 0.6 * np.exp(0.25) / (1 + np.exp(0.25)), 0.6 / (1 + np.exp(0.25))
+    probs[~angry, 0], probs[~angry, 1] = 0.5, 0.2
+    return probs / probs.sum(axis=1, keepdims=True), y, np.ones(4, dtype=bool)
+
+
+def test_angry_offset_is_the_smallest_that_keeps_every_corpus_within_the_target():
+    assert called_angry_share(*_over_called(0.4), angry=1) == pytest.approx(0.4, abs=0.08)
+    fine = _over_called(0.05, seed=1)
+    assert choose_angry_offset([fine], angry=1) == 0.0  # nothing to correct
+    # 40 % called angry, each by 0.25 in log-odds: any offset above 0.25 fixes it, 0.3 is the first
+    assert choose_angry_offset([fine, _over_called(0.4, seed=2)], angry=1) == 0.3
+    assert ANGRY_SHARE_TARGET == 0.15 and max(ANGRY_OFFSET_GRID) == 1.0
+
+
+def test_angry_offset_that_cannot_reach_the_target_is_the_one_closest_to_it():
+    probs, y, own = _over_called(1.0)
+    probs[:, 1] = 0.97  # angry wins by far more than the largest offset removes
+    probs /= probs.sum(axis=1, keepdims=True)
+    assert choose_angry_offset([(probs, y, own)], angry=1) == 0.0  # every offset is as bad: the first

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from emotion_core.corpora import Clip
-from emotion_core.labels import EMOTIONS
-from emotion_core.recognizer.crossval import corpus_folds, speaker_folds
+from emotion_core.labels import EMOTIONS, Emotion
+from emotion_core.recognizer.crossval import COMMUNITY_NAME, _angry_offsets, corpus_folds, speaker_folds
 from emotion_core.recognizer.dataset import cap_per_speaker
 from emotion_core.recognizer.functional_train import profile_means
 
@@ -116,3 +116,26 @@ def test_a_speaker_alone_in_a_corpus_has_no_community_and_others_are_aligned_on_
     assert np.array_equal(aligned[alone], values[0, alone])  # left as it is
     first = np.array([c.speaker == "SAVEE:0" for c in clips])
     assert aligned[first].mean() < -3  # aligned on SAVEE:1's statistics, never on its own
+
+
+def test_each_left_out_corpus_gets_an_angry_offset_chosen_on_the_other_corpora_only():
+    """RAVDESS's answers call a third of its calm clips angry (by a log-margin of 0.25); SAVEE's and
+    TESS's call none. RAVDESS must not choose its own offset: it gets the one the others need (none),
+    while the others, whose choice sees RAVDESS, get the one that brings it under 15 %."""
+    angry, neutral = EMOTIONS.index(Emotion.ANGRY), EMOTIONS.index(Emotion.NEUTRAL)
+    clips, rows = [], []
+    for corpus in ("RAVDESS", "SAVEE", "TESS"):
+        for i in range(60):
+            clips.append(Clip(Path(f"{corpus}/{i}.wav"), corpus, f"{corpus}:0", Emotion.NEUTRAL, "x"))
+            p = np.full(len(EMOTIONS), 0.02)
+            if corpus == "RAVDESS" and i % 3 == 0:
+                p[angry], p[neutral] = 0.5 * np.exp(0.25), 0.5
+            else:
+                p[neutral], p[angry] = 0.5, 0.2
+            rows.append(p / p.sum())
+    truth = np.full(len(clips), neutral)
+    stacked = {(COMMUNITY_NAME, "clean", "calibrated"): np.array(rows)}
+    chosen, on_all = _angry_offsets(stacked, truth, clips, EMOTIONS, None)
+    assert chosen == {"RAVDESS": 0.0, "SAVEE": 0.3, "TESS": 0.3} and on_all == 0.3
+    fixed, _ = _angry_offsets(stacked, truth, clips, EMOTIONS, 0.5)
+    assert set(fixed.values()) == {0.5}

@@ -3,6 +3,7 @@ cross-validation protocol that measures it, as ``moodbot evaluate --protocol`` r
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.profile import MIN_MESSAGES, VoiceProfile
+from emotion_core.recognizer.calibration import ANGRY_OFFSET
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import SCORED_MODELS
 from emotion_core.recognizer.infer import EmotionRecognizer
@@ -59,6 +61,9 @@ def test_protocol_command_scores_every_model_on_every_tested_clip(
         assert {m["n_clips"] for m in models.values()} == {32}
     printed = capsys.readouterr().out
     assert "mean UAR over corpora (clean)" in printed and "called angry" in printed
+    # New people of known corpora are scored as serving answers them: with the shipped angry offset.
+    assert report["angry_offsets"] == {"SAVEE": [ANGRY_OFFSET]}
+    assert "angry offset chosen on every corpus at once" in printed
 
 
 def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
@@ -71,6 +76,26 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "share of draws, from 0 to 1" in capsys.readouterr().err
     assert main([*base, "--protocol", "loco", "--corpus-weight-power", "2"]) == 2
     assert "from 0 (corpora equal) to 1" in capsys.readouterr().err
+    assert main([*base, "--protocol", "speaker-folds", "--angry-offset", "3"]) == 2
+    assert "--angry-offset is from 0 to 1.0" in capsys.readouterr().err
+
+
+def test_the_answer_carries_the_angry_offset_once(trained_functional):
+    """The offset divides each window's final answer's angry, once, whatever was fused before it; the
+    overall answer is the mean of those windows."""
+    recognizer = EmotionRecognizer.from_pretrained(trained_functional)
+    assert recognizer.calibration.angry_offset == 0.0  # a model calibrated on validation only
+    audio = np.concatenate([speechlike(4.0, 16000, seed=1, f0_hz=100.0), speechlike(4.0, 16000, seed=2)])
+    before = recognizer.predict(audio, 16000)
+    recognizer.calibration = replace(recognizer.calibration, angry_offset=0.7)
+    after = recognizer.predict(audio, 16000)
+    assert after.probabilities[Emotion.ANGRY] < before.probabilities[Emotion.ANGRY]
+    for old, new in zip(before.timeline, after.timeline, strict=True):
+        p, q = old.probabilities, new.probabilities
+        assert q[Emotion.ANGRY] / q[Emotion.NEUTRAL] == pytest.approx(
+            np.exp(-0.7) * p[Emotion.ANGRY] / p[Emotion.NEUTRAL], rel=1e-3
+        )
+        assert sum(q.values()) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_a_ready_profile_adds_the_profile_network(trained_functional):
