@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="calibrate a model's confidence on its validation speakers",
         description=(
             "Temperature scaling and the 'not sure' threshold, fitted on the validation speakers of "
-            "the model's own split (never its test speakers); writes calibration.json into the model."
+            "the model's own split (never its test speakers), and the angry offset that "
+            "leave-one-corpus-out chose; writes calibration.json into the model."
         ),
     )
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     c = report.calibration
     print(
         f"temperature {c.temperature:.3f}; not sure below {c.min_confidence:.0%} "
-        f"or a margin under {c.min_margin:.0%}"
+        f"or a margin under {c.min_margin:.0%}; angry offset {c.angry_offset:.1f} "
+        "(chosen by leave-one-corpus-out, not on these speakers)"
     )
     print(f"ECE on {report.n_clips} validation scores: {report.ece_before:.3f} -> {report.ece_after:.3f}")
     print("threshold coverage accuracy")

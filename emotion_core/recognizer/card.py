@@ -141,7 +141,10 @@ def _markdown(card: dict) -> str:
         "dropout) was trained on exactly the same clips and augmentations. Where a corpus's test "
         f"speakers have more than {TEST_SAMPLE_CLIPS} clips (TESS, nEMO), a fixed stratified sample of "
         f"{TEST_SAMPLE_CLIPS} (the same "
-        "number per class, seed 0) is scored, the same clips for both models.",
+        "number per class, seed 0) is scored, the same clips for both models. These are the "
+        "network's answers as trained, before `moodbot calibrate` adds the angry offset that "
+        "leave-one-corpus-out chose (README, \"Confidence\"); `moodbot evaluate` scores the model as "
+        "it is served.",
         "",
         "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 "
         "| clips |",
