@@ -143,7 +143,7 @@ def _markdown(card: dict) -> str:
         f"{TEST_SAMPLE_CLIPS} (the same "
         "number per class, seed 0) is scored, the same clips for both models. These are the "
         "network's answers as trained, before `moodbot calibrate` adds the angry offset that "
-        "leave-one-corpus-out chose (README, \"Confidence\"); `moodbot evaluate` scores the model as "
+        'leave-one-corpus-out chose (README, "Confidence"); `moodbot evaluate` scores the model as '
         "it is served.",
         "",
         "| corpus | condition | MoodBot UAR | seed baseline UAR | gain | MoodBot accuracy | macro-F1 "
