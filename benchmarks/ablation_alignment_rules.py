@@ -45,9 +45,9 @@ from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import corpus_folds
-from emotion_core.recognizer.evaluate import score_on_own_classes
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import community_config, fit_functional
+from emotion_core.recognizer.metrics import score_on_own_classes
 from emotion_core.recognizer.train import TrainConfig
 
 FIVE = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB")

@@ -40,9 +40,9 @@ from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.calibration import Calibration, fit_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import community_aligned, corpus_folds
-from emotion_core.recognizer.evaluate import score_on_own_classes
 from emotion_core.recognizer.functional_table import FunctionalTable
 from emotion_core.recognizer.functional_train import fit_functional
+from emotion_core.recognizer.metrics import score_on_own_classes
 from emotion_core.recognizer.train import TrainConfig
 
 FIVE = ("RAVDESS", "TESS", "SAVEE", "nEMO", "EmoDB")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion_core.errors import ModelError
+from emotion_core.recognizer.metrics import score_on_own_classes
 
 CALIBRATION_FILE = "calibration.json"
 #: The coverage-accuracy curve the "not sure" threshold was chosen from, kept for the model card.
@@ -123,20 +124,12 @@ def discount_class(probs: np.ndarray, index: int | None, offset: float) -> np.nd
     return out / out.sum(axis=-1, keepdims=True)
 
 
-def called_angry_share(probs: np.ndarray, y_true: np.ndarray, own: np.ndarray, angry: int) -> float:
-    """Share of the clips whose true class is not ``angry`` that are answered angry, the answer taken
-    among the classes ``own`` marks (a corpus judged on its own label set)."""
-    others = y_true != angry
-    if not others.any():
-        return 0.0
-    answers = np.where(own, probs[others], -1.0).argmax(axis=-1)
-    return float(np.mean(answers == angry))
-
-
-def choose_angry_offset(groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], angry: int) -> float:
+def choose_angry_offset(
+    groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], labels: tuple[str, ...]
+) -> float:
     """The smallest offset of :data:`ANGRY_OFFSET_GRID` at which no group calls more than
-    :data:`ANGRY_SHARE_TARGET` of its other emotions' clips angry; where none does, the one with the
-    smallest worst share.
+    :data:`ANGRY_SHARE_TARGET` of its other emotions' clips angry (the reports' ``called_angry``, each
+    group on its own classes); where none does, the one with the smallest worst share.
 
     ``groups`` are ``(probs, y_true, own)`` of corpora the answers' networks never heard (the other
     left-out corpora of leave-one-corpus-out): the rule is chosen where the problem is, never on the
@@ -144,10 +137,13 @@ def choose_angry_offset(groups: Sequence[tuple[np.ndarray, np.ndarray, np.ndarra
     offset trades a little recall of angry for much less false anger, and in cross-validation the
     mean UAR stayed level (README, "Confidence").
     """
-    worst = [
-        max(called_angry_share(discount_class(p, angry, offset), y, own, angry) for p, y, own in groups)
-        for offset in ANGRY_OFFSET_GRID
-    ]
+    angry = labels.index("angry")
+
+    def called_angry(probs: np.ndarray, y_true: np.ndarray, own: np.ndarray, offset: float) -> float:
+        shifted = discount_class(probs, angry, offset)
+        return score_on_own_classes(y_true, shifted, own, labels).called_angry or 0.0
+
+    worst = [max(called_angry(*group, offset) for group in groups) for offset in ANGRY_OFFSET_GRID]
     for offset, share in zip(ANGRY_OFFSET_GRID, worst, strict=True):
         if share <= ANGRY_SHARE_TARGET:
             return offset

@@ -49,7 +49,7 @@ from emotion_core.recognizer.calibration import (
 )
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
 from emotion_core.recognizer.dataset import Split, cap_per_speaker
-from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME, score_on_own_classes
+from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
 from emotion_core.recognizer.functional_train import (
     community_config,
@@ -58,7 +58,7 @@ from emotion_core.recognizer.functional_train import (
     table_inputs,
 )
 from emotion_core.recognizer.infer import fuse_with_profile
-from emotion_core.recognizer.metrics import Metrics
+from emotion_core.recognizer.metrics import Metrics, score_on_own_classes
 from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
 
 log = logging.getLogger(__name__)
@@ -384,7 +384,7 @@ def _angry_offsets(
     corpora = sorted({c.corpus for c in clips})
     if fixed is not None:
         return dict.fromkeys(corpora, fixed), fixed
-    angry = labels.index(Emotion.ANGRY)
+    names = tuple(label.value for label in labels)
     corpus_of = np.array([c.corpus for c in clips])
     answers = stacked[COMMUNITY_NAME, "clean", "calibrated"]
     groups = {
@@ -396,10 +396,10 @@ def _angry_offsets(
         for corpus in corpora
     }
     chosen = {
-        corpus: choose_angry_offset([g for other, g in groups.items() if other != corpus], angry)
+        corpus: choose_angry_offset([g for other, g in groups.items() if other != corpus], names)
         for corpus in corpora
     }
-    return chosen, choose_angry_offset(list(groups.values()), angry)
+    return chosen, choose_angry_offset(list(groups.values()), names)
 
 
 def run_protocol(

@@ -33,7 +33,7 @@ from emotion_core.recognizer.calibration import (
 )
 from emotion_core.recognizer.dataset import Split
 from emotion_core.recognizer.infer import EmotionRecognizer
-from emotion_core.recognizer.metrics import Metrics, expected_calibration_error, score
+from emotion_core.recognizer.metrics import Metrics, expected_calibration_error, score_on_own_classes
 
 #: Condition name -> Opus bit rate (kbit/s) of the extra encode, or None for the audio as stored.
 EVAL_CONDITIONS: dict[str, int | None] = {"clean": None, "discord-32k": 32, "discord-12k": 12}
@@ -125,16 +125,6 @@ def _probabilities(
                 ]
             )
     return probabilities, np.array([order[clip.label] for clip in clips])
-
-
-def score_on_own_classes(
-    truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tuple[str, ...]
-) -> Metrics:
-    """Score with probabilities restricted to the classes ``own`` marks, renormalised: how a corpus is
-    judged on its own label set, whatever the network could answer."""
-    restricted = np.where(own, probs, 0.0)
-    restricted /= np.maximum(restricted.sum(axis=1, keepdims=True), 1e-12)
-    return score(truth, restricted.argmax(axis=1), labels, probs=restricted)
 
 
 def _model_and_baseline(out_dir: Path) -> dict[str, EmotionRecognizer]:

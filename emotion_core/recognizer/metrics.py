@@ -100,3 +100,13 @@ def score(
         ece=None if probs is None else expected_calibration_error(y_true, probs),
         called_angry=called_angry,
     )
+
+
+def score_on_own_classes(
+    truth: np.ndarray, probs: np.ndarray, own: np.ndarray, labels: tuple[str, ...]
+) -> Metrics:
+    """Score with probabilities restricted to the classes ``own`` marks, renormalised: how a corpus is
+    judged on its own label set, whatever the network could answer."""
+    restricted = np.where(own, probs, 0.0)
+    restricted /= np.maximum(restricted.sum(axis=1, keepdims=True), 1e-12)
+    return score(truth, restricted.argmax(axis=1), labels, probs=restricted)

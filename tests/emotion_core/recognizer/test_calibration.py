@@ -9,13 +9,15 @@ from emotion_core.recognizer.calibration import (
     ANGRY_SHARE_TARGET,
     CALIBRATION_FILE,
     Calibration,
-    called_angry_share,
     choose_angry_offset,
     choose_threshold,
     coverage_curve,
     fit_temperature,
 )
-from emotion_core.recognizer.metrics import expected_calibration_error
+from emotion_core.recognizer.metrics import expected_calibration_error, score_on_own_classes
+
+#: The 4-class label set of the angry-offset tests: angry is class 1.
+FOUR = ("neutral", "angry", "sad", "happy")
 
 
 def _overconfident(n: int = 4000, seed: int = 0):
@@ -114,11 +116,12 @@ def _over_called(share: float, n: int = 200, seed: int = 0):
 
 
 def test_angry_offset_is_the_smallest_that_keeps_every_corpus_within_the_target():
-    assert called_angry_share(*_over_called(0.4), angry=1) == pytest.approx(0.4, abs=0.08)
+    probs, y, own = _over_called(0.4)
+    assert score_on_own_classes(y, probs, own, FOUR).called_angry == pytest.approx(0.4, abs=0.08)
     fine = _over_called(0.05, seed=1)
-    assert choose_angry_offset([fine], angry=1) == 0.0  # nothing to correct
+    assert choose_angry_offset([fine], FOUR) == 0.0  # nothing to correct
     # 40 % called angry, each by 0.25 in log-odds: any offset above 0.25 fixes it, 0.3 is the first
-    assert choose_angry_offset([fine, _over_called(0.4, seed=2)], angry=1) == 0.3
+    assert choose_angry_offset([fine, _over_called(0.4, seed=2)], FOUR) == 0.3
     assert ANGRY_SHARE_TARGET == 0.15 and max(ANGRY_OFFSET_GRID) == 1.0
 
 
@@ -126,4 +129,4 @@ def test_angry_offset_that_cannot_reach_the_target_is_the_one_closest_to_it():
     probs, y, own = _over_called(1.0)
     probs[:, 1] = 0.97  # angry wins by far more than the largest offset removes
     probs /= probs.sum(axis=1, keepdims=True)
-    assert choose_angry_offset([(probs, y, own)], angry=1) == 0.0  # every offset is as bad: the first
+    assert choose_angry_offset([(probs, y, own)], FOUR) == 0.0  # every offset is as bad: the first

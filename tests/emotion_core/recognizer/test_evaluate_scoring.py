@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emotion_core.labels import EMOTIONS, Emotion, corpus_emotions
-from emotion_core.recognizer.evaluate import score_on_own_classes
+from emotion_core.recognizer.metrics import score_on_own_classes
 
 LABELS = tuple(e.value for e in EMOTIONS)
 
