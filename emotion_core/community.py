@@ -130,13 +130,14 @@ def align(functionals: np.ndarray, mean: np.ndarray, std: np.ndarray, reference:
     )
 
 
-def fuse_with_community(
-    plain: np.ndarray, aligned: np.ndarray, community_net: np.ndarray | None = None
+def fuse_answers(
+    plain: Sequence[np.ndarray], aligned: Sequence[np.ndarray] = (), community_net: np.ndarray | None = None
 ) -> np.ndarray:
-    """How a clip is heard once the community statistics are ready: the mean of the network's
-    calibrated probabilities for the clip as it is (``plain``) and as aligned (``aligned``), and of
-    the community network's for the aligned clip (``community_net``, where the model has one; it
-    was trained on corpora aligned the same way). The average beat each part in cross-validation."""
-    if community_net is None:
-        return (plain + aligned) / 2
-    return (plain + aligned + community_net) / 3
+    """How the speaker-independent networks answer together: the mean of their calibrated
+    probabilities. ``plain`` holds each view's answer to the clip as it is (the full functionals and,
+    where the model has one, the prosody network's); once the community statistics are ready,
+    ``aligned`` holds each view's answer to the clip aligned on them, and ``community_net`` the
+    community network's (trained on corpora aligned the same way). Every answer weighs the same: the
+    plain average beat each part, and weightings of them, in cross-validation."""
+    answers = [*plain, *aligned, *([] if community_net is None else [community_net])]
+    return np.mean(answers, axis=0)

@@ -81,14 +81,37 @@ def functional_names(config: FeatureConfig) -> tuple[str, ...]:
     return tuple(names)
 
 
-def network_inputs(functionals: np.ndarray, config: FeatureConfig, band_means: bool) -> np.ndarray:
+#: The first of the prosodic functionals: from it on the vector holds loudness, pitch, rhythm and voice
+#: quality statistics, with cepstral means of voiced and unvoiced frames among them (left out of the
+#: prosodic view, which keeps no spectral shape).
+PROSODY_FROM = "loudness_std"
+
+
+@functools.lru_cache(maxsize=8)
+def prosody_columns(config: FeatureConfig) -> np.ndarray:
+    """Indices of the prosodic view's functionals: how loud, how high, how fast and how the voice
+    moves, without the spectral shape (band means and spreads, cepstra) that carries the microphone
+    and the language as well as the emotion."""
+    names = functional_names(config)
+    first = names.index(PROSODY_FROM)
+    return np.array([i for i in range(first, len(names)) if "cep" not in names[i]])
+
+
+def network_inputs(
+    functionals: np.ndarray, config: FeatureConfig, band_means: bool, prosody: bool = False
+) -> np.ndarray:
     """The functional network's input from full vectors (``(..., n_functionals)``): the log-mel band
-    means are dropped unless ``band_means`` (they carry the microphone's colouring with the voice)."""
+    means are dropped unless ``band_means`` (they carry the microphone's colouring with the voice);
+    with ``prosody`` only :func:`prosody_columns` are kept."""
+    if prosody:
+        return functionals[..., prosody_columns(config)]
     return functionals if band_means else functionals[..., config.n_mels :]
 
 
-def network_input_size(config: FeatureConfig, band_means: bool) -> int:
+def network_input_size(config: FeatureConfig, band_means: bool, prosody: bool = False) -> int:
     """Length of :func:`network_inputs`'s vectors."""
+    if prosody:
+        return int(prosody_columns(config).size)
     return len(functional_names(config)) - (0 if band_means else config.n_mels)
 
 

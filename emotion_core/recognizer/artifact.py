@@ -3,7 +3,8 @@
 A folder holds the recogniser (``config.json``, its weights and, for the Dense kinds, the ONNX serving
 graph), the seed baseline trained beside it in ``baseline/``, the network for people with a voice
 profile in ``profile/`` (``config.PROFILE_DIR``, which serving reads), the network for clips heard against
-community statistics in ``community/`` (``config.COMMUNITY_DIR``), ``training.json`` (the training
+community statistics in ``community/`` (``config.COMMUNITY_DIR``), the speaker-independent network's
+prosodic view in ``prosody/`` (``config.PROSODY_DIR``), ``training.json`` (the training
 config, the speaker split, the learning curves) and, once evaluated, the model card. Kept apart from
 training so that evaluation, calibration and the card read a folder without importing the trainer.
 """

@@ -1,10 +1,10 @@
 """The one build step behind ``moodbot train``: fit, save, evaluate, write the card.
 
-It reads the corpora, splits them by speaker, fits MoodBot's network, the seed tutorial's network and
-the profile network on the same training speakers (:mod:`~emotion_core.recognizer.train`,
-:mod:`~emotion_core.recognizer.functional_train`), saves them as a model folder
-(:mod:`~emotion_core.recognizer.artifact`), evaluates both recognisers on the held-out test speakers
-(:mod:`~emotion_core.recognizer.evaluate`) and writes the model card
+It reads the corpora, splits them by speaker, fits MoodBot's network (with its prosody and community
+networks), the seed tutorial's network and the profile network on the same training speakers
+(:mod:`~emotion_core.recognizer.train`, :mod:`~emotion_core.recognizer.functional_train`), saves them
+as a model folder (:mod:`~emotion_core.recognizer.artifact`), evaluates both recognisers on the
+held-out test speakers (:mod:`~emotion_core.recognizer.evaluate`) and writes the model card
 (:mod:`~emotion_core.recognizer.card`). Each of those modules does its one job; only this one knows
 the order.
 """
@@ -24,7 +24,13 @@ from emotion_core.recognizer.artifact import BASELINE_DIR, save_network, save_tr
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import fit_calibration
 from emotion_core.recognizer.card import write_model_card
-from emotion_core.recognizer.config import COMMUNITY_DIR, PROFILE_DIR, ArchitectureConfig, RecognizerConfig
+from emotion_core.recognizer.config import (
+    COMMUNITY_DIR,
+    PROFILE_DIR,
+    PROSODY_DIR,
+    ArchitectureConfig,
+    RecognizerConfig,
+)
 from emotion_core.recognizer.dataset import FeatureTable, build_features, cap_per_speaker, split_speakers
 from emotion_core.recognizer.evaluate import evaluate_split
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
@@ -32,6 +38,8 @@ from emotion_core.recognizer.functional_train import (
     community_config,
     fit_community_network,
     fit_functional,
+    fit_prosody_network,
+    prosody_config,
     table_inputs,
 )
 from emotion_core.recognizer.train import TrainConfig, label_indices, train_seed_baseline, train_tdnn
@@ -90,6 +98,7 @@ def build_recognizer(
         "baseline_parameters": int(baseline.count_params()),
     }
     if isinstance(train_table, FunctionalTable):
+        record["prosody_history"] = _train_prosody_network(config, train_table, val_table, train_cfg, out_dir)
         record["profile_history"] = _train_profile_network(config, train_table, val_table, train_cfg, out_dir)
         reference = write_reference(train_table, out_dir)
         record["community_history"] = _train_community_network(
@@ -124,6 +133,20 @@ def _train_community_network(
         aligned_val,
         out_dir / COMMUNITY_DIR,
         "corpus aligned on its own statistics",
+    )
+    return history
+
+
+def _train_prosody_network(config, train_table, val_table, train_cfg: TrainConfig, out_dir: Path) -> list:
+    """Train the speaker-independent network's second view, on the prosodic functionals only, into
+    ``out_dir/prosody``, calibrated on the validation speakers' clips as stored."""
+    network, history = fit_prosody_network(config, train_table, val_table, train_cfg)
+    _save_calibrated(
+        network,
+        prosody_config(config),
+        val_table,
+        out_dir / PROSODY_DIR,
+        "heard on its prosodic functionals only",
     )
     return history
 

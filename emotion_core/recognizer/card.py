@@ -64,8 +64,11 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
             )
         return (
             f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
-            f"{shape}; a single profile network of that shape in `profile/` hears people against their "
-            "voice profile, its probabilities averaged with the ensemble's, and a single community "
+            f"{shape}; a single prosody network of that shape in `prosody/` hears only the "
+            f"{network_input_size(features, arch['band_means'], True)} prosodic ones (loudness, pitch, "
+            "rhythm, voice quality), its calibrated probabilities averaged with the ensemble's; "
+            "a single profile network of that shape in `profile/` hears people against their "
+            "voice profile, its probabilities averaged with those, and a single community "
             "network in `community/`, trained on corpora each aligned onto the training reference, "
             "hears clips aligned on a deployment's community statistics."
         )

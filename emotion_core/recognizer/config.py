@@ -22,6 +22,8 @@ WEIGHTS_FILE = "model.weights.h5"
 PROFILE_DIR = "profile"
 #: Sub-folder of a model folder holding its community network (heard against community statistics).
 COMMUNITY_DIR = "community"
+#: Sub-folder of a model folder holding its prosody network (the speaker-independent second view).
+PROSODY_DIR = "prosody"
 FORMAT_VERSION = 1
 #: The pitch tracker of models saved before MoodBot 0.3, whose configs do not name one, so that
 #: they are still heard with the features they were trained on.
@@ -50,6 +52,12 @@ class ArchitectureConfig:
     statistics and only hears clips aligned on them. ``members`` > 1 makes the functional network an
     ensemble of that many, trained with different seeds, their logits averaged: the spread between
     training runs, larger than most design choices, averages out.
+
+    ``prosody`` marks a network that hears only the prosodic functionals
+    (:func:`~emotion_core.functionals.prosody_columns`: loudness, pitch, rhythm, voice quality; no
+    spectral shape). Beside the speaker-independent network it is a second view whose mistakes
+    differ: averaging the two answers gained in leave-one-corpus-out, where a second network of the
+    same view did not (README, "What was tried").
     """
 
     kind: Literal["tdnn", "seed_dense", "functional"] = "tdnn"
@@ -63,6 +71,7 @@ class ArchitectureConfig:
     speaker_norm: bool = False
     corpus_aligned: bool = False
     members: int = 1
+    prosody: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,16 @@ every corpus is scored exactly once per seed:
 - ``speaker-folds``: the speakers of every corpus are dealt into ``k`` folds; each fold is tested by
   a model trained on the other folds of *all* corpora (one further fold is its validation set).
 
-Each fold trains three networks (and, below, a fourth) on the same draws: the speaker-independent
-functional network (``moodbot``, what a person's first message gets), the seed tutorial's network
-(``seed baseline``) and the profile network (``moodbot + profile``, its input centred on the mean of
-``profile_clips`` other, unlabelled clips of the same speaker). The first is also scored as a
-deployment with community statistics hears a newcomer: each test clip aligned on 30, 100 or 300
-clips of *other* speakers of its corpus (:mod:`emotion_core.community`), heard by it and by a fourth
-network, the community network, trained on the fold's corpora each aligned the same way; alone and
-with a profile. Temperature is fitted on each fold's validation speakers, so the calibrated ECE is
-measured on speakers it was not fitted on.
+Each fold trains four networks (and, below, a fifth) on the same draws: the speaker-independent
+functional network and its prosody network (``moodbot``, the mean of their answers: what a person's
+first message gets; each is also scored alone), the seed tutorial's network (``seed baseline``) and
+the profile network (``moodbot + profile``, its input centred on the mean of ``profile_clips`` other,
+unlabelled clips of the same speaker). The first two are also scored as a deployment with community
+statistics hears a newcomer: each test clip aligned on 30, 100 or 300 clips of *other* speakers of
+its corpus (:mod:`emotion_core.community`), heard by both and by a fifth network, the community
+network, trained on the fold's corpora each aligned the same way; alone and with a profile.
+Temperature is fitted on each fold's validation speakers, so the calibrated ECE is measured on
+speakers it was not fitted on.
 Models are chosen by validation UAR only; test speakers never decide anything.
 """
 
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
-from emotion_core.community import Reference, align, fuse_with_community
+from emotion_core.community import Reference, align, fuse_answers
 from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
 from emotion_core.functionals import network_inputs
 from emotion_core.labels import Emotion, corpus_emotions
@@ -55,6 +56,8 @@ from emotion_core.recognizer.functional_train import (
     community_config,
     fit_community_network,
     fit_functional,
+    fit_prosody_network,
+    prosody_config,
     table_inputs,
 )
 from emotion_core.recognizer.infer import fuse_with_profile
@@ -101,9 +104,19 @@ def community_fused_name(messages: int) -> str:
     return f"pair, community ({messages})"
 
 
+#: The speaker-independent network alone, without its prosody network (what MoodBot 0.11 answered);
+#: and the prosody network alone. Both are parts of ``moodbot``'s answer, scored beside it.
+ONE_VIEW_NAME = "moodbot, full view only"
+PROSODY_VIEW_NAME = "moodbot, prosody view only"
+#: The community rule without the prosody network's two answers (what MoodBot 0.11 answered).
+ONE_VIEW_COMMUNITY_NAME = f"{COMMUNITY_NAME}, full view only"
+
 #: Every model a protocol scores, in the order reports show them.
 SCORED_MODELS = (
     MODEL_NAME,
+    ONE_VIEW_NAME,
+    PROSODY_VIEW_NAME,
+    ONE_VIEW_COMMUNITY_NAME,
     *(profile_name(k) for k in PROFILE_MESSAGES),
     *(fused_name(k) for k in PROFILE_MESSAGES),
     *(community_name(n) for n in COMMUNITY_SIZES),
@@ -277,7 +290,8 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     profile_config = replace(config, architecture=replace(config.architecture, speaker_norm=True, members=1))
     baseline_config = replace(config, architecture=ArchitectureConfig(kind="seed_dense"))
     networks = {
-        MODEL_NAME: (fit_functional(config, train, val, train_cfg)[0], config),
+        ONE_VIEW_NAME: (fit_functional(config, train, val, train_cfg)[0], config),
+        PROSODY_VIEW_NAME: (fit_prosody_network(config, train, val, train_cfg)[0], prosody_config(config)),
         PROFILE_NAME: (fit_functional(profile_config, train, val, train_cfg)[0], profile_config),
         BASELINE_NAME: (train_seed_baseline(baseline_config, train, val, train_cfg)[0], baseline_config),
     }
@@ -291,7 +305,8 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     order = {label: i for i, label in enumerate(config.labels)}
     val_y = np.array([order[c.label] for c in val.clips])
     probabilities = {}
-    for name, (model, _) in networks.items():
+    views = []
+    for name, (model, network_config) in networks.items():
         fit_clips = train_cfg.profile_clips if name == PROFILE_NAME else None
         val_p = np.concatenate([_predict(model, inputs(name, val, c, fit_clips)) for c in FOLD_CONDITIONS])
         calibration = Calibration(temperature=fit_temperature(val_p, np.tile(val_y, len(FOLD_CONDITIONS))))
@@ -301,8 +316,13 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 raw = _predict(model, inputs(name, test, condition, clips))
                 probabilities[shown, condition, "raw"] = raw
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
-        if name == MODEL_NAME:
-            _community_probabilities(probabilities, model, calibration, train, val, test, train_cfg, config)
+        if name in (ONE_VIEW_NAME, PROSODY_VIEW_NAME):
+            views.append((model, network_config, calibration))
+    for condition, kind in itertools.product(FOLD_CONDITIONS, ("raw", "calibrated")):
+        probabilities[MODEL_NAME, condition, kind] = fuse_answers(
+            [probabilities[name, condition, kind] for name in (ONE_VIEW_NAME, PROSODY_VIEW_NAME)]
+        )
+    _community_probabilities(probabilities, views, train, val, test, train_cfg, config)
     for k in PROFILE_MESSAGES:
         for condition in FOLD_CONDITIONS:
             for kind in ("raw", "calibrated"):
@@ -318,12 +338,13 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
 
 
 def _community_probabilities(
-    probabilities: dict, model, calibration: Calibration, train, val, test, train_cfg: TrainConfig, config
+    probabilities: dict, views: list, train, val, test, train_cfg: TrainConfig, config
 ) -> None:
-    """Add each community size's answers to ``probabilities``: the speaker-independent network
-    (``model``) on every test clip as it is and aligned on that many clips of other speakers of its
-    corpus, and the community network (trained here, on the fold's aligned corpora) on the aligned
-    clip, fused as serving fuses them."""
+    """Add each community size's answers to ``probabilities``: each speaker-independent view
+    (``views``: network, config and calibration; the full view first) on every test clip as it is and
+    aligned on that many clips of other speakers of its corpus, and the community network (trained
+    here, on the fold's aligned corpora) on the aligned clip, fused as serving fuses them; and, for
+    :data:`COMMUNITY_CLIPS`, the same rule without the prosody view."""
     reference = Reference.of(train.functionals[0], [c.corpus for c in train.clips])
     network, aligned_val, _ = fit_community_network(config, train, val, train_cfg, reference)
     heard_config = community_config(config)
@@ -336,26 +357,39 @@ def _community_probabilities(
         ]
     )
     heard_calibration = Calibration(temperature=fit_temperature(val_p, val_y))
-
-    def inputs(x: np.ndarray) -> np.ndarray:
-        return network_inputs(x, config.features, config.architecture.band_means)
+    plain_names = (ONE_VIEW_NAME, PROSODY_VIEW_NAME)
 
     for size, condition in itertools.product(COMMUNITY_SIZES, FOLD_CONDITIONS):
         rng = np.random.default_rng([train_cfg.seed, size])
         aligned, has_community = community_aligned(
             test, AUGMENT_VARIANTS.index(condition), reference, size, rng
         )
-        raw, heard = _predict(model, inputs(aligned)), _predict(network, inputs(aligned))
-        for kind, p, q in (
-            ("raw", raw, heard),
-            ("calibrated", calibration.apply(raw), heard_calibration.apply(heard)),
-        ):
-            # Without a community serving hears the clip as a new bot does: so must the protocol.
-            probabilities[community_name(size), condition, kind] = np.where(
-                has_community[:, None],
-                fuse_with_community(probabilities[MODEL_NAME, condition, kind], p, q),
-                probabilities[MODEL_NAME, condition, kind],
+        raw = [
+            _predict(
+                model, network_inputs(aligned, c.features, c.architecture.band_means, c.architecture.prosody)
             )
+            for model, c, _ in views
+        ]
+        heard = _predict(network, network_inputs(aligned, config.features, config.architecture.band_means))
+        for kind, answers, q in (
+            ("raw", raw, heard),
+            (
+                "calibrated",
+                [calibration.apply(p) for p, (_, _, calibration) in zip(raw, views, strict=True)],
+                heard_calibration.apply(heard),
+            ),
+        ):
+            plain = [probabilities[name, condition, kind] for name in plain_names]
+            rules = [(community_name(size), plain, answers, MODEL_NAME)]
+            if size == COMMUNITY_CLIPS:
+                rules.append((ONE_VIEW_COMMUNITY_NAME, plain[:1], answers[:1], ONE_VIEW_NAME))
+            for shown, ps, aligned_answers, alone in rules:
+                # Without a community serving hears the clip as a new bot does: so must the protocol.
+                probabilities[shown, condition, kind] = np.where(
+                    has_community[:, None],
+                    fuse_answers(ps, aligned_answers, q),
+                    probabilities[alone, condition, kind],
+                )
 
 
 def _angry_share(metrics: Metrics, labels: tuple[str, ...], label: str) -> float:

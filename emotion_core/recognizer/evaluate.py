@@ -225,6 +225,7 @@ def calibrate_recognizer(
     """
     recognizer = EmotionRecognizer.from_pretrained(out_dir)
     recognizer.calibration = Calibration()
+    recognizer.prosody_net = None  # each network's temperature is fitted on its own answers
     conditions = {"clean": None, f"discord-{bitrate_kbps}k": bitrate_kbps}
     probabilities, truth = _probabilities({MODEL_NAME: recognizer}, clips, conditions)
     p = np.concatenate([probabilities[condition, MODEL_NAME] for condition in conditions])

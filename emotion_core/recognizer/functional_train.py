@@ -127,7 +127,7 @@ def table_inputs(
         rng = np.random.default_rng(seed)
         speakers = [clip.speaker for clip in table.clips]
         x = x - profile_means(table.functionals, speakers, rows, variants, profile_clips, rng)
-    return network_inputs(x, config.features, config.architecture.band_means)
+    return network_inputs(x, config.features, config.architecture.band_means, config.architecture.prosody)
 
 
 def _mix_within_corpus(
@@ -208,7 +208,9 @@ def fit_functional(
             x = shift(x, rows, vs, rng)
         if speaker_norm:
             x = x - profile_means(train.functionals, speakers, rows, vs, train_cfg.profile_clips, rng)
-        return network_inputs(x, config.features, config.architecture.band_means).astype(np.float32)
+        return network_inputs(
+            x, config.features, config.architecture.band_means, config.architecture.prosody
+        ).astype(np.float32)
 
     sample_rows = np.tile(np.arange(n), len(variants))
     fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))
@@ -343,6 +345,27 @@ def fit_community_network(
         community_config(config), known.subset(train.clips), aligned_val, train_cfg
     )
     return network, aligned_val, history
+
+
+#: The prosody network trains with seed ``seed + PROSODY_SEED_STEP``: its own draws, apart from the
+#: ensemble members'.
+PROSODY_SEED_STEP = 100
+
+
+def prosody_config(config: RecognizerConfig) -> RecognizerConfig:
+    """The prosody network's config: a single network of ``config``'s shape on the prosodic view."""
+    return replace(config, architecture=replace(config.architecture, prosody=True, members=1))
+
+
+def fit_prosody_network(
+    config: RecognizerConfig, train: FunctionalTable, val: FunctionalTable, train_cfg: TrainConfig
+):
+    """Train the prosody network (:attr:`~emotion_core.recognizer.config.ArchitectureConfig.prosody`)
+    on the same corpora, sampling and variants as the speaker-independent network; return it and its
+    learning curve. Leave-one-corpus-out measured one such network beside the others (README, "What
+    was tried"), so it is one, not an ensemble."""
+    seeded = replace(train_cfg, seed=train_cfg.seed + PROSODY_SEED_STEP)
+    return fit_functional(prosody_config(config), train, val, seeded)
 
 
 #: Member ``k`` of an ensemble trains with seed ``seed + MEMBER_SEED_STEP * k`` (member 0 is the single

@@ -17,7 +17,7 @@ import numpy as np
 import soxr
 
 from emotion_core.audio import AudioLimits, decode
-from emotion_core.community import CommunityVoice, Reference, align, fuse_with_community
+from emotion_core.community import CommunityVoice, Reference, align, fuse_answers
 from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, speech_bounds, trim_silence
 from emotion_core.functionals import (
@@ -36,6 +36,7 @@ from emotion_core.recognizer.config import (
     COMMUNITY_DIR,
     CONFIG_FILE,
     PROFILE_DIR,
+    PROSODY_DIR,
     WEIGHTS_FILE,
     RecognizerConfig,
 )
@@ -124,6 +125,9 @@ class EmotionRecognizer:
         self.profiled: EmotionRecognizer | None = None
         #: The network for clips aligned on community statistics (``community/``), if any.
         self.community_net: EmotionRecognizer | None = None
+        #: The speaker-independent network's second view, on the prosodic functionals only
+        #: (``prosody/``), if any: its answers are averaged with this network's.
+        self.prosody_net: EmotionRecognizer | None = None
         #: The training corpora's statistics, onto which community statistics are aligned, if any.
         self.reference: Reference | None = None
 
@@ -146,16 +150,17 @@ class EmotionRecognizer:
         otherwise rebuilds the Keras network from ``config.json`` and reads only its weights (the
         ``train`` extra); ``"onnx"`` or ``"keras"`` insists on one. Either way a model folder can never
         run code. Raises :class:`ModelError` if the folder is missing or inconsistent, or holds a
-        profile or community network: those hear clips relative to a person's profile or a
-        community's statistics, which only the model folder above them supplies.
+        profile, community or prosody network: those hear clips relative to a person's profile or a
+        community's statistics, or answer beside the network above them, which only the model folder
+        above them supplies.
         """
         if runtime not in ("auto", "onnx", "keras"):
             raise ValueError(f"runtime must be 'auto', 'onnx' or 'keras', not {runtime!r}")
         folder = Path(path) if path is not None else SHIPPED_RECOGNIZER_DIR
         config = RecognizerConfig.load(folder)
         arch = config.architecture
-        if arch.kind == "functional" and (arch.speaker_norm or arch.corpus_aligned):
-            kind = "profile" if arch.speaker_norm else "community"
+        if arch.kind == "functional" and (arch.speaker_norm or arch.corpus_aligned or arch.prosody):
+            kind = "profile" if arch.speaker_norm else "community" if arch.corpus_aligned else "prosody"
             raise ModelError(
                 f"{folder} holds the {kind} network, which is used only beside its model: "
                 f"load the model folder above it ({folder.parent}) instead"
@@ -176,8 +181,9 @@ class EmotionRecognizer:
         sub_runtime = "keras" if runtime == "keras" else "auto"
         recognizer.profiled = cls._companion(folder, PROFILE_DIR, "profile", config, sub_runtime)
         recognizer.community_net = cls._companion(folder, COMMUNITY_DIR, "community", config, sub_runtime)
+        recognizer.prosody_net = cls._companion(folder, PROSODY_DIR, "prosody", config, sub_runtime)
         arch = config.architecture
-        if arch.kind == "functional" and not arch.speaker_norm and not arch.corpus_aligned:
+        if arch.kind == "functional" and not (arch.speaker_norm or arch.corpus_aligned or arch.prosody):
             try:
                 recognizer.reference = Reference.load(folder, recognizer.n_functionals)
             except (ValueError, KeyError) as error:
@@ -188,13 +194,14 @@ class EmotionRecognizer:
     def _companion(
         cls, folder: Path, sub: str, kind: str, config: RecognizerConfig, runtime: str
     ) -> EmotionRecognizer | None:
-        """The ``profile`` or ``community`` network in ``folder / sub``, or ``None`` where there is
-        none; :class:`ModelError` where the folder holds another kind of network or other features."""
+        """The ``profile``, ``community`` or ``prosody`` network in ``folder / sub``, or ``None`` where
+        there is none; :class:`ModelError` where the folder holds another kind of network or other
+        features."""
         if not (folder / sub / CONFIG_FILE).is_file():
             return None
         network = cls._load(folder / sub, RecognizerConfig.load(folder / sub), runtime)
         arch = network.config.architecture
-        fits = arch.speaker_norm if kind == "profile" else arch.corpus_aligned
+        fits = {"profile": arch.speaker_norm, "community": arch.corpus_aligned, "prosody": arch.prosody}[kind]
         if not fits or network.config.features != config.features:
             raise ModelError(f"{folder / sub} is not a {kind} network for {folder}")
         return network
@@ -219,7 +226,8 @@ class EmotionRecognizer:
             if center is None:
                 raise ValueError("a profile network needs the person's profile")
             functionals = functionals - center
-        return network_inputs(functionals, self.config.features, self.config.architecture.band_means)
+        arch = self.config.architecture
+        return network_inputs(functionals, self.config.features, arch.band_means, arch.prosody)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for a batch of model inputs, shape ``(batch, n_labels)``."""
@@ -233,9 +241,13 @@ class EmotionRecognizer:
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).
 
-        This is what evaluation scores: the network's answer on every clip, trimmed as in training.
+        This is what evaluation scores: the answer on every clip, trimmed as in training (a functional
+        network's together with its prosody network's, as :meth:`predict` answers a new person).
         """
         speech = trim_silence(self._resample(samples, sample_rate), self.config.features)
+        if self.config.architecture.kind == "functional":
+            whole = utterance_functionals(speech, self.config.features)
+            return self._answer(self._run_functionals(whole[None], None))[0]
         return self._answer(self._run(self._features(speech)[None]))[0]
 
     def predict(self, samples: np.ndarray, sample_rate: int) -> EmotionResult:
@@ -383,29 +395,33 @@ class EmotionRecognizer:
     ) -> np.ndarray:
         """Calibrated probabilities for a batch of functional vectors ``(batch, n_functionals)``.
 
-        With ready community statistics the speaker-independent network hears each vector as it is
-        and aligned on them, and the community network (where there is one) the aligned vector
-        (:func:`~emotion_core.community.fuse_with_community`); with a person's
-        profile (``center``) and a profile network, that answer and the profile network's are
-        averaged (:func:`fuse_with_profile`). Cross-validation measured exactly this order.
+        The speaker-independent network and its prosody network (where there is one) each hear the
+        vector as it is; with ready community statistics each also hears it aligned on them, and the
+        community network (where there is one) the aligned vector; all those answers are averaged
+        (:func:`~emotion_core.community.fuse_answers`). With a person's profile (``center``) and a
+        profile network, that answer and the profile network's are averaged
+        (:func:`fuse_with_profile`). Cross-validation measured exactly this order.
         """
         if self.config.architecture.speaker_norm:
             return self._run(self._functional_inputs(functionals, center))
-        plain = self._run(self._functional_inputs(functionals, None))
-        if community is not None:
+        views = [self] if self.prosody_net is None else [self, self.prosody_net]
+        plain = [view._run(view._functional_inputs(functionals, None)) for view in views]
+        if community is None:
+            answer = fuse_answers(plain)
+        else:
             assert self.reference is not None, "community statistics are only passed with a reference"
             aligned = align(functionals, community.mean, np.sqrt(community.var), self.reference)
             heard = self.community_net
-            plain = fuse_with_community(
+            answer = fuse_answers(
                 plain,
-                self._run(self._functional_inputs(aligned, None)),
+                [view._run(view._functional_inputs(aligned, None)) for view in views],
                 None if heard is None else heard._run(heard._functional_inputs(aligned, None)),
             )
         if center is None:
-            return plain
+            return answer
         assert self.profiled is not None, "a profile is only passed where there is a profile network"
         return fuse_with_profile(
-            plain, self.profiled._run(self.profiled._functional_inputs(functionals, center))
+            answer, self.profiled._run(self.profiled._functional_inputs(functionals, center))
         )
 
     def _window_functionals(
@@ -462,7 +478,9 @@ def _keras_network(folder: Path, config: RecognizerConfig) -> Network:
         raise ModelError(f"could not load weights from {folder / WEIGHTS_FILE}: {error}") from error
     shapes: dict[str, list[int | None]] = {
         "tdnn": [None, config.features.n_mels],
-        "functional": [network_input_size(config.features, config.architecture.band_means)],
+        "functional": [
+            network_input_size(config.features, config.architecture.band_means, config.architecture.prosody)
+        ],
         "seed_dense": [config.features.n_mfcc],
     }
     return keras_network(model, shapes[config.architecture.kind])

@@ -109,7 +109,9 @@ def build_functional(config: RecognizerConfig) -> keras.Model:
     functional_train.fit_functional`), whose logits are averaged before the softmax.
     """
     arch = config.architecture
-    inputs = keras.Input((network_input_size(config.features, arch.band_means),), name="functionals")
+    inputs = keras.Input(
+        (network_input_size(config.features, arch.band_means, arch.prosody),), name="functionals"
+    )
     x = layers.Normalization(axis=-1, name="feature_norm")(inputs)
     x = layers.GaussianNoise(0.1)(x)
     if arch.members == 1:

@@ -12,6 +12,7 @@ from emotion_core.functionals import (
     functional_names,
     network_input_size,
     network_inputs,
+    prosody_columns,
     utterance_functionals,
 )
 from tests.helpers.audio import speechlike
@@ -58,6 +59,19 @@ def test_network_inputs_drop_band_means_only_when_asked():
     kept = network_inputs(vectors, CONFIG, False)
     assert kept.shape[-1] == network_input_size(CONFIG, False) == vectors.shape[-1] - CONFIG.n_mels
     np.testing.assert_array_equal(kept, vectors[:, CONFIG.n_mels :])
+
+
+def test_the_prosody_view_keeps_loudness_pitch_rhythm_and_voice_quality_only():
+    names = functional_names(CONFIG)
+    vectors = np.random.default_rng(0).normal(size=(3, len(names)))
+    for band_means in (True, False):
+        kept = network_inputs(vectors, CONFIG, band_means, prosody=True)
+        assert kept.shape[-1] == network_input_size(CONFIG, band_means, prosody=True)
+    chosen = [names[i] for i in prosody_columns(CONFIG)]
+    np.testing.assert_array_equal(kept, vectors[:, prosody_columns(CONFIG)])
+    assert not [name for name in chosen if name.startswith(("mel", "cep", "voiced_cep", "unvoiced_cep"))]
+    for name in ("loudness_std", "f0_median_st", "f0_jitter_st", "voiced_segments_per_s", "hammarberg_mean"):
+        assert name in chosen
 
 
 VOICING = FeatureConfig(voicing=True)

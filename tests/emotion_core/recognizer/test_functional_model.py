@@ -24,14 +24,42 @@ from tests.helpers.audio import make_encoded_audio, speechlike
 
 def test_functional_artifact_round_trips(trained_functional):
     files = ("config.json", "model.weights.h5", "MODEL_CARD.md", "baseline/model.weights.h5")
-    for name in (*files, "profile/model.weights.h5", "profile/calibration.json"):
-        assert (trained_functional / name).is_file(), name
+    for sub in ("profile", "community", "prosody"):
+        for name in (*files, f"{sub}/model.weights.h5", f"{sub}/calibration.json"):
+            assert (trained_functional / name).is_file(), name
     recognizer = EmotionRecognizer.from_pretrained(trained_functional)
     assert recognizer.config == RecognizerConfig.load(trained_functional)
     assert recognizer.config.architecture.kind == "functional"
     result = recognizer.predict(speechlike(2.0, 16000, seed=7, f0_hz=260.0), 16000)
     assert result.label in Emotion and not result.no_speech
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def _probabilities(recognizer, result):
+    return np.array([result.probabilities[label] for label in recognizer.labels])
+
+
+def test_a_new_person_is_heard_by_both_views(trained_functional):
+    """A first message's answer is the mean of the calibrated answers of the network on every
+    functional and of the prosody network on the prosodic ones alone."""
+    recognizer = EmotionRecognizer.from_pretrained(trained_functional)
+    prosody = recognizer.prosody_net
+    assert prosody is not None and prosody.config.architecture.prosody
+    assert (
+        prosody._functional_inputs(np.zeros(recognizer.n_functionals), None).size < recognizer.n_functionals
+    )
+    clip = make_encoded_audio("wav-16", samples=speechlike(2.0, 16000, seed=11), sample_rate=16000)
+    first = recognizer.analyze(clip)
+    assert first.voice is not None
+    full = recognizer._run(recognizer._functional_inputs(first.voice, None)[None])[0]
+    prosodic = prosody._run(prosody._functional_inputs(first.voice, None)[None])[0]
+    np.testing.assert_allclose(_probabilities(recognizer, first), (full + prosodic) / 2, atol=1e-5)
+    samples = speechlike(2.0, 16000, seed=11)
+    np.testing.assert_allclose(
+        recognizer.predict_proba(samples, 16000),
+        _probabilities(recognizer, recognizer.predict(samples, 16000)),
+        atol=1e-5,
+    )
 
 
 def test_functional_model_gives_a_timeline_on_long_clips(trained_functional):
@@ -151,12 +179,15 @@ def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_o
     assert heard.compared_with_community and not heard.compared_with_profile
 
     def probabilities(result):
-        return np.array([result.probabilities[label] for label in recognizer.labels])
+        return _probabilities(recognizer, result)
 
+    # Both views hear the clip as it is (their mean is a first message's answer) and aligned; the
+    # community network hears it aligned; the five answers weigh the same.
     aligned = align(first.voice, community.mean, np.sqrt(community.var), recognizer.reference)
-    moved = recognizer._run(recognizer._functional_inputs(aligned, None)[None])[0]
+    views = (recognizer, recognizer.prosody_net)
+    moved = [view._run(view._functional_inputs(aligned, None)[None])[0] for view in views]
     by_net = heard_net._run(heard_net._functional_inputs(aligned, None)[None])[0]
-    expected = (probabilities(first) + moved + by_net) / 3
+    expected = (2 * probabilities(first) + sum(moved) + by_net) / 5
     np.testing.assert_allclose(probabilities(heard), expected, atol=1e-5)
 
     profile = VoiceProfile(MIN_MESSAGES, first.voice)
@@ -181,6 +212,15 @@ def test_a_model_folder_whose_community_network_is_not_one_is_refused(trained_fu
         EmotionRecognizer.from_pretrained(copy)
 
 
+def test_a_model_folder_whose_prosody_network_is_not_one_is_refused(trained_functional, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(trained_functional, copy)
+    shutil.rmtree(copy / "prosody")
+    shutil.copytree(copy / "community", copy / "prosody")
+    with pytest.raises(ModelError, match="not a prosody network"):
+        EmotionRecognizer.from_pretrained(copy)
+
+
 def test_a_model_folder_with_a_foreign_reference_is_refused(trained_functional, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(trained_functional, copy)
@@ -189,10 +229,11 @@ def test_a_model_folder_with_a_foreign_reference_is_refused(trained_functional, 
         EmotionRecognizer.from_pretrained(copy)
 
 
-@pytest.mark.parametrize("sub", ["profile", "community"])
+@pytest.mark.parametrize("sub", ["profile", "community", "prosody"])
 def test_a_companion_network_alone_is_refused_with_where_to_look(sub):
     """The profile and community networks hear clips relative to what only their model folder
-    supplies (a profile, a community's statistics); alone they would answer plain clips wrongly."""
+    supplies (a profile, a community's statistics), and the prosody network is half of an answer;
+    alone they would answer plain clips wrongly."""
     with pytest.raises(ModelError, match=f"the {sub} network.*load the model folder above it"):
         EmotionRecognizer.from_pretrained(SHIPPED_RECOGNIZER_DIR / sub)
 

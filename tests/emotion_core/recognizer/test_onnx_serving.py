@@ -32,11 +32,12 @@ def _same_answers(folder) -> None:
 def test_the_shipped_model_answers_the_same_on_onnx_runtime_and_keras():
     _same_answers(SHIPPED_RECOGNIZER_DIR)
     shipped = EmotionRecognizer.from_pretrained()
-    assert shipped.profiled.runtime == "onnx" and shipped.community_net.runtime == "onnx"
+    for companion in (shipped.profiled, shipped.community_net, shipped.prosody_net):
+        assert companion is not None and companion.runtime == "onnx"
 
 
 def test_training_writes_an_onnx_graph_that_matches_keras(trained_functional):
-    for sub in ("", "profile", "community", "baseline"):
+    for sub in ("", "profile", "community", "prosody", "baseline"):
         folder = trained_functional / sub
         assert (folder / ONNX_FILE).is_file(), folder
     _same_answers(trained_functional)
