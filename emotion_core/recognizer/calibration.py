@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion_core.community import fuse_answers
 from emotion_core.errors import ModelError
 from emotion_core.recognizer.metrics import score_on_own_classes
 
@@ -64,6 +65,10 @@ class Calibration:
     angry_offset : float
         The final answer's ``p(angry)`` is divided by ``exp(angry_offset)`` and the answer
         renormalised (:meth:`discount_angry`); 0 leaves it as it is.
+    fused_temperature : float
+        The temperature of the final answer where it is the mean of several networks' calibrated
+        answers (:meth:`sharpen`): a mean of calibrated answers that disagree is less sure than it
+        is right, so this is usually below 1. Fitted on the validation speakers' fused answers.
     """
 
     temperature: float = 1.0
@@ -71,15 +76,15 @@ class Calibration:
     min_margin: float = 0.0
     fitted_on: str = "uncalibrated"
     angry_offset: float = 0.0
+    fused_temperature: float = 1.0
 
     def apply(self, probs: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, same shape as ``probs`` (..., classes)."""
-        if self.temperature == 1.0:
-            return probs
-        logits = np.log(np.maximum(probs, 1e-12)) / self.temperature
-        logits -= logits.max(axis=-1, keepdims=True)
-        out = np.exp(logits)
-        return (out / out.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return with_temperature(probs, self.temperature)
+
+    def sharpen(self, probs: np.ndarray) -> np.ndarray:
+        """A fused answer (..., classes) with :attr:`fused_temperature` applied."""
+        return with_temperature(probs, self.fused_temperature)
 
     def discount_angry(self, probs: np.ndarray, angry: int | None) -> np.ndarray:
         """``probs`` (..., classes) with class ``angry``'s probability divided by ``exp(angry_offset)``,
@@ -106,13 +111,25 @@ class Calibration:
         except (json.JSONDecodeError, TypeError) as error:
             raise ModelError(f"{path} is not a valid calibration: {error}") from error
         low, high = TEMPERATURE_RANGE
-        if not (low <= calibration.temperature <= high):
-            raise ModelError(f"{path}: temperature {calibration.temperature} is outside {low}-{high}")
+        for name in ("temperature", "fused_temperature"):
+            value = getattr(calibration, name)
+            if not (low <= value <= high):
+                raise ModelError(f"{path}: {name.replace('_', ' ')} {value} is outside {low}-{high}")
         if not (0.0 <= calibration.angry_offset <= ANGRY_OFFSET_GRID[-1]):
             raise ModelError(
                 f"{path}: angry offset {calibration.angry_offset} is outside 0-{ANGRY_OFFSET_GRID[-1]}"
             )
         return calibration
+
+
+def with_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``probs`` (..., classes) with their log-probabilities divided by ``temperature``, renormalised."""
+    if temperature == 1.0:
+        return probs
+    logits = np.log(np.maximum(probs, 1e-12)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    out = np.exp(logits)
+    return (out / out.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def discount_class(probs: np.ndarray, index: int | None, offset: float) -> np.ndarray:
@@ -199,18 +216,36 @@ MIN_COVERAGE = 0.6
 MIN_MARGIN = 0.1
 
 
-def fit_calibration(probs: np.ndarray, y_true: np.ndarray, fitted_on: str, *, angry_offset: float = 0.0):
+def fit_calibration(
+    probs: np.ndarray,
+    y_true: np.ndarray,
+    fitted_on: str,
+    *,
+    angry_offset: float = 0.0,
+    other_views: Sequence[np.ndarray] = (),
+):
     """Temperature and "not sure" threshold for uncalibrated ``probs`` of validation clips, with
     ``angry_offset`` (chosen elsewhere: validation speakers cannot choose it); returns the
-    :class:`Calibration` and the coverage curve it was chosen from."""
+    :class:`Calibration` and the coverage curve it was chosen from.
+
+    ``other_views`` are other networks' calibrated answers to the same clips that serving averages
+    with this network's (:func:`~emotion_core.community.fuse_answers`): the fused temperature is then
+    fitted on that mean, and the threshold chosen on the answer as served.
+    """
     temperature = fit_temperature(probs, y_true)
-    scaled = Calibration(temperature=temperature).apply(probs)
-    curve = coverage_curve(scaled, y_true, np.round(np.arange(0.0, 0.951, 0.05), 2))
+    answers = with_temperature(probs, temperature)
+    fused_temperature = 1.0
+    if len(other_views):
+        answers = fuse_answers([answers, *other_views])
+        fused_temperature = fit_temperature(answers, y_true)
+        answers = with_temperature(answers, fused_temperature)
+    curve = coverage_curve(answers, y_true, np.round(np.arange(0.0, 0.951, 0.05), 2))
     calibration = Calibration(
         temperature=temperature,
         min_confidence=choose_threshold(curve, min_coverage=MIN_COVERAGE),
         min_margin=MIN_MARGIN,
         fitted_on=fitted_on,
         angry_offset=angry_offset,
+        fused_temperature=fused_temperature,
     )
     return calibration, curve

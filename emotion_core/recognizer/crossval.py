@@ -123,6 +123,14 @@ SCORED_MODELS = (
     *(community_fused_name(k) for k in PROFILE_MESSAGES),
     BASELINE_NAME,
 )
+#: The models whose answer is the mean of several networks' and gets the fused temperature, as
+#: serving gives it (the full view alone and 0.11's community rule are scored as 0.11 answered).
+SHARPENED_MODELS = (
+    MODEL_NAME,
+    *(fused_name(k) for k in PROFILE_MESSAGES),
+    *(community_name(n) for n in COMMUNITY_SIZES),
+    *(community_fused_name(k) for k in PROFILE_MESSAGES),
+)
 #: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
 FOLD_CONDITIONS = ("clean", "discord")
 
@@ -305,7 +313,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     order = {label: i for i, label in enumerate(config.labels)}
     val_y = np.array([order[c.label] for c in val.clips])
     probabilities = {}
-    views = []
+    views, view_answers = [], []
     for name, (model, network_config) in networks.items():
         fit_clips = train_cfg.profile_clips if name == PROFILE_NAME else None
         val_p = np.concatenate([_predict(model, inputs(name, val, c, fit_clips)) for c in FOLD_CONDITIONS])
@@ -318,6 +326,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                 probabilities[shown, condition, "calibrated"] = calibration.apply(raw)
         if name in (ONE_VIEW_NAME, PROSODY_VIEW_NAME):
             views.append((model, network_config, calibration))
+            view_answers.append(calibration.apply(val_p))
     for condition, kind in itertools.product(FOLD_CONDITIONS, ("raw", "calibrated")):
         probabilities[MODEL_NAME, condition, kind] = fuse_answers(
             [probabilities[name, condition, kind] for name in (ONE_VIEW_NAME, PROSODY_VIEW_NAME)]
@@ -334,6 +343,15 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
                     probabilities[COMMUNITY_NAME, condition, kind],
                     probabilities[profile_name(k), condition, kind],
                 )
+    # Serving gives every fused answer the fused temperature, fitted on the validation speakers'
+    # fused answers (:func:`~emotion_core.recognizer.calibration.fit_calibration`).
+    fused = Calibration(
+        fused_temperature=fit_temperature(fuse_answers(view_answers), np.tile(val_y, len(FOLD_CONDITIONS)))
+    )
+    for name, condition in itertools.product(SHARPENED_MODELS, FOLD_CONDITIONS):
+        probabilities[name, condition, "calibrated"] = fused.sharpen(
+            probabilities[name, condition, "calibrated"]
+        )
     return probabilities, test.clips
 
 

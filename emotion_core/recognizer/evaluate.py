@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emotion_core.audio import AudioLimits, decode, opus_roundtrip
+from emotion_core.community import fuse_answers
 from emotion_core.corpora import Clip
 from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.artifact import BASELINE_DIR
@@ -38,6 +39,8 @@ from emotion_core.recognizer.metrics import Metrics, expected_calibration_error,
 #: Condition name -> Opus bit rate (kbit/s) of the extra encode, or None for the audio as stored.
 EVAL_CONDITIONS: dict[str, int | None] = {"clean": None, "discord-32k": 32, "discord-12k": 12}
 MODEL_NAME = "moodbot"
+#: The prosody network, scored on its own where calibration needs its answers apart.
+PROSODY_NAME = "moodbot prosody network"
 BASELINE_NAME = "seed baseline"
 
 
@@ -221,26 +224,38 @@ def calibrate_recognizer(
     """Fit temperature and the "not sure" threshold on ``clips`` (a model's validation speakers).
 
     Each clip is scored as stored and through Discord's codec, so the fit covers both. Uncalibrated
-    probabilities are used whatever the folder already holds; the caller saves the result.
+    probabilities are used whatever the folder already holds; the caller saves the result. Each
+    network's temperature is fitted on its own answers (the prosody network's was, by training);
+    where a prosody network answers beside this one, the fused temperature is fitted on the mean of
+    the two calibrated answers, and the threshold chosen on the answer as served.
     """
     recognizer = EmotionRecognizer.from_pretrained(out_dir)
     recognizer.calibration = Calibration()
-    recognizer.prosody_net = None  # each network's temperature is fitted on its own answers
+    models = {MODEL_NAME: recognizer}
+    if recognizer.prosody_net is not None:
+        models[PROSODY_NAME] = recognizer.prosody_net
+        recognizer.prosody_net = None
     conditions = {"clean": None, f"discord-{bitrate_kbps}k": bitrate_kbps}
-    probabilities, truth = _probabilities({MODEL_NAME: recognizer}, clips, conditions)
+    probabilities, truth = _probabilities(models, clips, conditions)
     p = np.concatenate([probabilities[condition, MODEL_NAME] for condition in conditions])
+    others = [
+        np.concatenate([probabilities[condition, name] for condition in conditions])
+        for name in models
+        if name != MODEL_NAME
+    ]
     y = np.tile(truth, len(conditions))
     calibration, curve = fit_calibration(
         p,
         y,
         f"{len(clips)} clips of the validation speakers, as stored and Discord-coded",
         angry_offset=ANGRY_OFFSET,
+        other_views=others,
     )
-    scaled = calibration.apply(p)
+    served = calibration.sharpen(fuse_answers([calibration.apply(p), *others]))
     return CalibrationReport(
         calibration,
         len(y),
         expected_calibration_error(y, p),
-        expected_calibration_error(y, scaled),
+        expected_calibration_error(y, served),
         tuple(curve),
     )

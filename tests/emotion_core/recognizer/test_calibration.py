@@ -12,6 +12,7 @@ from emotion_core.recognizer.calibration import (
     choose_angry_offset,
     choose_threshold,
     coverage_curve,
+    fit_calibration,
     fit_temperature,
 )
 from emotion_core.recognizer.metrics import expected_calibration_error, score_on_own_classes
@@ -39,6 +40,32 @@ def test_temperature_fixes_overconfidence_without_changing_the_answer():
     assert np.allclose(calibrated.sum(axis=1), 1.0, atol=1e-5)
     assert expected_calibration_error(y, probs) > 0.25
     assert expected_calibration_error(y, calibrated) < 0.03
+
+
+def _calibrated_view(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A calibrated 4-class answer: 60 % on its guess, which is right 60 % of the time."""
+    guess = np.where(rng.random(y.size) < 0.6, y, (y + rng.integers(1, 4, y.size)) % 4)
+    probs = np.full((y.size, 4), 0.4 / 3)
+    probs[np.arange(y.size), guess] = 0.6
+    return probs
+
+
+def test_the_mean_of_two_views_gets_a_fused_temperature_that_makes_it_honest():
+    """Two calibrated networks that err apart: where they agree they are right far more often than
+    the 60 % their mean says, so the mean is under-confident and its fused temperature sharpens."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 4, 6000)
+    first, second = _calibrated_view(y, rng), _calibrated_view(y, rng)
+    alone, _ = fit_calibration(first, y, "test")
+    assert alone.fused_temperature == 1.0  # one network: nothing is fused
+    calibration, curve = fit_calibration(first, y, "test", other_views=[second])
+    assert calibration.fused_temperature < 0.8
+    mean = (calibration.apply(first) + second) / 2
+    served = calibration.sharpen(mean)
+    assert np.array_equal(served.argmax(axis=1), mean.argmax(axis=1))
+    assert expected_calibration_error(y, served) < expected_calibration_error(y, mean) - 0.05
+    # The "not sure" threshold is chosen on the answer as served.
+    assert curve[0].accuracy == pytest.approx(float((served.argmax(axis=1) == y).mean()))
 
 
 def test_not_sure_when_confidence_is_low_or_two_moods_are_close():
@@ -75,6 +102,9 @@ def test_save_load_round_trip_and_bad_files(tmp_path):
     assert Calibration.load(tmp_path) == saved
     (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 0.0}')
     with pytest.raises(ModelError, match="temperature"):
+        Calibration.load(tmp_path)
+    (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 1.2, "fused_temperature": 0.0}')
+    with pytest.raises(ModelError, match="fused temperature"):
         Calibration.load(tmp_path)
     (tmp_path / CALIBRATION_FILE).write_text('{"temperature": 1.2, "angry_offset": -0.5}')
     with pytest.raises(ModelError, match="angry offset"):

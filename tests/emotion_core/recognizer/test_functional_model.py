@@ -15,7 +15,7 @@ from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.profile import MIN_MESSAGES, VoiceProfile
-from emotion_core.recognizer.calibration import ANGRY_OFFSET
+from emotion_core.recognizer.calibration import ANGRY_OFFSET, with_temperature
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.crossval import SCORED_MODELS
 from emotion_core.recognizer.infer import EmotionRecognizer
@@ -54,6 +54,11 @@ def test_a_new_person_is_heard_by_both_views(trained_functional):
     full = recognizer._run(recognizer._functional_inputs(first.voice, None)[None])[0]
     prosodic = prosody._run(prosody._functional_inputs(first.voice, None)[None])[0]
     np.testing.assert_allclose(_probabilities(recognizer, first), (full + prosodic) / 2, atol=1e-5)
+    # ... with the fused temperature, once, on the mean.
+    recognizer.calibration = replace(recognizer.calibration, fused_temperature=0.5)
+    sharpened = _probabilities(recognizer, recognizer.analyze(clip))
+    np.testing.assert_allclose(sharpened, with_temperature((full + prosodic) / 2, 0.5), atol=1e-5)
+    recognizer.calibration = replace(recognizer.calibration, fused_temperature=1.0)
     samples = speechlike(2.0, 16000, seed=11)
     np.testing.assert_allclose(
         recognizer.predict_proba(samples, 16000),
