@@ -208,21 +208,15 @@ def test_ready_community_statistics_add_the_aligned_clip_and_the_profile_comes_o
     assert not recognizer.analyze(clip, community=foreign).compared_with_community
 
 
-def test_a_model_folder_whose_community_network_is_not_one_is_refused(trained_functional, tmp_path):
+@pytest.mark.parametrize(("sub", "impostor"), [("community", "profile"), ("prosody", "community")])
+def test_a_model_folder_whose_companion_is_another_kind_of_network_is_refused(
+    trained_functional, tmp_path, sub, impostor
+):
     copy = tmp_path / "model"
     shutil.copytree(trained_functional, copy)
-    shutil.rmtree(copy / "community")
-    shutil.copytree(copy / "profile", copy / "community")
-    with pytest.raises(ModelError, match="not a community network"):
-        EmotionRecognizer.from_pretrained(copy)
-
-
-def test_a_model_folder_whose_prosody_network_is_not_one_is_refused(trained_functional, tmp_path):
-    copy = tmp_path / "model"
-    shutil.copytree(trained_functional, copy)
-    shutil.rmtree(copy / "prosody")
-    shutil.copytree(copy / "community", copy / "prosody")
-    with pytest.raises(ModelError, match="not a prosody network"):
+    shutil.rmtree(copy / sub)
+    shutil.copytree(copy / impostor, copy / sub)
+    with pytest.raises(ModelError, match=f"not a {sub} network"):
         EmotionRecognizer.from_pretrained(copy)
 
 
