@@ -145,7 +145,8 @@ def _markdown(card: dict) -> str:
         f"speakers have more than {TEST_SAMPLE_CLIPS} clips (TESS, nEMO), a fixed stratified sample of "
         f"{TEST_SAMPLE_CLIPS} (the same "
         "number per class, seed 0) is scored, the same clips for both models. These are the "
-        "network's answers as trained, before `moodbot calibrate` adds the angry offset that "
+        "networks' answers as trained (with a prosody network, the mean of the two views), before "
+        "`moodbot calibrate` adds the fused temperature and the angry offset that "
         'leave-one-corpus-out chose (README, "Confidence"); `moodbot evaluate` scores the model as '
         "it is served.",
         "",
