@@ -73,6 +73,19 @@ class ArchitectureConfig:
     members: int = 1
     prosody: bool = False
 
+    @property
+    def companion(self) -> str | None:
+        """Which companion network this is (``"profile"``, ``"community"`` or ``"prosody"``), or
+        ``None`` for a network that answers on its own: a companion is only used beside the model
+        folder above it, which supplies the profile, the community statistics or the other view."""
+        if self.kind != "functional":
+            return None
+        if self.speaker_norm:
+            return "profile"
+        if self.corpus_aligned:
+            return "community"
+        return "prosody" if self.prosody else None
+
 
 @dataclass(frozen=True)
 class TimelineConfig:

@@ -158,9 +158,8 @@ class EmotionRecognizer:
             raise ValueError(f"runtime must be 'auto', 'onnx' or 'keras', not {runtime!r}")
         folder = Path(path) if path is not None else SHIPPED_RECOGNIZER_DIR
         config = RecognizerConfig.load(folder)
-        arch = config.architecture
-        if arch.kind == "functional" and (arch.speaker_norm or arch.corpus_aligned or arch.prosody):
-            kind = "profile" if arch.speaker_norm else "community" if arch.corpus_aligned else "prosody"
+        kind = config.architecture.companion
+        if kind is not None:
             raise ModelError(
                 f"{folder} holds the {kind} network, which is used only beside its model: "
                 f"load the model folder above it ({folder.parent}) instead"
@@ -182,8 +181,7 @@ class EmotionRecognizer:
         recognizer.profiled = cls._companion(folder, PROFILE_DIR, "profile", config, sub_runtime)
         recognizer.community_net = cls._companion(folder, COMMUNITY_DIR, "community", config, sub_runtime)
         recognizer.prosody_net = cls._companion(folder, PROSODY_DIR, "prosody", config, sub_runtime)
-        arch = config.architecture
-        if arch.kind == "functional" and not (arch.speaker_norm or arch.corpus_aligned or arch.prosody):
+        if config.architecture.kind == "functional" and config.architecture.companion is None:
             try:
                 recognizer.reference = Reference.load(folder, recognizer.n_functionals)
             except (ValueError, KeyError) as error:
@@ -200,9 +198,7 @@ class EmotionRecognizer:
         if not (folder / sub / CONFIG_FILE).is_file():
             return None
         network = cls._load(folder / sub, RecognizerConfig.load(folder / sub), runtime)
-        arch = network.config.architecture
-        fits = {"profile": arch.speaker_norm, "community": arch.corpus_aligned, "prosody": arch.prosody}[kind]
-        if not fits or network.config.features != config.features:
+        if network.config.architecture.companion != kind or network.config.features != config.features:
             raise ModelError(f"{folder / sub} is not a {kind} network for {folder}")
         return network
 
