@@ -131,6 +131,9 @@ SHARPENED_MODELS = (
     *(community_name(n) for n in COMMUNITY_SIZES),
     *(community_fused_name(k) for k in PROFILE_MESSAGES),
 )
+#: The answers a newcomer's first message gets, which the angry offset is chosen on (:func:`_angry_offsets`):
+#: a new bot's and, once the community statistics are ready, the community rule's.
+OFFSET_PATHS = (MODEL_NAME, COMMUNITY_NAME)
 #: Test conditions: the clips as stored, and their ``discord`` variant (random gain, Opus 12–32 kbit/s).
 FOLD_CONDITIONS = ("clean", "discord")
 
@@ -430,28 +433,35 @@ def _angry_offsets(
 
     With ``fixed`` every corpus gets that offset. Otherwise each corpus gets the offset that
     :func:`~emotion_core.recognizer.calibration.choose_angry_offset` chooses on the *other* corpora's
-    answers (a newcomer's first message with a community, clean), so the rule is never chosen on the
-    corpus it is tested on; the offset chosen on all of them is what a shipped model would take.
+    answers, so the rule is never chosen on the corpus it is tested on; the offset chosen on all of
+    them is what a shipped model would take. The answers are those of every path serving answers a
+    newcomer's first message with (:data:`OFFSET_PATHS`, clean): serving applies one offset to all of
+    them, so it must keep each under the target. Chosen on the community's answers alone (0.12.0),
+    a corpus whose clips only a new bot's answers call angry too often pulled no offset up, and the
+    corpus left out got what the others' community answers needed (README, "Confidence").
     """
     corpora = sorted({c.corpus for c in clips})
     if fixed is not None:
         return dict.fromkeys(corpora, fixed), fixed
     names = tuple(label.value for label in labels)
     corpus_of = np.array([c.corpus for c in clips])
-    answers = stacked[COMMUNITY_NAME, "clean", "calibrated"]
-    groups = {
-        corpus: (
-            answers[corpus_of == corpus],
-            truth[corpus_of == corpus],
-            np.array([label in corpus_emotions(corpus) for label in labels]),
+    groups = [
+        (
+            corpus,
+            (
+                stacked[path, "clean", "calibrated"][corpus_of == corpus],
+                truth[corpus_of == corpus],
+                np.array([label in corpus_emotions(corpus) for label in labels]),
+            ),
         )
+        for path in OFFSET_PATHS
         for corpus in corpora
-    }
+    ]
     chosen = {
-        corpus: choose_angry_offset([g for other, g in groups.items() if other != corpus], names)
+        corpus: choose_angry_offset([g for other, g in groups if other != corpus], names)
         for corpus in corpora
     }
-    return chosen, choose_angry_offset(list(groups.values()), names)
+    return chosen, choose_angry_offset([g for _, g in groups], names)
 
 
 def run_protocol(

@@ -68,6 +68,22 @@ def test_the_mean_of_two_views_gets_a_fused_temperature_that_makes_it_honest():
     assert curve[0].accuracy == pytest.approx(float((served.argmax(axis=1) == y).mean()))
 
 
+def test_the_not_sure_curve_is_drawn_on_the_answer_with_the_angry_offset():
+    """Serving divides p(angry) before it judges "not sure", so the curve the threshold is chosen
+    from must see the same answers: clips answered angry lose confidence, the others do not."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 4, 4000)
+    probs = _calibrated_view(y, rng)
+    angry = FOUR.index("angry")
+    plain, plain_curve = fit_calibration(probs, y, "test")
+    offset, curve = fit_calibration(probs, y, "test", angry_offset=0.7, angry=angry)
+    assert offset.angry_offset == 0.7 and plain.temperature == pytest.approx(offset.temperature)
+    served = offset.discount_angry(offset.apply(probs), angry)
+    at = [p.threshold for p in curve].index(0.5)
+    assert curve[at].coverage == pytest.approx(float((served.max(axis=1) >= 0.5).mean()))
+    assert curve[at].coverage < plain_curve[at].coverage
+
+
 def test_not_sure_when_confidence_is_low_or_two_moods_are_close():
     rule = Calibration(min_confidence=0.5, min_margin=0.1)
     assert rule.is_sure(np.array([0.7, 0.2, 0.1]))

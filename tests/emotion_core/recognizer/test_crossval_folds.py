@@ -9,6 +9,7 @@ from emotion_core.corpora import Clip
 from emotion_core.labels import EMOTIONS, Emotion
 from emotion_core.recognizer.crossval import COMMUNITY_NAME, _angry_offsets, corpus_folds, speaker_folds
 from emotion_core.recognizer.dataset import cap_per_speaker
+from emotion_core.recognizer.evaluate import MODEL_NAME
 from emotion_core.recognizer.functional_train import profile_means
 
 SIZES = {"RAVDESS": 8, "SAVEE": 4, "TESS": 2, "IndianEmoSpeech": 6}
@@ -118,24 +119,46 @@ def test_a_speaker_alone_in_a_corpus_has_no_community_and_others_are_aligned_on_
     assert aligned[first].mean() < -3  # aligned on SAVEE:1's statistics, never on its own
 
 
-def test_each_left_out_corpus_gets_an_angry_offset_chosen_on_the_other_corpora_only():
-    """RAVDESS's answers call a third of its calm clips angry (by a log-margin of 0.25); SAVEE's and
-    TESS's call none. RAVDESS must not choose its own offset: it gets the one the others need (none),
-    while the others, whose choice sees RAVDESS, get the one that brings it under 15 %."""
+def _neutral_answers(over_called: dict[str, float]) -> tuple[list[Clip], np.ndarray]:
+    """60 neutral clips of each of RAVDESS, SAVEE and TESS; in each corpus of ``over_called`` a third
+    of the answers call them angry by that log-margin, the others answer neutral."""
     angry, neutral = EMOTIONS.index(Emotion.ANGRY), EMOTIONS.index(Emotion.NEUTRAL)
     clips, rows = [], []
     for corpus in ("RAVDESS", "SAVEE", "TESS"):
         for i in range(60):
             clips.append(Clip(Path(f"{corpus}/{i}.wav"), corpus, f"{corpus}:0", Emotion.NEUTRAL, "x"))
             p = np.full(len(EMOTIONS), 0.02)
-            if corpus == "RAVDESS" and i % 3 == 0:
-                p[angry], p[neutral] = 0.5 * np.exp(0.25), 0.5
+            if corpus in over_called and i % 3 == 0:
+                p[angry], p[neutral] = 0.5 * np.exp(over_called[corpus]), 0.5
             else:
                 p[neutral], p[angry] = 0.5, 0.2
             rows.append(p / p.sum())
-    truth = np.full(len(clips), neutral)
-    stacked = {(COMMUNITY_NAME, "clean", "calibrated"): np.array(rows)}
+    return clips, np.array(rows)
+
+
+def test_each_left_out_corpus_gets_an_angry_offset_chosen_on_the_other_corpora_only():
+    """RAVDESS's answers call a third of its calm clips angry (by a log-margin of 0.25); SAVEE's and
+    TESS's call none. RAVDESS must not choose its own offset: it gets the one the others need (none),
+    while the others, whose choice sees RAVDESS, get the one that brings it under 15 %."""
+    clips, answers = _neutral_answers({"RAVDESS": 0.25})
+    truth = np.full(len(clips), EMOTIONS.index(Emotion.NEUTRAL))
+    stacked = {(path, "clean", "calibrated"): answers for path in (MODEL_NAME, COMMUNITY_NAME)}
     chosen, on_all = _angry_offsets(stacked, truth, clips, EMOTIONS, None)
     assert chosen == {"RAVDESS": 0.0, "SAVEE": 0.3, "TESS": 0.3} and on_all == 0.3
     fixed, _ = _angry_offsets(stacked, truth, clips, EMOTIONS, 0.5)
     assert set(fixed.values()) == {0.5}
+
+
+def test_the_angry_offset_keeps_a_new_bots_answers_under_the_target_too():
+    """Serving applies one offset to a new bot's answers and to the community rule's: a corpus whose
+    community answers are fine but whose new-bot answers call angry too often (SAVEE) must pull the
+    offset up for the corpora it is chosen for, and the larger need of either path wins."""
+    clips, community = _neutral_answers({"RAVDESS": 0.25})
+    _, new_bot = _neutral_answers({"RAVDESS": 0.25, "SAVEE": 0.55})
+    truth = np.full(len(clips), EMOTIONS.index(Emotion.NEUTRAL))
+    stacked = {
+        (MODEL_NAME, "clean", "calibrated"): new_bot,
+        (COMMUNITY_NAME, "clean", "calibrated"): community,
+    }
+    chosen, on_all = _angry_offsets(stacked, truth, clips, EMOTIONS, None)
+    assert chosen == {"RAVDESS": 0.6, "SAVEE": 0.3, "TESS": 0.6} and on_all == 0.6
