@@ -106,6 +106,12 @@ class RecognizerConfig:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     format_version: int = FORMAT_VERSION
 
+    @property
+    def angry_index(self) -> int | None:
+        """Where angry is among :attr:`labels`, the class the angry offset discounts; ``None`` for a
+        label set without it."""
+        return self.labels.index(Emotion.ANGRY) if Emotion.ANGRY in self.labels else None
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["labels"] = [label.value for label in self.labels]

@@ -38,7 +38,6 @@ import numpy as np
 from emotion_core.community import MIN_MESSAGES as COMMUNITY_CLIPS
 from emotion_core.community import Reference, align, fuse_answers
 from emotion_core.corpora import Clip, is_pooled_speaker, load_corpora
-from emotion_core.functionals import network_inputs
 from emotion_core.labels import Emotion, corpus_emotions
 from emotion_core.recognizer.augment import AUGMENT_VARIANTS
 from emotion_core.recognizer.calibration import (
@@ -54,6 +53,7 @@ from emotion_core.recognizer.evaluate import BASELINE_NAME, MODEL_NAME
 from emotion_core.recognizer.functional_table import FunctionalTable, build_functionals
 from emotion_core.recognizer.functional_train import (
     community_config,
+    config_inputs,
     fit_community_network,
     fit_functional,
     fit_prosody_network,
@@ -385,13 +385,8 @@ def _community_probabilities(
         aligned, has_community = community_aligned(
             test, AUGMENT_VARIANTS.index(condition), reference, size, rng
         )
-        raw = [
-            _predict(
-                model, network_inputs(aligned, c.features, c.architecture.band_means, c.architecture.prosody)
-            )
-            for model, c, _ in views
-        ]
-        heard = _predict(network, network_inputs(aligned, config.features, config.architecture.band_means))
+        raw = [_predict(model, config_inputs(aligned, c)) for model, c, _ in views]
+        heard = _predict(network, config_inputs(aligned, config))
         for kind, answers, q in (
             ("raw", raw, heard),
             (

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from emotion_core.audio import AudioLimits, decode, opus_roundtrip
 from emotion_core.community import fuse_answers
 from emotion_core.corpora import Clip
-from emotion_core.labels import Emotion, corpus_emotions
+from emotion_core.labels import corpus_emotions
 from emotion_core.recognizer.artifact import BASELINE_DIR
 from emotion_core.recognizer.calibration import (
     ANGRY_OFFSET,
@@ -244,8 +244,7 @@ def calibrate_recognizer(
         if name != MODEL_NAME
     ]
     y = np.tile(truth, len(conditions))
-    labels = recognizer.config.labels
-    angry = labels.index(Emotion.ANGRY) if Emotion.ANGRY in labels else None
+    angry = recognizer.config.angry_index
     calibration, curve = fit_calibration(
         p,
         y,

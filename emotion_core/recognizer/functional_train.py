@@ -110,6 +110,13 @@ class SpeakerShift:
         return x
 
 
+def config_inputs(x: np.ndarray, config: RecognizerConfig) -> np.ndarray:
+    """Full functional vectors ``x`` as ``config``'s network hears them (its band means and view:
+    :func:`~emotion_core.functionals.network_inputs`)."""
+    arch = config.architecture
+    return network_inputs(x, config.features, arch.band_means, arch.prosody)
+
+
 def table_inputs(
     table: FunctionalTable,
     config: RecognizerConfig,
@@ -127,7 +134,7 @@ def table_inputs(
         rng = np.random.default_rng(seed)
         speakers = [clip.speaker for clip in table.clips]
         x = x - profile_means(table.functionals, speakers, rows, variants, profile_clips, rng)
-    return network_inputs(x, config.features, config.architecture.band_means, config.architecture.prosody)
+    return config_inputs(x, config)
 
 
 def _mix_within_corpus(
@@ -208,9 +215,7 @@ def fit_functional(
             x = shift(x, rows, vs, rng)
         if speaker_norm:
             x = x - profile_means(train.functionals, speakers, rows, vs, train_cfg.profile_clips, rng)
-        return network_inputs(
-            x, config.features, config.architecture.band_means, config.architecture.prosody
-        ).astype(np.float32)
+        return config_inputs(x, config).astype(np.float32)
 
     sample_rows = np.tile(np.arange(n), len(variants))
     fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))

@@ -117,7 +117,7 @@ class EmotionRecognizer:
     ) -> None:
         self.config = config
         self.calibration = calibration or Calibration()
-        self._angry = config.labels.index(Emotion.ANGRY) if Emotion.ANGRY in config.labels else None
+        self._angry = config.angry_index
         #: What runs the network: ``"onnx"`` (ONNX Runtime, no TensorFlow) or ``"keras"``.
         self.runtime = runtime
         self._forward = network
