@@ -54,6 +54,9 @@ class FeatureConfig:
         spectrum of voiced and of unvoiced frames apart, alpha ratio, Hammarberg index, F0 rises and
         falls), the eGeMAPS parameters the base set lacks. They gained in both evaluation protocols
         (README, "What each choice is worth"); models saved before MoodBot 0.9 lack them.
+    modulation : bool
+        Add the loudness contour's modulation spectrum (:func:`emotion_core.functionals.functional_names`'
+        ``loudness_mod_*``): how fast speech pulses, in bands from phrases to syllables.
     """
 
     sample_rate: int = 16000
@@ -69,6 +72,7 @@ class FeatureConfig:
     pitch_speed: int = 8
     pitch_refine: bool = False
     voicing: bool = True
+    modulation: bool = False
 
     @property
     def frame_rate(self) -> float:

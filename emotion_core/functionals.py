@@ -32,6 +32,10 @@ ACTIVE_DB = 30.0
 N_VOICED_CEPS, N_UNVOICED_CEPS = 12, 6
 #: Voiced runs shorter than this many frames are DIO's voicing flicker, not syllables.
 MIN_VOICED_RUN = 3
+#: Bands (Hz) of the loudness contour's modulation spectrum, with ``modulation``: phrases and stress
+#: (0.5-2), syllables (2-4 and 4-8: the syllable rate of speech is about 4-5 per second) and fast
+#: tremor or roughness (8-16).
+MODULATION_BANDS_HZ = ((0.5, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0))
 
 
 @functools.lru_cache(maxsize=8)
@@ -78,6 +82,9 @@ def functional_names(config: FeatureConfig) -> tuple[str, ...]:
         ]
         names += [f"voiced_cep{c}_mean" for c in range(1, N_VOICED_CEPS + 1)]
         names += [f"unvoiced_cep{c}_mean" for c in range(1, N_UNVOICED_CEPS + 1)]
+    if config.modulation:
+        names += [f"loudness_mod_{low:g}_{high:g}hz" for low, high in MODULATION_BANDS_HZ]
+        names += ["loudness_mod_centroid_hz"]
     return tuple(names)
 
 
@@ -226,7 +233,30 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
     parts = [*spectral, loud, _pitch_stats(semitones, frame_rate)]
     if config.voicing:
         parts.append(_voicing_stats(mel, delta, ceps, loudness, active, semitones, config))
+    if config.modulation:
+        parts.append(_modulation_stats(loudness, frame_rate))
     return np.concatenate(parts).astype(np.float32)
+
+
+def _modulation_stats(loudness: np.ndarray, frame_rate: float) -> np.ndarray:
+    """How the loudness contour's energy spreads over :data:`MODULATION_BANDS_HZ` (shares summing
+    to 1) and its centroid (Hz): how fast speech pulses, which the peak count and the voiced-run
+    lengths only sample. Pauses are floored at :data:`ACTIVE_DB` below the loudest frame, so a
+    silence's depth (the room's noise floor) does not count as modulation."""
+    envelope = np.maximum(loudness, loudness.max() - ACTIVE_DB).astype(np.float64)
+    out = np.zeros(len(MODULATION_BANDS_HZ) + 1)
+    if envelope.size < frame_rate / MODULATION_BANDS_HZ[0][0]:
+        return out  # too short to hold one cycle of the slowest band
+    power = np.abs(np.fft.rfft((envelope - envelope.mean()) * np.hanning(envelope.size))) ** 2
+    hz = np.fft.rfftfreq(envelope.size, d=1.0 / frame_rate)
+    bands = np.array([power[(hz >= low) & (hz < high)].sum() for low, high in MODULATION_BANDS_HZ])
+    total = bands.sum()
+    if total <= 0.0:
+        return out
+    in_range = (hz >= MODULATION_BANDS_HZ[0][0]) & (hz < MODULATION_BANDS_HZ[-1][1])
+    out[:-1] = bands / total
+    out[-1] = float((hz[in_range] * power[in_range]).sum() / power[in_range].sum())
+    return out
 
 
 def _run_slopes(values: np.ndarray, runs: list[tuple[int, int]], frame_rate: float) -> np.ndarray:

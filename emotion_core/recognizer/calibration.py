@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +90,12 @@ class Calibration:
         """``probs`` (..., classes) with class ``angry``'s probability divided by ``exp(angry_offset)``,
         renormalised; unchanged without an offset or an angry class (``angry`` is ``None``)."""
         return discount_class(probs, angry, self.angry_offset)
+
+    def serve(self, probs: np.ndarray, angry: int | None) -> np.ndarray:
+        """The answer MoodBot states from calibrated (and, where several networks answered, fused)
+        probabilities (..., classes): :meth:`sharpen`, then :meth:`discount_angry`, applied once to each
+        clip's or window's final answer. Serving, ``moodbot calibrate`` and its fit all use this."""
+        return self.discount_angry(self.sharpen(probs), angry)
 
     def is_sure(self, probs: np.ndarray) -> bool:
         """Whether calibrated ``probs`` (shape (classes,)) are clear enough for one label."""
@@ -167,6 +173,13 @@ def choose_angry_offset(
     return ANGRY_OFFSET_GRID[int(np.argmin(worst))]
 
 
+def fit_fused_temperature(view_answers: Sequence[np.ndarray], y_true: np.ndarray) -> float:
+    """The fused temperature (:attr:`Calibration.fused_temperature`) for validation clips that several
+    networks answered (each view's calibrated answers): fitted on their mean, as serving fuses them.
+    ``moodbot calibrate`` and the cross-validation protocols both fit it here."""
+    return fit_temperature(fuse_answers(view_answers), y_true)
+
+
 def fit_temperature(probs: np.ndarray, y_true: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood of ``y_true`` under ``probs``."""
     log_p = np.log(np.maximum(probs, 1e-12))
@@ -235,20 +248,17 @@ def fit_calibration(
     offset moves the confidence of every clip whose answer it touches.
     """
     temperature = fit_temperature(probs, y_true)
-    answers = with_temperature(probs, temperature)
-    fused_temperature = 1.0
-    if len(other_views):
-        answers = fuse_answers([answers, *other_views])
-        fused_temperature = fit_temperature(answers, y_true)
-        answers = with_temperature(answers, fused_temperature)
-    answers = discount_class(answers, angry, angry_offset)
-    curve = coverage_curve(answers, y_true, np.round(np.arange(0.0, 0.951, 0.05), 2))
-    calibration = Calibration(
+    views = [with_temperature(probs, temperature), *other_views]
+    fitted = Calibration(
         temperature=temperature,
-        min_confidence=choose_threshold(curve, min_coverage=MIN_COVERAGE),
-        min_margin=MIN_MARGIN,
         fitted_on=fitted_on,
         angry_offset=angry_offset,
-        fused_temperature=fused_temperature,
+        fused_temperature=fit_fused_temperature(views, y_true) if len(other_views) else 1.0,
+    )
+    curve = coverage_curve(
+        fitted.serve(fuse_answers(views), angry), y_true, np.round(np.arange(0.0, 0.951, 0.05), 2)
+    )
+    calibration = replace(
+        fitted, min_confidence=choose_threshold(curve, min_coverage=MIN_COVERAGE), min_margin=MIN_MARGIN
     )
     return calibration, curve

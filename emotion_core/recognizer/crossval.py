@@ -45,6 +45,7 @@ from emotion_core.recognizer.calibration import (
     Calibration,
     choose_angry_offset,
     discount_class,
+    fit_fused_temperature,
     fit_temperature,
 )
 from emotion_core.recognizer.config import ArchitectureConfig, RecognizerConfig
@@ -349,7 +350,7 @@ def _fold_probabilities(table: FunctionalTable, fold: Fold, train_cfg: TrainConf
     # Serving gives every fused answer the fused temperature, fitted on the validation speakers'
     # fused answers (:func:`~emotion_core.recognizer.calibration.fit_calibration`).
     fused = Calibration(
-        fused_temperature=fit_temperature(fuse_answers(view_answers), np.tile(val_y, len(FOLD_CONDITIONS)))
+        fused_temperature=fit_fused_temperature(view_answers, np.tile(val_y, len(FOLD_CONDITIONS)))
     )
     for name, condition in itertools.product(SHARPENED_MODELS, FOLD_CONDITIONS):
         probabilities[name, condition, "calibrated"] = fused.sharpen(

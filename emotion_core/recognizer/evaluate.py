@@ -253,9 +253,7 @@ def calibrate_recognizer(
         angry=angry,
         other_views=others,
     )
-    served = calibration.discount_angry(
-        calibration.sharpen(fuse_answers([calibration.apply(p), *others])), angry
-    )
+    served = calibration.serve(fuse_answers([calibration.apply(p), *others]), angry)
     return CalibrationReport(
         calibration,
         len(y),

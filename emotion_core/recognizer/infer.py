@@ -232,7 +232,7 @@ class EmotionRecognizer:
     def _answer(self, probs: np.ndarray) -> np.ndarray:
         """What MoodBot answers from calibrated (and fused) probabilities: the calibration's fused
         temperature and angry offset applied once, to the final answer of each clip or window."""
-        return self.calibration.discount_angry(self.calibration.sharpen(probs), self._angry)
+        return self.calibration.serve(probs, self._angry)
 
     def predict_proba(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Probabilities of each label for the whole clip, with no speech check; shape (n_labels,).

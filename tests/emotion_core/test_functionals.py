@@ -122,3 +122,31 @@ def test_voiced_run_slopes_are_each_runs_least_squares_slope():
     runs = [(0, 5), (10, 200), (300, 302), (2500, 2999)]
     expected = [_slope(contour[a:b], 100.0) for a, b in runs]
     np.testing.assert_allclose(_run_slopes(contour, runs, 100.0), expected, rtol=1e-6, atol=1e-6)
+
+
+MODULATION = FeatureConfig(modulation=True)
+
+
+@pytest.mark.parametrize(("rate_hz", "band"), [(1.5, "0.5_2"), (3.0, "2_4"), (6.0, "4_8"), (12.0, "8_16")])
+def test_modulation_statistics_find_how_fast_loudness_pulses(rate_hz, band):
+    t = np.arange(32000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 150 * t) * (1 + 0.9 * np.sin(2 * np.pi * rate_hz * t))).astype(
+        np.float32
+    )
+    stats = dict(
+        zip(functional_names(MODULATION), utterance_functionals(audio, MODULATION).tolist(), strict=True)
+    )
+    assert stats[f"loudness_mod_{band}hz"] > 0.8
+    assert stats["loudness_mod_centroid_hz"] == pytest.approx(rate_hz, rel=0.2)
+
+
+def test_modulation_statistics_extend_the_vector_only_when_asked_and_survive_short_clips():
+    plain = utterance_functionals(speechlike(2.0, 16000, seed=5), CONFIG)
+    extended = utterance_functionals(speechlike(2.0, 16000, seed=5), MODULATION)
+    assert extended.size == plain.size + 5 == len(functional_names(MODULATION))
+    np.testing.assert_array_equal(extended[: plain.size], plain)
+    short = utterance_functionals(speechlike(0.2, 16000), MODULATION)
+    np.testing.assert_array_equal(short[-5:], 0.0)  # no full cycle of the slowest band: no claim
+    assert "loudness_mod_centroid_hz" in [
+        functional_names(MODULATION)[i] for i in prosody_columns(MODULATION)
+    ]
