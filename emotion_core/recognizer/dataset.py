@@ -182,11 +182,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MOODBOT_CACHE_DIR") or PROJECT_ROOT / ".cache").expanduser()
 
 
+#: :class:`FeatureConfig` fields added after cached tables existed, each with the value that gives the
+#: features from before it. At that value a field stays out of the cache key, so adding an option
+#: keeps every table cached without it (a new field used to change every key: a 20-minute recompute).
+FEATURES_ADDED_LATER = {"modulation": False}
+
+
 def cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentConfig, seed: int, kind: str):
     """A short hash of everything that shapes a cached table of ``kind`` features."""
     description = {
         "kind": kind,
-        "features": asdict(features),
+        "features": {
+            name: value
+            for name, value in asdict(features).items()
+            if name not in FEATURES_ADDED_LATER or value != FEATURES_ADDED_LATER[name]
+        },
         "augment": asdict(augment),
         "variants": AUGMENT_VARIANTS,
         "seed": seed,

@@ -72,3 +72,20 @@ def test_stratified_sample_of_a_corpus_does_not_depend_on_the_others():
     beside = stratified_sample(_clips("RAVDESS", 24, per_speaker=20) + emodb, max_clips=70)
     assert len(alone) == 70
     assert [c for c in beside if c.corpus == "EmoDB"] == alone
+
+
+def test_a_feature_option_added_later_keeps_every_cached_table_until_it_is_set():
+    """The key of the default features is the one 0.13.0 wrote its cache under: adding an option
+    (at the value that gives the old features) must not throw away 20 minutes of cached functionals."""
+    from dataclasses import replace
+
+    from emotion_core.features import FeatureConfig
+    from emotion_core.recognizer.augment import AugmentConfig
+    from emotion_core.recognizer.dataset import FEATURES_ADDED_LATER, cache_key
+
+    clips = [Clip(Path("TESS/a.wav"), "TESS", "TESS:a", Emotion.ANGRY, "angry")]
+    key = cache_key(clips, FeatureConfig(), AugmentConfig(), 0, "functionals")
+    assert key == "8446a5a5cbd29bbd"
+    for name, value in FEATURES_ADDED_LATER.items():
+        changed = replace(FeatureConfig(), **{name: not value})
+        assert cache_key(clips, changed, AugmentConfig(), 0, "functionals") != key
