@@ -20,8 +20,8 @@ from tests.helpers.audio import speechlike
 CONFIG = FeatureConfig()
 
 
-def _named(vector: np.ndarray) -> dict[str, float]:
-    return dict(zip(functional_names(CONFIG), vector.tolist(), strict=True))
+def _named(vector: np.ndarray, config: FeatureConfig = CONFIG) -> dict[str, float]:
+    return dict(zip(functional_names(config), vector.tolist(), strict=True))
 
 
 def test_vector_is_finite_and_named_element_by_element():
@@ -78,7 +78,7 @@ VOICING = FeatureConfig(voicing=True)
 
 
 def _voicing_named(audio: np.ndarray) -> dict[str, float]:
-    return dict(zip(functional_names(VOICING), utterance_functionals(audio, VOICING).tolist(), strict=True))
+    return _named(utterance_functionals(audio, VOICING), VOICING)
 
 
 def _tone_bursts(bursts_s: float, gap_s: float, count: int, sample_rate: int = 16000) -> np.ndarray:
@@ -133,9 +133,7 @@ def test_modulation_statistics_find_how_fast_loudness_pulses(rate_hz, band):
     audio = (0.3 * np.sin(2 * np.pi * 150 * t) * (1 + 0.9 * np.sin(2 * np.pi * rate_hz * t))).astype(
         np.float32
     )
-    stats = dict(
-        zip(functional_names(MODULATION), utterance_functionals(audio, MODULATION).tolist(), strict=True)
-    )
+    stats = _named(utterance_functionals(audio, MODULATION), MODULATION)
     assert stats[f"loudness_mod_{band}hz"] > 0.8
     assert stats["loudness_mod_centroid_hz"] == pytest.approx(rate_hz, rel=0.2)
 
