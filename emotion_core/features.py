@@ -56,7 +56,8 @@ class FeatureConfig:
         (README, "What each choice is worth"); models saved before MoodBot 0.9 lack them.
     modulation : bool
         Add the loudness contour's modulation spectrum (:func:`emotion_core.functionals.functional_names`'
-        ``loudness_mod_*``): how fast speech pulses, in bands from phrases to syllables.
+        ``loudness_mod_*``): how fast speech pulses, in bands from phrases to syllables. They gained in
+        both evaluation protocols (README, "What was tried"); models saved before MoodBot 0.15 lack them.
     """
 
     sample_rate: int = 16000
@@ -72,7 +73,7 @@ class FeatureConfig:
     pitch_speed: int = 8
     pitch_refine: bool = False
     voicing: bool = True
-    modulation: bool = False
+    modulation: bool = True
 
     @property
     def frame_rate(self) -> float:

@@ -95,9 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ablation, with --protocol: leave the 31 voicing statistics out of the functionals",
     )
     parser.add_argument(
-        "--modulation",
+        "--no-modulation",
         action="store_true",
-        help="ablation, with --protocol: add the loudness contour's modulation spectrum to the functionals",
+        help="ablation, with --protocol: leave the 5 loudness modulation statistics out of the functionals",
     )
     parser.add_argument(
         "--angry-offset",
@@ -158,8 +158,8 @@ def run_protocol(args: argparse.Namespace) -> int:
         config = replace(config, speaker_shift=args.speaker_shift)
     if args.no_voicing:
         config = replace(config, features=replace(config.features, voicing=False))
-    if args.modulation:
-        config = replace(config, features=replace(config.features, modulation=True))
+    if args.no_modulation:
+        config = replace(config, features=replace(config.features, modulation=False))
     if args.corpus_weight_power is not None:
         if not 0.0 <= args.corpus_weight_power <= 1.0:
             raise EmotionCoreError("--corpus-weight-power is from 0 (corpora equal) to 1 (as their size)")

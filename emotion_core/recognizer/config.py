@@ -30,6 +30,10 @@ FORMAT_VERSION = 1
 PITCH_BEFORE_0_3 = {"pitch_speed": 4, "pitch_refine": True}
 #: Models saved before MoodBot 0.9 were trained without the voicing statistics.
 VOICING_BEFORE_0_9 = {"voicing": False}
+#: Models saved before MoodBot 0.15 were trained without the loudness modulation statistics.
+MODULATION_BEFORE_0_15 = {"modulation": False}
+#: What a saved config that does not name a feature option was trained with: options added later.
+FEATURES_OF_OLDER_MODELS = {**PITCH_BEFORE_0_3, **VOICING_BEFORE_0_9, **MODULATION_BEFORE_0_15}
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class RecognizerConfig:
             if "hidden" in arch:
                 arch["hidden"] = tuple(arch["hidden"])
             return cls(
-                features=FeatureConfig(**{**PITCH_BEFORE_0_3, **VOICING_BEFORE_0_9, **data["features"]}),
+                features=FeatureConfig(**{**FEATURES_OF_OLDER_MODELS, **data["features"]}),
                 architecture=ArchitectureConfig(**arch),
                 labels=tuple(Emotion(name) for name in data["labels"]),
                 timeline=TimelineConfig(**data["timeline"]),

@@ -92,10 +92,11 @@ def _tone_bursts(bursts_s: float, gap_s: float, count: int, sample_rate: int = 1
 
 
 def test_voicing_statistics_extend_the_vector_only_when_asked():
-    without = FeatureConfig(voicing=False)
+    without = FeatureConfig(voicing=False, modulation=False)
+    with_voicing = FeatureConfig(voicing=True, modulation=False)
     plain = utterance_functionals(speechlike(2.0, 16000, seed=4), without)
-    extended = utterance_functionals(speechlike(2.0, 16000, seed=4), VOICING)
-    assert len(functional_names(VOICING)) == len(functional_names(without)) + 31 == extended.size
+    extended = utterance_functionals(speechlike(2.0, 16000, seed=4), with_voicing)
+    assert len(functional_names(with_voicing)) == len(functional_names(without)) + 31 == extended.size
     np.testing.assert_array_equal(extended[: plain.size], plain)  # appended, the rest unchanged
     assert np.isfinite(extended).all()
 
@@ -125,6 +126,7 @@ def test_voiced_run_slopes_are_each_runs_least_squares_slope():
 
 
 MODULATION = FeatureConfig(modulation=True)
+PLAIN = FeatureConfig(modulation=False)
 
 
 @pytest.mark.parametrize(("rate_hz", "band"), [(1.5, "0.5_2"), (3.0, "2_4"), (6.0, "4_8"), (12.0, "8_16")])
@@ -139,7 +141,7 @@ def test_modulation_statistics_find_how_fast_loudness_pulses(rate_hz, band):
 
 
 def test_modulation_statistics_extend_the_vector_only_when_asked_and_survive_short_clips():
-    plain = utterance_functionals(speechlike(2.0, 16000, seed=5), CONFIG)
+    plain = utterance_functionals(speechlike(2.0, 16000, seed=5), PLAIN)
     extended = utterance_functionals(speechlike(2.0, 16000, seed=5), MODULATION)
     assert extended.size == plain.size + 5 == len(functional_names(MODULATION))
     np.testing.assert_array_equal(extended[: plain.size], plain)

@@ -241,3 +241,9 @@ def test_models_saved_before_the_voicing_statistics_are_heard_without_them(train
     data = RecognizerConfig.load(trained_functional).to_dict()
     assert data["features"].pop("voicing") is True  # trained now: with them
     assert RecognizerConfig.from_dict(data).features.voicing is False
+
+
+def test_models_saved_before_the_modulation_statistics_are_heard_without_them(trained_functional):
+    data = RecognizerConfig.load(trained_functional).to_dict()
+    assert data["features"].pop("modulation") is True  # trained now: with them
+    assert RecognizerConfig.from_dict(data).features.modulation is False
