@@ -84,7 +84,7 @@ def test_a_feature_option_added_later_keeps_every_cached_table_until_it_is_set()
     from emotion_core.recognizer.dataset import FEATURES_ADDED_LATER, cache_key
 
     clips = [Clip(Path("TESS/a.wav"), "TESS", "TESS:a", Emotion.ANGRY, "angry")]
-    before = replace(FeatureConfig(), **FEATURES_ADDED_LATER)  # the features of MoodBot 0.13
+    before = replace(FeatureConfig(), **FEATURES_ADDED_LATER)  # the features before MoodBot 0.15
     key = cache_key(clips, before, AugmentConfig(), 0, "functionals")
     assert key == "8446a5a5cbd29bbd"
     for name, value in FEATURES_ADDED_LATER.items():
