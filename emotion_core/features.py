@@ -56,8 +56,9 @@ class FeatureConfig:
         (README, "What each choice is worth"); models saved before MoodBot 0.9 lack them.
     modulation : bool
         Add the loudness contour's modulation spectrum (:func:`emotion_core.functionals.functional_names`'
-        ``loudness_mod_*``): how fast speech pulses, in bands from phrases to syllables. They gained in
-        both evaluation protocols (README, "What was tried"); models saved before MoodBot 0.15 lack them.
+        ``loudness_mod_*``): how fast speech pulses, in bands from phrases to syllables. They gained on
+        corpora never heard and tied on new people of known corpora (README, "What was tried");
+        models saved before MoodBot 0.15 lack them.
     """
 
     sample_rate: int = 16000
