@@ -52,3 +52,11 @@ def load_split(out_dir: Path) -> Split:
         raise ModelError(f"{out_dir} has no {TRAINING_FILE}: its speaker split is unknown")
     record = json.loads(path.read_text())
     return Split(**{k: tuple(v) for k, v in record["split"].items()})
+
+
+def load_clip_cap(out_dir: Path) -> int | None:
+    """The most clips per speaker a model folder's training read (``training.json``), so that
+    evaluating it later scores the clips its model card scored; ``None`` where training kept them all.
+    """
+    config = json.loads((out_dir / TRAINING_FILE).read_text()).get("config", {})
+    return config.get("max_clips_per_speaker")

@@ -24,7 +24,7 @@ from emotion_core.audio import AudioLimits, decode, opus_roundtrip
 from emotion_core.community import fuse_answers
 from emotion_core.corpora import Clip
 from emotion_core.labels import corpus_emotions
-from emotion_core.recognizer.artifact import BASELINE_DIR
+from emotion_core.recognizer.artifact import BASELINE_DIR, load_clip_cap
 from emotion_core.recognizer.calibration import (
     ANGRY_OFFSET,
     CURVE_FILE,
@@ -32,7 +32,7 @@ from emotion_core.recognizer.calibration import (
     CoveragePoint,
     fit_calibration,
 )
-from emotion_core.recognizer.dataset import Split
+from emotion_core.recognizer.dataset import Split, cap_per_speaker
 from emotion_core.recognizer.infer import EmotionRecognizer
 from emotion_core.recognizer.metrics import Metrics, expected_calibration_error, score_on_own_classes
 
@@ -154,10 +154,13 @@ def evaluate_split(
 ) -> Evaluation:
     """Evaluate an artifact folder's recogniser and its seed baseline on the split's test speakers.
 
-    At most ``max_clips`` per corpus are scored (see :func:`stratified_sample`).
+    Each speaker's clips are first capped as training capped them (:func:`load_clip_cap`), so a model
+    is scored on the clips its card was, whether or not ``clips`` were capped already; then at most
+    ``max_clips`` per corpus are scored (see :func:`stratified_sample`).
     """
     models = _model_and_baseline(out_dir)
-    test = stratified_sample(split.of(clips, "test"), max_clips=max_clips)
+    capped = cap_per_speaker(split.of(clips, "test"), load_clip_cap(out_dir))
+    test = stratified_sample(capped, max_clips=max_clips)
     return evaluate(models, test, conditions=conditions)
 
 

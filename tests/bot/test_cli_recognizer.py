@@ -1,6 +1,7 @@
 """``moodbot analyze``, ``train`` and ``evaluate`` as a user runs them: real files, real models."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -86,6 +87,26 @@ def test_evaluate_scores_model_and_baseline_side_by_side(trained, tiny_corpora, 
         assert f"{'SAVEE':16} {row:12} seed baseline" in out
     results = json.loads(report.read_text())["results"]["SAVEE"]
     assert results["clean"]["moodbot"]["n_clips"] == 8  # the held-out speaker's clips
+
+
+def test_evaluate_scores_the_clips_the_model_card_scored(trained, tiny_corpora, tmp_path, capsys):
+    """Training reads at most ``max_clips_per_speaker`` clips of each speaker; evaluating the folder
+    later caps the test speakers the same way, so its figures are on the card's clips."""
+    from emotion_core import load_corpora, load_split
+    from emotion_core.recognizer.dataset import cap_per_speaker
+
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    record = json.loads((model / "training.json").read_text())
+    record["config"]["max_clips_per_speaker"] = 4
+    (model / "training.json").write_text(json.dumps(record))
+    report = tmp_path / "report.json"
+    argv = ["evaluate", "--model", str(model), "--corpora-dir", str(tiny_corpora), "--json", str(report)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    test = load_split(model).of(load_corpora(["SAVEE"], tiny_corpora), "test")
+    expected = len(cap_per_speaker(test, 4))
+    assert json.loads(report.read_text())["results"]["SAVEE"]["clean"]["moodbot"]["n_clips"] == expected < 8
 
 
 def test_evaluate_needs_the_models_split(tmp_path, capsys):
