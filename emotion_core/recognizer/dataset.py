@@ -29,6 +29,7 @@ from emotion_core.recognizer.augment import (
     degrade,
     opus_roundtrip_many,
 )
+from emotion_core.recognizer.config import MODULATION_BEFORE_0_15
 
 #: Corpus clips are a few seconds; this only guards against a damaged file.
 _CORPUS_LIMITS = AudioLimits(min_duration_s=0.0, max_duration_s=30.0)
@@ -183,9 +184,10 @@ def cache_dir() -> Path:
 
 
 #: :class:`FeatureConfig` fields added after cached tables existed, each with the value that gives the
-#: features from before it. At that value a field stays out of the cache key, so adding an option
-#: keeps every table cached without it (a new field used to change every key: a 20-minute recompute).
-FEATURES_ADDED_LATER = {"modulation": False}
+#: features from before it (the value an older model's config is read with). At that value a field
+#: stays out of the cache key, so adding an option keeps every table cached without it (a new field
+#: used to change every key: a 20-minute recompute).
+FEATURES_ADDED_LATER = {**MODULATION_BEFORE_0_15}
 
 
 def cache_key(clips: Sequence[Clip], features: FeatureConfig, augment: AugmentConfig, seed: int, kind: str):

@@ -75,8 +75,9 @@ def test_stratified_sample_of_a_corpus_does_not_depend_on_the_others():
 
 
 def test_a_feature_option_added_later_keeps_every_cached_table_until_it_is_set():
-    """The key of the default features is the one 0.13.0 wrote its cache under: adding an option
-    (at the value that gives the old features) must not throw away 20 minutes of cached functionals."""
+    """The key of the features before MoodBot 0.15 is the one 0.13.0 wrote its cache under: adding an
+    option (at the value that gives the old features) must not throw away 20 minutes of cached
+    functionals."""
     from dataclasses import replace
 
     from emotion_core.features import FeatureConfig
