@@ -14,6 +14,7 @@ The vector is a pure function of the waveform and :class:`~emotion_core.features
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
@@ -131,6 +132,25 @@ def _slope(values: np.ndarray, frame_rate: float) -> float:
     return float(np.dot(t, values - values.mean()) / max(np.dot(t, t), 1e-12))
 
 
+def _percentiles(ordered: np.ndarray, percents: list[float]) -> np.ndarray:
+    """``np.percentile(values, percents)`` (linear interpolation, bit for bit) of ``ordered``, the
+    values sorted: numpy's generic routine costs ten times the sort on a window's few hundred
+    frames, and a long clip's windows call it four times each."""
+    position = np.asarray(percents, dtype=np.float64) / 100 * (ordered.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, ordered.size - 1)
+    fraction = position - below
+    low, high = ordered[below], ordered[above]
+    step = high - low
+    return np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
+
+
+def _median(ordered: np.ndarray) -> np.floating:
+    """``np.median`` of ``ordered``, the values sorted, bit for bit (see :func:`_percentiles`)."""
+    half = ordered.size // 2
+    return ordered[half] if ordered.size % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
 def pitch_semitones(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """F0 per 10 ms frame in semitones re 100 Hz; NaN where unvoiced (WORLD's DIO, StoneMask if
     ``config.pitch_refine``).
@@ -164,7 +184,7 @@ def _pitch_stats(semitones: np.ndarray, frame_rate: float) -> list[float]:
     steps = np.diff(semitones)
     steps = steps[~np.isnan(steps)]
     small = steps[np.abs(steps) < 2.0]  # jumps over 2 semitones in 10 ms are octave errors or onsets
-    p10, median, p90 = np.percentile(voiced, [10, 50, 90])
+    p10, median, p90 = _percentiles(np.sort(voiced), [10, 50, 90])
     return [
         voiced.size / semitones.size,
         float(median),
@@ -199,6 +219,28 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
     """:func:`utterance_functionals` from a clip's mel power (:func:`~emotion_core.features.mel_power`)
     and F0 track (:func:`pitch_semitones`), both one row per 10 ms frame. Overlapping windows of a long
     clip pass slices of one transform and one pitch track, so each second is analysed once."""
+    return with_pitch(spectral_statistics(power, config), semitones, config)
+
+
+@dataclass(frozen=True)
+class SpectralStatistics:
+    """The functionals that need no pitch track, and the analysis the pitch-dependent ones read.
+
+    Split from :func:`with_pitch` so that serving computes them while WORLD's pitch tracker runs on
+    another core (:mod:`emotion_core.recognizer.infer`); together they are :func:`functionals_of`.
+    """
+
+    mel: np.ndarray  # (frames, n_mels) log-mel, mean 0
+    delta: np.ndarray  # its frame-to-frame differences
+    ceps: np.ndarray  # (frames, N_CEPS) cepstra c1..c20
+    loudness: np.ndarray  # (frames,) dB, relative
+    active: np.ndarray  # (frames,) within ACTIVE_DB of the loudest frame
+    head: np.ndarray  # the vector's spectral and loudness statistics, which come first
+    modulation: np.ndarray | None  # the vector's last elements, with ``config.modulation``
+
+
+def spectral_statistics(power: np.ndarray, config: FeatureConfig) -> SpectralStatistics:
+    """:class:`SpectralStatistics` of a clip's (or a window's) mel power."""
     mel = log_from_power(power, config)  # (frames, n_mels), natural log, mean 0
     frame_rate = config.frame_rate
     delta = np.diff(mel, axis=0) if mel.shape[0] > 1 else np.zeros_like(mel)
@@ -209,7 +251,9 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
     active = loudness > loudness.max() - ACTIVE_DB
     level = loudness[active]
     duration_s = max(mel.shape[0] / frame_rate, 1e-3)
-    peaks = np.sum((level[1:-1] > level[:-2]) & (level[1:-1] >= level[2:]) & (level[1:-1] > np.median(level)))
+    ordered = np.sort(level)
+    middle = level[1:-1]
+    peaks = np.sum((middle > level[:-2]) & (middle >= level[2:]) & (middle > _median(ordered)))
     half = config.n_mels // 2
     tilt = mel[active, half:].mean(axis=1) - mel[active, :half].mean(axis=1)  # high minus low bands
 
@@ -222,7 +266,7 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
     ]
     loud = [
         float(level.std()),
-        float(np.percentile(level, 95) - np.percentile(level, 5)),
+        float(np.subtract(*_percentiles(ordered, [95, 5]))),
         _slope(level, frame_rate),
         float(np.diff(loudness).std()) if loudness.size > 1 else 0.0,
         float(active.mean()),
@@ -230,11 +274,34 @@ def functionals_of(power: np.ndarray, semitones: np.ndarray, config: FeatureConf
         float(tilt.mean()),
         float(tilt.std()),
     ]
-    parts = [*spectral, loud, _pitch_stats(semitones, frame_rate)]
+    return SpectralStatistics(
+        mel,
+        delta,
+        ceps,
+        loudness,
+        active,
+        np.concatenate([*spectral, loud]),
+        _modulation_stats(loudness, frame_rate) if config.modulation else None,
+    )
+
+
+def with_pitch(spectral: SpectralStatistics, semitones: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """The whole functional vector from a clip's :class:`SpectralStatistics` and its F0 track."""
+    parts: list[np.ndarray | list[float]] = [spectral.head, _pitch_stats(semitones, config.frame_rate)]
     if config.voicing:
-        parts.append(_voicing_stats(mel, delta, ceps, loudness, active, semitones, config))
-    if config.modulation:
-        parts.append(_modulation_stats(loudness, frame_rate))
+        parts.append(
+            _voicing_stats(
+                spectral.mel,
+                spectral.delta,
+                spectral.ceps,
+                spectral.loudness,
+                spectral.active,
+                semitones,
+                config,
+            )
+        )
+    if spectral.modulation is not None:
+        parts.append(spectral.modulation)
     return np.concatenate(parts).astype(np.float32)
 
 

@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from bot.cli import analyze, calibrate, evaluate, listen, models, run, speak, train, worker
 
 _SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, listen, run, worker, models)
+#: Environment every subcommand runs with unless the user set it: numpy's BLAS (OpenBLAS) on one
+#: thread. Its products here are small (a clip's mel filter bank), where a second thread costs more
+#: than it gives, and its idle threads spin on the core that recognition's pitch tracker runs on
+#: (README, "Speed"). Read once, when numpy loads OpenBLAS, so it is set before anything imports numpy.
+PROCESS_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 #: Subcommands that load the recogniser, and so TensorFlow.
 _USES_TENSORFLOW = frozenset({"train", "evaluate", "calibrate"})
 
@@ -65,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; known errors become one line on stderr and exit status 2."""
+    for name, value in PROCESS_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     from emotion_core import EmotionCoreError
 
     args = build_parser().parse_args(argv)

@@ -9,7 +9,9 @@ This module imports no training code.
 
 from __future__ import annotations
 
+import functools
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +24,12 @@ from emotion_core.errors import ModelError
 from emotion_core.features import log_from_power, log_mel, mel_power, mfcc_mean, speech_bounds, trim_silence
 from emotion_core.functionals import (
     functional_names,
-    functionals_of,
     network_input_size,
     network_inputs,
     pitch_semitones,
+    spectral_statistics,
     utterance_functionals,
+    with_pitch,
 )
 from emotion_core.labels import Emotion
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
@@ -46,6 +49,28 @@ from emotion_core.vad import detect_speech
 
 #: A timeline whose label changes this many times is reported as a mixed mood, not one label.
 MIXED_CHANGES = 3
+
+
+def _window_starts(samples: int, window: int, hop: int) -> list[int]:
+    """Where a long clip's timeline windows start (in samples): every ``hop``, and the tail gets a full
+    window ending at the end."""
+    starts = list(range(0, samples - window + 1, hop))
+    if starts[-1] + window < samples:
+        starts.append(samples - window)
+    return starts
+
+
+@functools.cache
+def _pitch_pool() -> ThreadPoolExecutor:
+    """Threads that track a clip's pitch while the calling thread judges speech and takes the mel
+    transform. WORLD's DIO is a third of a clip's recognition and releases the GIL, so on two cores
+    the overlap takes it off the latency at no cost to the answer; one pool for the process, sized to
+    its cores, so that a bot recognising several clips at once does not multiply threads."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="moodbot-pitch")
+
+
+# A forked child inherits the pool but not its threads: it must start its own.
+os.register_at_fork(after_in_child=_pitch_pool.cache_clear)
 
 
 @dataclass(frozen=True)
@@ -290,8 +315,14 @@ class EmotionRecognizer:
             truncated=waveform.truncated,
             center=center,
             community=community if usable else None,
-            with_voice=self.profiled is not None or self.config.architecture.speaker_norm,
+            with_voice=self.keeps_voice,
         )
+
+    @property
+    def keeps_voice(self) -> bool:
+        """Whether :meth:`analyze` returns each clip's voice vector (``EmotionResult.voice``), which a
+        person's profile and the community statistics are kept from."""
+        return self.profiled is not None or self.config.architecture.speaker_norm
 
     def _resample(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         if sample_rate == self.sample_rate:
@@ -331,37 +362,50 @@ class EmotionRecognizer:
             )
 
         voice = None
+        begin, end = speech_bounds(samples, features)
+        speech = samples[begin:end]
+        functional = self.config.architecture.kind == "functional"
+        pitch = None
+        if with_voice or functional:
+            pitch = _pitch_pool().submit(pitch_semitones, speech, features)  # on another core
         activity = detect_speech(samples, rate)
         if not activity.has_speech:
             return result(None, 0.0, {}, (), True)
-        begin, end = speech_bounds(samples, features)
-        speech = samples[begin:end]
-        tracks = whole = None
-        if with_voice or self.config.architecture.kind == "functional":
-            tracks = mel_power(speech, features), pitch_semitones(speech, features)
-            whole = functionals_of(*tracks, features)  # the voice vector, and a short clip's input
+        timing = self.config.timeline
+        window = int(timing.window_s * rate)
+        short = speech.size < timing.min_clip_s * rate
+        starts = [] if short else _window_starts(speech.size, window, int(timing.hop_s * rate))
+        frames = window // features.hop_length + 1
+        firsts = [s // features.hop_length for s in starts] if functional else []
+        power = whole = None
+        heard, semitones = [], np.empty(0)
+        if pitch is not None:
+            # All that needs no pitch track is computed while the tracker runs.
+            power = mel_power(speech, features)
+            heard = [spectral_statistics(power[f : f + frames], features) for f in firsts]
+            clip = spectral_statistics(power, features) if with_voice or short else None
+            semitones = pitch.result()
+            if clip is not None:  # the voice vector, and a short clip's input
+                whole = with_pitch(clip, semitones, features)
         if with_voice:
             voice = whole
-        timing = self.config.timeline
-        if speech.size < timing.min_clip_s * rate:
-            if self.config.architecture.kind == "functional" and whole is not None:
+        if short:
+            if functional and whole is not None:
                 probs = self._answer(self._run_functionals(whole[None], center, community))[0]
             else:
                 probs = self._answer(self._run(self._features(speech, center)[None]))[0]
             return result(*self._top(probs), self._as_dict(probs), (), False, self._verdict(probs, ()))
 
-        window = int(timing.window_s * rate)
-        hop = int(timing.hop_s * rate)
-        starts = list(range(0, speech.size - window + 1, hop))
-        if starts[-1] + window < speech.size:
-            starts.append(speech.size - window)  # the tail gets a full window ending at the end
         voiced = [activity.within(begin + s, begin + s + window).has_speech for s in starts]
         if not any(voiced):
             return result(None, 0.0, {}, (), True)
-        if self.config.architecture.kind == "functional":
-            probs = self._run_functionals(self._window_functionals(starts, window, tracks), center, community)
+        if functional:
+            vectors = [
+                with_pitch(w, semitones[f : f + frames], features) for w, f in zip(heard, firsts, strict=True)
+            ]
+            probs = self._run_functionals(np.stack(vectors), center, community)
         else:
-            probs = self._run(self._window_features(speech, starts, window, center, tracks))
+            probs = self._run(self._window_features(speech, starts, window, center, power))
         probs = self._answer(probs)
         timeline = tuple(
             TimelinePoint(
@@ -420,38 +464,22 @@ class EmotionRecognizer:
             answer, self.profiled._run(self.profiled._functional_inputs(functionals, center))
         )
 
-    def _window_functionals(
-        self, starts: list[int], window: int, tracks: tuple[np.ndarray, np.ndarray] | None
-    ) -> np.ndarray:
-        """Functional vectors of equal windows, ``(windows, n_functionals)``: slices of one STFT and
-        one pitch track of the whole clip (``tracks``), so overlapping windows cost no extra transform."""
-        assert tracks is not None, "the functional network's windows need the clip's tracks"
-        features = self.config.features
-        frames = window // features.hop_length + 1
-        power, pitch = tracks
-        return np.stack(
-            [
-                functionals_of(power[f : f + frames], pitch[f : f + frames], features)
-                for f in (s // features.hop_length for s in starts)
-            ]
-        )
-
     def _window_features(
         self,
         samples: np.ndarray,
         starts: list[int],
         window: int,
         center: np.ndarray | None,
-        tracks: tuple[np.ndarray, np.ndarray] | None,
+        power: np.ndarray | None,
     ) -> np.ndarray:
         """Inputs of equal windows for the frame-level and seed networks: ``(windows, frames, n_mels)``
-        (slices of one STFT of the whole clip, ``tracks``'s where the voice vector already needed it)
+        (slices of one STFT of the whole clip, ``power`` where the voice vector already needed it)
         or ``(windows, n_mfcc)``."""
         features = self.config.features
         if self.config.architecture.kind == "seed_dense":
             return np.stack([self._features(samples[s : s + window], center) for s in starts])
         frames = window // features.hop_length + 1
-        power = mel_power(samples, features) if tracks is None else tracks[0]
+        power = mel_power(samples, features) if power is None else power
         first = [s // features.hop_length for s in starts]
         return np.stack([log_from_power(power[f : f + frames], features) for f in first])
 

@@ -1,7 +1,10 @@
 """``moodbot analyze``, ``train`` and ``evaluate`` as a user runs them: real files, real models."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -149,3 +152,23 @@ def test_evaluate_unseen_refuses_a_corpus_the_model_was_trained_on(trained, tiny
     )
     assert code == 2
     assert "not a cross-corpus test" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", [None, "2"])
+def test_the_console_script_runs_blas_on_one_thread_unless_told_otherwise(given):
+    """Spinning BLAS threads would take the core that recognition's pitch tracker runs on."""
+    code = (
+        "import os\nfrom bot.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "import numpy\nfrom threadpoolctl import threadpool_info\n"
+        "print(os.environ['OPENBLAS_NUM_THREADS'],"
+        " sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given  # the user's choice stands
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    setting, threads = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert setting == (given or "1")
+    if given is None:
+        assert threads == "[1]"

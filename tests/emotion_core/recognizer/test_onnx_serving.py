@@ -3,6 +3,7 @@ and the serving path (load, analyse) never imports TensorFlow, Keras or PyTorch.
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 
 from emotion_core.errors import ModelError
+from emotion_core.features import trim_silence
+from emotion_core.functionals import utterance_functionals
 from emotion_core.paths import SHIPPED_RECOGNIZER_DIR
 from emotion_core.recognizer.config import RecognizerConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
@@ -109,3 +112,35 @@ def test_analyze_reuses_the_voice_vector_and_answers_as_predict(tmp_path):
     assert analyzed.voice is not None and analyzed.label == predicted.label
     for emotion, p in analyzed.probabilities.items():
         assert p == pytest.approx(predicted.probabilities[emotion], abs=1e-6)
+
+
+def test_a_long_clip_gets_the_same_answer_and_the_voice_vector_training_computes():
+    """Serving takes a long clip's window statistics while the pitch tracker runs on another thread,
+    and the whole clip's only where the voice vector is kept: the answer is the same either way,
+    and the voice vector (what a profile averages) is the clip's functionals exactly as training
+    computes them."""
+    recognizer = EmotionRecognizer.from_pretrained()
+    clip = speechlike(9.0, 16000, seed=3, f0_hz=180.0)
+    kept = recognizer._predict(clip, 9.0, 9.0, truncated=False, with_voice=recognizer.keeps_voice)
+    plain = recognizer.predict(clip, 16000)
+    assert recognizer.keeps_voice and len(kept.timeline) >= 3 and plain.voice is None
+    assert kept.probabilities == plain.probabilities and kept.timeline == plain.timeline
+    features = recognizer.config.features
+    np.testing.assert_array_equal(kept.voice, utterance_functionals(trim_silence(clip, features), features))
+
+
+def test_a_process_forked_after_recognising_starts_its_own_pitch_threads():
+    """A child forked after the parent recognised (a worker pool, a pre-forking server) inherits the
+    pitch tracker's pool without its threads; it must answer, not wait for them forever."""
+    recognizer = EmotionRecognizer.from_pretrained()
+    clip = speechlike(7.0, 16000, seed=5, f0_hz=150.0)
+    expected = recognizer.predict(clip, 16000).label
+    context = multiprocessing.get_context("fork")
+    answers = context.SimpleQueue()
+    child = context.Process(target=lambda: answers.put(recognizer.predict(clip, 16000).label))
+    child.start()
+    child.join(timeout=60)
+    stuck = child.is_alive()
+    if stuck:
+        child.kill()
+    assert not stuck and child.exitcode == 0 and answers.get() == expected
