@@ -129,7 +129,7 @@ def test_a_long_clip_gets_the_same_answer_and_the_voice_vector_training_computes
     np.testing.assert_array_equal(kept.voice, utterance_functionals(trim_silence(clip, features), features))
 
 
-def test_a_process_forked_after_recognising_starts_its_own_pitch_threads():
+def test_a_process_forked_after_recognizing_starts_its_own_pitch_threads():
     """A child forked after the parent recognised (a worker pool, a pre-forking server) inherits the
     pitch tracker's pool without its threads; it must answer, not wait for them forever."""
     recognizer = EmotionRecognizer.from_pretrained()
