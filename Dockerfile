@@ -5,15 +5,16 @@
 
 FROM python:3.12-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY models/ser models/ser
 COPY emotion_core emotion_core
 COPY bot bot
 # A wheel, not an editable install: the shipped recogniser travels inside it as package data. The queue
 # extra (arq, redis-py, hiredis, click: 5 MB) lets the same image run `moodbot worker` (compose.queue.yaml).
+# constraints.txt: the versions the README's figures were measured with (they resolve for Python 3.12 too).
 RUN python -m venv /opt/moodbot \
  && /opt/moodbot/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/moodbot/bin/pip install --no-cache-dir '.[queue]' \
+ && /opt/moodbot/bin/pip install --no-cache-dir '.[queue]' -c constraints.txt \
  && /opt/moodbot/bin/pip check
 
 FROM python:3.12-slim

@@ -61,4 +61,6 @@ def test_compose_with_workers_shares_one_redis_and_keeps_the_token_in_the_bot():
     version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     compose = (ROOT / "compose.yaml").read_text()
     assert f"image: moodbot:{version}" in compose and f"image: moodbot:{version}" in services["worker"]
-    assert "'.[queue]'" in (ROOT / "Dockerfile").read_text()  # one image runs the bot and the workers
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "'.[queue]' -c constraints.txt" in dockerfile  # one image, both roles, the measured versions
+    assert re.search(r"^COPY .*\bconstraints\.txt\b", dockerfile, re.M)
