@@ -226,12 +226,15 @@ def calibrate_recognizer(
 ) -> CalibrationReport:
     """Fit temperature and the "not sure" threshold on ``clips`` (a model's validation speakers).
 
+    Each speaker's clips are first capped as training capped them (:func:`load_clip_cap`), so one
+    speaker with many clips (nEMO's have about 500) weighs in the fit as in training's validation.
     Each clip is scored as stored and through Discord's codec, so the fit covers both. Uncalibrated
     probabilities are used whatever the folder already holds; the caller saves the result. Each
     network's temperature is fitted on its own answers (the prosody network's was, by training);
     where a prosody network answers beside this one, the fused temperature is fitted on the mean of
     the two calibrated answers, and the threshold chosen on the answer as served.
     """
+    clips = cap_per_speaker(clips, load_clip_cap(out_dir))
     recognizer = EmotionRecognizer.from_pretrained(out_dir)
     recognizer.calibration = Calibration()
     models = {MODEL_NAME: recognizer}

@@ -140,6 +140,25 @@ def test_calibrate_fits_on_validation_speakers_and_serving_uses_it(trained, tiny
     assert json.loads(capsys.readouterr().out)["verdict"] in ("clear", "not sure")
 
 
+def test_calibrate_fits_on_the_validation_clips_training_read(trained, tiny_corpora, tmp_path, capsys):
+    """Training read at most ``max_clips_per_speaker`` clips of each speaker; calibration fits on the
+    same clips, so no validation speaker weighs more in the fit than training let it."""
+    from emotion_core import load_corpora, load_split
+    from emotion_core.recognizer.dataset import cap_per_speaker
+
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    record = json.loads((model / "training.json").read_text())
+    record["config"]["max_clips_per_speaker"] = 3
+    (model / "training.json").write_text(json.dumps(record))
+    assert main(["calibrate", "--model", str(model), "--corpora-dir", str(tiny_corpora)]) == 0
+    split = load_split(model)
+    val = split.of(load_corpora(sorted(split.corpora("val")), tiny_corpora), "val")
+    capped = len(cap_per_speaker(val, 3))
+    assert capped < len(val)
+    assert f"ECE on {2 * capped} validation scores" in capsys.readouterr().out  # as stored and coded
+
+
 def _wav(folder, samples):
     path = folder / "clip.wav"
     path.write_bytes(make_encoded_audio("wav-16", samples=samples, sample_rate=16000))
