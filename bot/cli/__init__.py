@@ -19,7 +19,8 @@ _SUBCOMMANDS = (analyze, train, evaluate, calibrate, speak, listen, run, worker,
 #: Environment every subcommand runs with unless the user set it: numpy's BLAS (OpenBLAS) on one
 #: thread. Its products here are small (a clip's mel filter bank), where a second thread costs more
 #: than it gives, and its idle threads spin on the core that recognition's pitch tracker runs on
-#: (README, "Speed"). Read once, when numpy loads OpenBLAS, so it is set before anything imports numpy.
+#: (README, "Libraries we chose": the recogniser's timing). Read once, when numpy loads OpenBLAS, so
+#: it is set before anything imports numpy.
 PROCESS_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 #: Subcommands that load the recogniser, and so TensorFlow.
 _USES_TENSORFLOW = frozenset({"train", "evaluate", "calibrate"})
