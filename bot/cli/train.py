@@ -33,12 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the whole run (default 0)")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs")
     parser.add_argument("--workers", type=int, default=2, help="processes for feature extraction")
-    parser.add_argument(
-        "--all-speakers",
-        action="store_true",
-        help="hold out no test speakers, only the validation ones: a model to ship (its figures are "
-        "the protocols' of `moodbot evaluate --protocol`; the shipped model is trained this way)",
-    )
     parser.set_defaults(func=run)
 
 
@@ -67,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     from emotion_core import SplitConfig, TrainConfig, build_recognizer
 
-    split = SplitConfig(seed=args.seed, test_fraction=0.0 if args.all_speakers else SplitConfig.test_fraction)
-    config = with_corpora(TrainConfig(seed=args.seed, split=split), args)
+    config = with_corpora(TrainConfig(seed=args.seed, split=SplitConfig(seed=args.seed)), args)
     if args.epochs:
         config = replace(config, epochs=args.epochs, baseline_epochs=args.epochs)
     out = build_recognizer(config, args.out, corpora_root=args.corpora_dir, workers=args.workers)

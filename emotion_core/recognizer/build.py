@@ -53,9 +53,8 @@ def build_recognizer(
     """Run a whole training and write the model folder ``out_dir``; return its path.
 
     The folder holds the recogniser (``config.json``, weights), the seed baseline in ``baseline/``,
-    ``training.json`` (this config, the split and the learning curves) and the model card
-    (``model_card.json``, ``MODEL_CARD.md`` and, after evaluation on held-out speakers where the
-    split keeps any, ``confusion.png``).
+    ``training.json`` (this config, the split and the learning curves) and, after evaluation on the
+    held-out speakers, the model card (``model_card.json``, ``MODEL_CARD.md``, ``confusion.png``).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     clips = cap_per_speaker(load_corpora(train_cfg.corpora, corpora_root), train_cfg.max_clips_per_speaker)
@@ -106,8 +105,7 @@ def build_recognizer(
             config, train_table, val_table, train_cfg, reference, out_dir
         )
     save_training(out_dir, record)
-    # A model trained on every speaker but the validation ones has no test speakers to score.
-    report = evaluate_split(out_dir, clips, split) if split.test else None
+    report = evaluate_split(out_dir, clips, split)
     write_model_card(out_dir, report, record)
     return out_dir
 

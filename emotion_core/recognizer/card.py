@@ -16,7 +16,7 @@ from emotion_core.corpora import CORPORA
 from emotion_core.features import FeatureConfig
 from emotion_core.functionals import network_input_size
 from emotion_core.labels import CORPUS_LABELS
-from emotion_core.recognizer.config import WEIGHTS_FILE, RecognizerConfig
+from emotion_core.recognizer.config import WEIGHTS_FILE
 from emotion_core.recognizer.evaluate import (
     BASELINE_NAME,
     EVAL_CONDITIONS,
@@ -78,10 +78,8 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
     )
 
 
-def write_model_card(out_dir: Path, evaluation: Evaluation | None, record: dict) -> dict:
-    """Write the card's files into ``out_dir`` and return the JSON content. ``evaluation`` is
-    ``None`` for a model that kept no test speakers (``moodbot train --all-speakers``): its card
-    says where its figures are instead, and has no confusion matrices."""
+def write_model_card(out_dir: Path, evaluation: Evaluation, record: dict) -> dict:
+    """Write the card's three files into ``out_dir`` and return the JSON content."""
     split = record["split"]
     corpora = record["config"]["corpora"]
     features = FeatureConfig(**record["config"]["features"])
@@ -89,7 +87,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation | None, record: dict)
         "name": out_dir.name,
         "date": dt.date.today().isoformat(),
         "task": "speech emotion recognition, 7 classes",
-        "labels": [label.value for label in RecognizerConfig().labels],
+        "labels": list(evaluation.labels),
         "parameters": record["parameters"],
         "weights_bytes": (out_dir / WEIGHTS_FILE).stat().st_size,
         "baseline_parameters": record["baseline_parameters"],
@@ -108,11 +106,7 @@ def write_model_card(out_dir: Path, evaluation: Evaluation | None, record: dict)
             for name in corpora
         ],
         "license_note": _license_note(corpora),
-        "split": (
-            "speaker-independent: no speaker in two of train, validation and test"
-            if split["test"]
-            else "every speaker trains but the validation speakers; none is held out for testing"
-        ),
+        "split": "speaker-independent: no speaker in two of train, validation and test",
         "conditions": {name: _CONDITION_NOTES[name] for name in EVAL_CONDITIONS},
         "training": {
             **{
@@ -124,18 +118,16 @@ def write_model_card(out_dir: Path, evaluation: Evaluation | None, record: dict)
         "architecture": record["config"]["architecture"],
         "architecture_note": _architecture_note(record["config"]["architecture"], features),
         "epochs_run": sum(point.get("member", 0) == 0 for point in record["history"]),  # per member
-        "evaluation": None if evaluation is None else evaluation.to_dict(),
+        "evaluation": evaluation.to_dict(),
     }
     (out_dir / CARD_JSON).write_text(json.dumps(card, indent=2) + "\n")
     (out_dir / CARD_MD).write_text(_markdown(card))
-    if evaluation is None:
-        (out_dir / CONFUSION_PNG).unlink(missing_ok=True)  # a retrained folder's old matrices
-    else:
-        _confusion_png(evaluation, out_dir / CONFUSION_PNG)
+    _confusion_png(evaluation, out_dir / CONFUSION_PNG)
     return card
 
 
 def _markdown(card: dict) -> str:
+    results = card["evaluation"]["results"]
     lines = [
         f"# Model card: {card['name']}",
         "",
@@ -145,41 +137,6 @@ def _markdown(card: dict) -> str:
         "",
         f"**License.** {card['license_note']}",
         "",
-        *(_no_test_lines() if card["evaluation"] is None else _evaluation_lines(card)),
-        "## Data",
-        "",
-    ]
-    lines += [
-        "| corpus | language | license | train / val / test speakers | citation |",
-        "|---|---|---|---|---|",
-    ]
-    for corpus in card["corpora"]:
-        speakers = corpus["speakers"]
-        held_out = f" (test: {', '.join(speakers['test'])})" if speakers["test"] else ""
-        lines.append(
-            f"| {corpus['name']} | {corpus['language']} | {corpus['license']} | "
-            f"{len(speakers['train'])} / {len(speakers['val'])} / {len(speakers['test'])}"
-            f"{held_out} | {corpus['citation']} |"
-        )
-    return "\n".join(lines + _recipe_lines(card))
-
-
-def _no_test_lines() -> list[str]:
-    return [
-        "## Evaluation",
-        "",
-        "This model was trained on every speaker of its corpora but the validation speakers "
-        "(`moodbot train --all-speakers`), so it has no held-out speakers and no test figures of its "
-        "own. Its recipe's figures are the cross-validation protocols' (`moodbot evaluate --protocol "
-        "loco` and `--protocol speaker-folds`, in the README), which retrain the same recipe on fewer "
-        "speakers for every fold and test it on people it never heard.",
-        "",
-    ]
-
-
-def _evaluation_lines(card: dict) -> list[str]:
-    results = card["evaluation"]["results"]
-    lines = [
         "## Evaluation: unweighted average recall (UAR) on held-out speakers",
         "",
         "Speaker-independent: the test speakers below were never heard in training or validation. "
@@ -214,11 +171,19 @@ def _evaluation_lines(card: dict) -> list[str]:
         recall = conditions["clean"][MODEL_NAME]["recall"]
         cells = [f"{recall[label]:.2f}" if label in recall else "–" for label in labels]
         lines.append(f"| {corpus} | " + " | ".join(cells) + " |")
-    return lines + ["", f"![confusion matrices]({CONFUSION_PNG})", ""]
-
-
-def _recipe_lines(card: dict) -> list[str]:
-    return [
+    lines += ["", f"![confusion matrices]({CONFUSION_PNG})", "", "## Data", ""]
+    lines += [
+        "| corpus | language | license | train / val / test speakers | citation |",
+        "|---|---|---|---|---|",
+    ]
+    for corpus in card["corpora"]:
+        speakers = corpus["speakers"]
+        lines.append(
+            f"| {corpus['name']} | {corpus['language']} | {corpus['license']} | "
+            f"{len(speakers['train'])} / {len(speakers['val'])} / {len(speakers['test'])} "
+            f"(test: {', '.join(speakers['test'])}) | {corpus['citation']} |"
+        )
+    lines += [
         "",
         "RAVDESS, TESS, SAVEE and EmoDB reuse the same sentences (TESS: words) for every speaker, "
         "so these splits are speaker-independent but not text-independent.",
@@ -244,6 +209,7 @@ def _recipe_lines(card: dict) -> list[str]:
         ),
         "",
     ]
+    return "\n".join(lines)
 
 
 def _confusion_png(evaluation: Evaluation, path: Path) -> None:

@@ -40,10 +40,7 @@ class SplitConfig:
     """Fractions of each corpus's speakers held out, drawn with a fixed seed.
 
     A corpus with two speakers (TESS) gives one to training and one to test; with three or more,
-    at least one speaker goes to each of validation and test. ``test_fraction`` 0 holds out nobody
-    but the validation speakers (``moodbot train --all-speakers``): a model to ship, trained on as
-    many people as the corpora have, whose figures are the cross-validation protocols' (which train
-    the same recipe on fewer speakers), since it keeps no test speakers of its own.
+    at least one speaker goes to each of validation and test.
     """
 
     test_fraction: float = 0.25
@@ -81,14 +78,14 @@ def split_speakers(clips: Sequence[Clip], config: SplitConfig = SplitConfig()) -
         speakers = [s for s in speakers if not is_pooled_speaker(s)]
         rng = np.random.default_rng([config.seed, zlib.crc32(corpus.encode())])
         speakers = [speakers[i] for i in rng.permutation(len(speakers))]
-        if len(speakers) < 2 or (len(speakers) == 2 and not config.test_fraction):
+        if len(speakers) < 2:
             parts["train"] += speakers
             continue
         if len(speakers) == 2:
             parts["test"].append(speakers[0])
             parts["train"].append(speakers[1])
             continue
-        n_test = max(1, round(config.test_fraction * len(speakers))) if config.test_fraction else 0
+        n_test = max(1, round(config.test_fraction * len(speakers)))
         n_val = max(1, round(config.val_fraction * len(speakers)))
         parts["test"] += speakers[:n_test]
         parts["val"] += speakers[n_test : n_test + n_val]

@@ -112,18 +112,6 @@ def test_evaluate_scores_the_clips_the_model_card_scored(trained, tiny_corpora, 
     assert json.loads(report.read_text())["results"]["SAVEE"]["clean"]["moodbot"]["n_clips"] == expected < 8
 
 
-def test_evaluate_says_where_a_model_without_test_speakers_is_measured(trained, tmp_path, capsys):
-    model = tmp_path / "model"
-    shutil.copytree(trained, model)
-    record = json.loads((model / "training.json").read_text())
-    record["split"]["train"] += record["split"].pop("test")
-    record["split"]["test"] = []
-    (model / "training.json").write_text(json.dumps(record))
-    assert main(["evaluate", "--model", str(model)]) == 2
-    err = capsys.readouterr().err
-    assert "kept no test speakers" in err and "--protocol loco" in err and "Traceback" not in err
-
-
 def test_evaluate_needs_the_models_split(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path)]) == 2
     assert "has no training.json" in capsys.readouterr().err

@@ -5,7 +5,6 @@ The ``trained`` fixture (tests/conftest.py) runs the real pipeline on a corpus i
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,12 +12,9 @@ import pytest
 from emotion_core.errors import ModelError
 from emotion_core.labels import Emotion
 from emotion_core.recognizer.artifact import load_split
-from emotion_core.recognizer.build import build_recognizer
 from emotion_core.recognizer.config import RecognizerConfig
-from emotion_core.recognizer.dataset import SplitConfig
 from emotion_core.recognizer.infer import EmotionRecognizer
 from tests.helpers.audio import speechlike
-from tests.helpers.tiny_training import TINY_FUNCTIONAL
 
 
 def test_artifact_folder_holds_model_baseline_and_card(trained):
@@ -39,26 +35,6 @@ def test_artifact_folder_holds_model_baseline_and_card(trained):
     assert set(results["clean"]) == {"moodbot", "seed baseline"}
     split = load_split(trained)
     assert len(split.test) == 1 and not set(split.test) & set(split.train)
-
-
-def test_a_model_trained_on_every_speaker_says_where_its_figures_are(tiny_corpora, tmp_path, monkeypatch):
-    """``moodbot train --all-speakers`` keeps no test speakers: the card has no figures of its own
-    (nor a stale confusion matrix) and points at the protocols; the model serves as any other."""
-    monkeypatch.setenv("MOODBOT_CACHE_DIR", str(tmp_path / "cache"))
-    out = tmp_path / "ser"
-    out.mkdir()
-    (out / "confusion.png").write_bytes(b"an older training's matrices")
-    config = replace(TINY_FUNCTIONAL, split=SplitConfig(test_fraction=0.0))
-    build_recognizer(config, out, corpora_root=tiny_corpora, workers=1)
-    split = load_split(out)
-    assert split.test == () and len(split.val) == 1 and len(split.train) == 3
-    card = json.loads((out / "model_card.json").read_text())
-    assert card["evaluation"] is None and card["labels"] == [e.value for e in Emotion]
-    text = (out / "MODEL_CARD.md").read_text()
-    assert "--all-speakers" in text and "--protocol" in text and "(test:" not in text
-    assert not (out / "confusion.png").exists()
-    result = EmotionRecognizer.from_pretrained(out).predict(speechlike(2.0, 16000, seed=7), 16000)
-    assert result.label in Emotion
 
 
 def test_loaded_model_predicts_typed_results(trained):

@@ -91,15 +91,3 @@ def test_a_feature_option_added_later_keeps_every_cached_table_until_it_is_set()
     for name, value in FEATURES_ADDED_LATER.items():
         changed = replace(before, **{name: not value})
         assert cache_key(clips, changed, AugmentConfig(), 0, "functionals") != key
-
-
-def test_a_model_to_ship_holds_out_only_validation_speakers():
-    """``test_fraction`` 0 (``moodbot train --all-speakers``): every speaker trains but the
-    validation ones, and a two-speaker corpus gives both to training."""
-    split = split_speakers(CLIPS, SplitConfig(test_fraction=0.0))
-    assert split.test == ()
-    assert sum(s.startswith("RAVDESS:") for s in split.val) == 4
-    assert sum(s.startswith("RAVDESS:") for s in split.train) == 20
-    assert sum(s.startswith("TESS:") for s in split.train) == 2
-    assert set(split.train) | set(split.val) == {clip.speaker for clip in CLIPS}
-    assert set(split.val) == set(split_speakers(CLIPS, SplitConfig(test_fraction=0.0, seed=0)).val)
