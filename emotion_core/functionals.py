@@ -289,17 +289,7 @@ def with_pitch(spectral: SpectralStatistics, semitones: np.ndarray, config: Feat
     """The whole functional vector from a clip's :class:`SpectralStatistics` and its F0 track."""
     parts: list[np.ndarray | list[float]] = [spectral.head, _pitch_stats(semitones, config.frame_rate)]
     if config.voicing:
-        parts.append(
-            _voicing_stats(
-                spectral.mel,
-                spectral.delta,
-                spectral.ceps,
-                spectral.loudness,
-                spectral.active,
-                semitones,
-                config,
-            )
-        )
+        parts.append(_voicing_stats(spectral, semitones, config))
     if spectral.modulation is not None:
         parts.append(spectral.modulation)
     return np.concatenate(parts).astype(np.float32)
@@ -366,15 +356,7 @@ def _band_regions(config: FeatureConfig) -> tuple[np.ndarray, ...]:
     )
 
 
-def _voicing_stats(
-    mel: np.ndarray,
-    delta: np.ndarray,
-    ceps: np.ndarray,
-    loudness: np.ndarray,
-    active: np.ndarray,
-    semitones: np.ndarray,
-    config: FeatureConfig,
-) -> np.ndarray:
+def _voicing_stats(spectral: SpectralStatistics, semitones: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """eGeMAPS-style voicing statistics (see :attr:`FeatureConfig.voicing`).
 
     Voice quality (tension, breathiness, vocal effort) shows in the spectrum of the vowels, which the
@@ -382,11 +364,14 @@ def _voicing_stats(
     and the gaps between them last. Both are measured in ratios and seconds, so gain and microphone
     level cancel as in the rest of the vector.
     """
-    frames = min(mel.shape[0], semitones.size)
+    frames = min(spectral.mel.shape[0], semitones.size)
     frame_rate = config.frame_rate
-    level = loudness[active].mean()  # the whole clip's active level, before the tracks are aligned
-    mel, ceps, loudness, active = (a[:frames] for a in (mel, ceps, loudness, active))
-    delta = delta[: frames - 1]
+    # the whole clip's active level, before the tracks are aligned
+    level = spectral.loudness[spectral.active].mean()
+    mel, ceps, loudness, active = (
+        a[:frames] for a in (spectral.mel, spectral.ceps, spectral.loudness, spectral.active)
+    )
+    delta = spectral.delta[: frames - 1]
     voiced = ~np.isnan(semitones[:frames]) & active
     runs = [(a, b) for a, b in runs_of(voiced) if b - a >= MIN_VOICED_RUN]
     lengths = np.array([b - a for a, b in runs], dtype=np.float64) / frame_rate
