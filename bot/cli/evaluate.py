@@ -70,6 +70,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="ablation, with --protocol: average weights from this epoch (0: keep the best epoch)",
     )
+    parser.add_argument(
+        "--input-quantiles",
+        type=int,
+        default=None,
+        metavar="KNOTS",
+        help=(
+            "ablation, with --protocol: map every input through KNOTS training quantiles onto a normal "
+            "(0: off, as ships)"
+        ),
+    )
     parser.add_argument("--mixup", type=float, default=None, help="ablation, with --protocol: mixup alpha")
     parser.add_argument(
         "--corpus-adversary",
@@ -146,6 +156,11 @@ def run_protocol(args: argparse.Namespace) -> int:
         if args.members < 1:
             raise EmotionCoreError("--members must be 1 or more")
         config = replace(config, architecture=replace(config.architecture, members=args.members))
+    if args.input_quantiles is not None:
+        if args.input_quantiles == 1 or args.input_quantiles < 0:
+            raise EmotionCoreError("--input-quantiles needs 2 knots or more (0 turns it off)")
+        arch = replace(config.architecture, input_quantiles=args.input_quantiles)
+        config = replace(config, architecture=arch)
     if args.average_from_epoch is not None:
         config = replace(config, average_from_epoch=args.average_from_epoch)
     if args.mixup is not None:

@@ -62,8 +62,15 @@ def _architecture_note(arch: dict, features: FeatureConfig) -> str:
                 f"an ensemble of {members} networks ({shape}), trained apart with different seeds, their "
                 "logits averaged"
             )
+        knots = arch.get("input_quantiles", 0)
+        scaled = (
+            f"each mapped through {knots} of its training quantiles onto a standard normal (rank-Gauss), "
+            "then standardised"
+            if knots
+            else "standardised"
+        )
         return (
-            f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), standardised, "
+            f"{inputs} (log-mel band statistics, cepstral spread, loudness, rhythm and pitch), {scaled}, "
             f"{shape}; a single prosody network of that shape in `prosody/` hears only the "
             f"{network_input_size(features, arch['band_means'], True)} prosodic ones (loudness, pitch, "
             "rhythm, voice quality), its calibrated probabilities averaged with the ensemble's; "

@@ -62,6 +62,11 @@ class ArchitectureConfig:
     spectral shape). Beside the speaker-independent network it is a second view whose mistakes
     differ: averaging the two answers gained in leave-one-corpus-out, where a second network of the
     same view did not (README, "What was tried").
+
+    ``input_quantiles`` > 0 maps every input feature through that many of its training quantiles onto
+    a standard normal before standardisation (:class:`~emotion_core.recognizer.model.GaussianQuantiles`,
+    a rank-Gauss transform); 0 standardises the functionals as they are, as every shipped model
+    so far does.
     """
 
     kind: Literal["tdnn", "seed_dense", "functional"] = "tdnn"
@@ -76,6 +81,7 @@ class ArchitectureConfig:
     corpus_aligned: bool = False
     members: int = 1
     prosody: bool = False
+    input_quantiles: int = 0
 
     @property
     def companion(self) -> str | None:

@@ -410,4 +410,7 @@ def _fit_ensemble(
             norm = ensemble.get_layer("feature_norm")
             norm.set_weights(member.get_layer("feature_norm").get_weights())
             norm.finalize_state()  # Keras derives the mean and variance it applies from these weights
+            if arch.input_quantiles:
+                quantiles = member.get_layer("gaussian_quantiles").get_weights()
+                ensemble.get_layer("gaussian_quantiles").set_weights(quantiles)
     return ensemble, history

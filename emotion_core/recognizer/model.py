@@ -9,7 +9,9 @@ Shapes: the ``tdnn`` network takes log-mel frames ``(batch, frames, n_mels)`` of
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
+from scipy.special import ndtri
 
 from emotion_core.functionals import network_input_size
 from emotion_core.recognizer.config import RecognizerConfig
@@ -47,6 +49,77 @@ class BandMeanNormalization(layers.Layer):
 
     def call(self, x):
         return x - ops.mean(x, axis=1, keepdims=True)
+
+
+#: The normal scores of the outermost knots: the quantiles 1e-7 and 1 - 1e-7 (about -5.2 and +5.2)
+#: stand for the training minimum and maximum, as scikit-learn's ``QuantileTransformer`` does.
+_TAIL = 1e-7
+
+
+@keras.saving.register_keras_serializable(package="moodbot")
+class GaussianQuantiles(layers.Layer):
+    """Each input feature mapped through its training distribution onto a standard normal (rank-Gauss).
+
+    ``knots`` quantiles per feature, set by :meth:`adapt` from the training inputs, join the
+    feature's values to the normal scores of their probabilities by straight lines; values outside
+    the training range take the outermost scores. Functionals are skewed and heavy-tailed (ratios,
+    slopes, jitter) in ways that differ between microphones and languages; standardisation keeps a
+    corpus's outliers far out, where the network extrapolates, while ranks keep only the order the
+    training corpora put them in. ``(batch, features)`` in and out.
+    """
+
+    def __init__(self, knots: int = 100, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.knots = knots
+
+    def build(self, input_shape) -> None:
+        shape = (self.knots, int(input_shape[-1]))
+        self.edges = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="edges")
+        self.scores = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="scores")
+
+    def adapt(self, x: np.ndarray) -> None:
+        """Set the knots from training inputs ``(rows, features)``. A value that fills several
+        quantiles (a statistic that is often exactly 0) maps half-way between the first and the last
+        of their scores, as scikit-learn's ``QuantileTransformer`` maps it."""
+        if not self.built:
+            self.build(x.shape)
+        levels = np.linspace(0.0, 1.0, self.knots)
+        edges = np.quantile(np.asarray(x, np.float64), levels, axis=0)
+        normal = ndtri(np.clip(levels, _TAIL, 1.0 - _TAIL))
+        scores = np.empty_like(edges)
+        for f in range(edges.shape[1]):
+            _, first, counts = np.unique(edges[:, f], return_index=True, return_counts=True)
+            scores[:, f] = np.repeat((normal[first] + normal[first + counts - 1]) / 2, counts)
+        self.edges.assign(edges.astype(np.float32))
+        self.scores.assign(scores.astype(np.float32))
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(start, width, slope, score)`` of the ``knots - 1`` segments, each ``(knots - 1,
+        features)``: a value in segment ``i`` maps to ``score[i] + slope[i] * min(x - start[i],
+        width[i])``, clipped below at ``score[0]``. Both Keras and the ONNX export compute this form,
+        one segment per value, so they agree to float32 rounding."""
+        edges = np.asarray(self.edges, np.float32)
+        scores = np.asarray(self.scores, np.float32)
+        width = np.diff(edges, axis=0)
+        slope = np.diff(scores, axis=0) / np.where(width > 0, width, 1.0)
+        return edges[:-1], width, np.where(width > 0, slope, 0.0).astype(np.float32), scores[:-1]
+
+    def call(self, x):
+        start = self.edges[:-1]
+        width = self.edges[1:] - start
+        rise = self.scores[1:] - self.scores[:-1]
+        slope = ops.where(width > 0, rise / ops.where(width > 0, width, 1.0), 0.0)
+        passed = ops.sum(ops.cast(ops.expand_dims(x, 1) >= start, "int32"), axis=1)  # (batch, features)
+        segment = ops.clip(passed - 1, 0, self.knots - 2)
+
+        def pick(table):
+            return ops.take_along_axis(table, segment, axis=0)
+
+        offset = ops.maximum(x - pick(start), 0.0)
+        return pick(self.scores[:-1]) + pick(slope) * ops.minimum(offset, pick(width))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "knots": self.knots}
 
 
 def _conv_block(x, channels: int, kernel: int, dilation: int, strides: int = 1):
@@ -112,7 +185,10 @@ def build_functional(config: RecognizerConfig) -> keras.Model:
     inputs = keras.Input(
         (network_input_size(config.features, arch.band_means, arch.prosody),), name="functionals"
     )
-    x = layers.Normalization(axis=-1, name="feature_norm")(inputs)
+    x = inputs
+    if arch.input_quantiles:
+        x = GaussianQuantiles(arch.input_quantiles, name="gaussian_quantiles")(x)
+    x = layers.Normalization(axis=-1, name="feature_norm")(x)
     x = layers.GaussianNoise(0.1)(x)
     if arch.members == 1:
         for width in arch.hidden:

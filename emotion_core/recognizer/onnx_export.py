@@ -6,7 +6,8 @@ of three matrix products. Training stays on Keras; after it, this module writes 
 :mod:`emotion_core.recognizer.runtime` runs it with ONNX Runtime. Layers map one to one: ``Normalization``
 becomes a subtraction and a multiplication, ``Dense`` a ``MatMul`` (plus ``Add`` for a bias),
 ``BatchNormalization`` its inference form (a multiplication and an addition, from the moving statistics),
-``relu`` and ``softmax`` themselves; ``GaussianNoise`` and ``Dropout`` are the identity at inference and
+``relu`` and ``softmax`` themselves, ``GaussianQuantiles`` a lookup of each value's segment and a
+line through it; ``GaussianNoise`` and ``Dropout`` are the identity at inference and
 are left out. The export is checked against Keras on every model folder it writes (see
 :func:`check_against_keras`), so a layer that maps wrongly cannot ship.
 
@@ -64,9 +65,41 @@ def export_onnx(model, path: Path) -> Path:
         nodes.append(helper.make_node(op, names, [output], **attributes))
         current = output
 
+    def constant(value: np.ndarray) -> str:
+        name = f"w{len(weights)}"
+        weights.append(numpy_helper.from_array(value, name))
+        return name
+
+    def node(op: str, *inputs: str, **attributes: Any) -> str:
+        output = f"t{len(nodes)}"
+        nodes.append(helper.make_node(op, list(inputs), [output], **attributes))
+        return output
+
+    def quantile_nodes(layer) -> None:
+        """:meth:`GaussianQuantiles.segments`: each value's segment is the number of segment starts at
+        or below it, less one; its score is read from that segment's row of each table."""
+        nonlocal current
+        start, width, slope, score = layer.segments()
+        x = current
+        axis = constant(np.array([1], np.int64))
+        below = node("GreaterOrEqual", node("Unsqueeze", x, axis), constant(start))  # (batch, segments, n)
+        passed = node("ReduceSum", node("Cast", below, to=TensorProto.INT64), axis, keepdims=0)
+        first, last = (constant(np.array(i, np.int64)) for i in (0, len(start) - 1))
+        segment = node("Clip", node("Sub", passed, constant(np.array(1, np.int64))), first, last)
+
+        def pick(table: np.ndarray) -> str:
+            return node("GatherElements", constant(table), segment, axis=0)
+
+        offset = node("Max", node("Sub", x, pick(start)), constant(np.array(0.0, np.float32)))
+        rise = node("Mul", node("Min", offset, pick(width)), pick(slope))
+        current = node("Add", rise, pick(score))
+
     def layer_nodes(layer) -> None:
         kind = type(layer).__name__
         if kind in ("InputLayer", "GaussianNoise", "Dropout"):
+            return
+        if kind == "GaussianQuantiles":
+            quantile_nodes(layer)
             return
         if kind == "Normalization":
             mean = np.asarray(layer.mean, np.float64).reshape(-1)
@@ -154,7 +187,11 @@ def check_against_keras(model, path: Path, *, seed: int = 0) -> float:
     width = int(model.inputs[0].shape[-1])
     norm = next((layer for layer in model.layers if type(layer).__name__ == "Normalization"), None)
     center, spread = np.zeros(width), np.ones(width)
-    if norm is not None:
+    quantiles = next((layer for layer in model.layers if type(layer).__name__ == "GaussianQuantiles"), None)
+    if quantiles is not None:  # the raw inputs it maps: their training range, and past both ends
+        edges = np.asarray(quantiles.edges)
+        center, spread = edges[len(edges) // 2], np.maximum(edges[-1] - edges[0], 1e-3) / 2
+    elif norm is not None:
         center = np.asarray(norm.mean).reshape(-1)
         spread = np.sqrt(np.asarray(norm.variance).reshape(-1))
     rng = np.random.default_rng(seed)

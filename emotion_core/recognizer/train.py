@@ -204,8 +204,14 @@ def _predict_mels(forward, mels: list[np.ndarray], frames: int) -> np.ndarray:
 def fit_norm(model, frames: np.ndarray) -> None:
     """Set the model's input Normalization layer to the training features' mean and variance.
 
-    ``frames`` are the network's input as it reaches that layer (band-normalised where it is).
+    ``frames`` are the network's input as it reaches that layer (band-normalised where it is). A
+    :class:`~emotion_core.recognizer.model.GaussianQuantiles` layer before it is set from them first,
+    and the standardisation from what it makes of them.
     """
+    if any(layer.name == "gaussian_quantiles" for layer in model.layers):
+        quantiles = model.get_layer("gaussian_quantiles")
+        quantiles.adapt(frames)
+        frames = np.asarray(quantiles(frames))
     norm = model.get_layer("feature_norm")
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 

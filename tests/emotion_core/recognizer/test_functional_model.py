@@ -111,6 +111,8 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "from 0 (corpora equal) to 1" in capsys.readouterr().err
     assert main([*base, "--protocol", "speaker-folds", "--angry-offset", "3"]) == 2
     assert "--angry-offset is from 0 to 1.0" in capsys.readouterr().err
+    assert main([*base, "--protocol", "speaker-folds", "--input-quantiles", "1"]) == 2
+    assert "2 knots or more" in capsys.readouterr().err
 
 
 def test_the_answer_carries_the_angry_offset_once(trained_functional):
