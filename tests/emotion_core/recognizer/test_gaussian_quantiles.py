@@ -47,7 +47,7 @@ def test_the_training_inputs_come_out_standard_normal_in_the_same_order():
     assert abs(out[:, 1].std() - 1.0) < 0.1  # a heavy tail (t with 2 degrees of freedom) tamed
 
 
-def test_a_value_many_clips_share_maps_to_one_score_between_its_neighbours():
+def test_a_value_many_clips_share_maps_to_one_score_between_its_neighbors():
     out = np.asarray(_fitted()(TRAINING))
     zeros = out[TRAINING[:, 2] == 0.0, 2]
     assert np.ptp(zeros) == 0.0
@@ -121,5 +121,5 @@ def test_training_fits_the_layer_on_the_training_inputs_and_every_member_shares_
     quantiles = model.get_layer("gaussian_quantiles")
     np.testing.assert_allclose(np.asarray(quantiles.edges), expected, rtol=1e-5, atol=1e-5)
     scored = np.asarray(quantiles(drawn))  # and the standardisation is fitted on what it makes of them
-    standardised = np.asarray(model.get_layer("feature_norm").mean).ravel()
-    np.testing.assert_allclose(standardised, scored.mean(0), atol=1e-3)
+    standardized = np.asarray(model.get_layer("feature_norm").mean).ravel()
+    np.testing.assert_allclose(standardized, scored.mean(0), atol=1e-3)
