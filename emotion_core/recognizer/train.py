@@ -211,7 +211,10 @@ def fit_norm(model, frames: np.ndarray) -> None:
     if any(layer.name == "gaussian_quantiles" for layer in model.layers):
         quantiles = model.get_layer("gaussian_quantiles")
         quantiles.adapt(frames)
-        frames = np.asarray(quantiles(frames))
+        # In slices: the layer compares each value with every knot, (rows, knots, features) at once.
+        frames = np.concatenate(
+            [np.asarray(quantiles(frames[i : i + 1024])) for i in range(0, len(frames), 1024)]
+        )
     norm = model.get_layer("feature_norm")
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 
