@@ -63,7 +63,7 @@ from emotion_core.recognizer.functional_train import (
 )
 from emotion_core.recognizer.infer import fuse_with_profile
 from emotion_core.recognizer.metrics import Metrics, score_on_own_classes
-from emotion_core.recognizer.train import TrainConfig, train_seed_baseline
+from emotion_core.recognizer.train import TrainConfig, in_slices, train_seed_baseline
 
 log = logging.getLogger(__name__)
 
@@ -262,11 +262,7 @@ class ProtocolReport:
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:
-    """The model's answers, 1,024 clips at a time: a rank-Gauss input layer holds a (clips, knots,
-    inputs) comparison while it runs."""
-    x = np.asarray(x, dtype=np.float32)
-    starts = range(0, max(len(x), 1), 1024)  # an empty batch still answers with its shape
-    return np.concatenate([np.asarray(model(x[i : i + 1024], training=False)) for i in starts])
+    return in_slices(model, x)
 
 
 def community_aligned(

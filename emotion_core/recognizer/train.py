@@ -201,6 +201,19 @@ def _predict_mels(forward, mels: list[np.ndarray], frames: int) -> np.ndarray:
     return np.concatenate([forward(batch[i : i + 256]).numpy() for i in range(0, len(batch), 256)])
 
 
+#: Rows per call of :func:`in_slices`.
+SLICE_ROWS = 1024
+
+
+def in_slices(forward, x: np.ndarray) -> np.ndarray:
+    """``forward`` (a network or a layer, at inference) over ``x`` :data:`SLICE_ROWS` rows at a time:
+    a rank-Gauss input layer holds a (rows, knots, inputs) comparison while it runs. An empty ``x``
+    still answers with its shape."""
+    x = np.asarray(x, dtype=np.float32)
+    starts = range(0, max(len(x), 1), SLICE_ROWS)
+    return np.concatenate([np.asarray(forward(x[i : i + SLICE_ROWS], training=False)) for i in starts])
+
+
 def fit_norm(model, frames: np.ndarray) -> None:
     """Set the model's input Normalization layer to the training features' mean and variance.
 
@@ -211,10 +224,7 @@ def fit_norm(model, frames: np.ndarray) -> None:
     if any(layer.name == "gaussian_quantiles" for layer in model.layers):
         quantiles = model.get_layer("gaussian_quantiles")
         quantiles.adapt(frames)
-        # In slices: the layer compares each value with every knot, (rows, knots, features) at once.
-        frames = np.concatenate(
-            [np.asarray(quantiles(frames[i : i + 1024])) for i in range(0, len(frames), 1024)]
-        )
+        frames = in_slices(quantiles, frames)
     norm = model.get_layer("feature_norm")
     norm.adapt(frames.reshape((1,) * (len(norm.input.shape) - frames.ndim) + frames.shape))
 
