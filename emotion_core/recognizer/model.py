@@ -93,18 +93,10 @@ class GaussianQuantiles(layers.Layer):
         self.edges.assign(edges.astype(np.float32))
         self.scores.assign(scores.astype(np.float32))
 
-    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(start, width, slope, score)`` of the ``knots - 1`` segments, each ``(knots - 1,
-        features)``: a value in segment ``i`` maps to ``score[i] + slope[i] * min(x - start[i],
-        width[i])``, clipped below at ``score[0]``. Both Keras and the ONNX export compute this form,
-        one segment per value, so they agree to float32 rounding."""
-        edges = np.asarray(self.edges, np.float32)
-        scores = np.asarray(self.scores, np.float32)
-        width = np.diff(edges, axis=0)
-        slope = np.diff(scores, axis=0) / np.where(width > 0, width, 1.0)
-        return edges[:-1], width, np.where(width > 0, slope, 0.0).astype(np.float32), scores[:-1]
-
     def call(self, x):
+        """A value in segment ``i`` (the number of knots at or below it, less one) maps to
+        ``score[i] + slope[i] * min(x - edge[i], width[i])``, floored at ``score[0]``: one segment per
+        value, which the ONNX export computes node for node, so the two agree to the last bit."""
         start = self.edges[:-1]
         width = self.edges[1:] - start
         rise = self.scores[1:] - self.scores[:-1]

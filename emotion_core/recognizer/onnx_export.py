@@ -76,23 +76,37 @@ def export_onnx(model, path: Path) -> Path:
         return output
 
     def quantile_nodes(layer) -> None:
-        """:meth:`GaussianQuantiles.segments`: each value's segment is the number of segment starts at
-        or below it, less one; its score is read from that segment's row of each table."""
+        """:meth:`GaussianQuantiles.call` node for node: only the layer's two weights are stored, and
+        the segments' starts, widths and slopes are derived from them in the graph (ONNX Runtime folds
+        them once, when the session opens), so the file carries two tables per network, not four."""
         nonlocal current
-        start, width, slope, score = layer.segments()
-        x = current
+        edges, scores = (np.asarray(weight, np.float32) for weight in (layer.edges, layer.scores))
+        x, knots = current, len(edges)
         axis = constant(np.array([1], np.int64))
-        below = node("GreaterOrEqual", node("Unsqueeze", x, axis), constant(start))  # (batch, segments, n)
+        zero_axis = constant(np.array([0], np.int64))
+
+        def rows(table: str, begin: int, end: int) -> str:
+            bounds = (constant(np.array([i], np.int64)) for i in (begin, end))
+            return node("Slice", table, *bounds, zero_axis)
+
+        edge_table, score_table = constant(edges), constant(scores)
+        start = rows(edge_table, 0, knots - 1)
+        width = node("Sub", rows(edge_table, 1, knots), start)
+        rise = node("Sub", rows(score_table, 1, knots), rows(score_table, 0, knots - 1))
+        zero, one = (constant(np.array(v, np.float32)) for v in (0.0, 1.0))
+        spread = node("Greater", width, zero)
+        slope = node("Where", spread, node("Div", rise, node("Where", spread, width, one)), zero)
+        below = node("GreaterOrEqual", node("Unsqueeze", x, axis), start)  # (batch, segments, n)
         passed = node("ReduceSum", node("Cast", below, to=TensorProto.INT64), axis, keepdims=0)
-        first, last = (constant(np.array(i, np.int64)) for i in (0, len(start) - 1))
+        first, last = (constant(np.array(i, np.int64)) for i in (0, knots - 2))
         segment = node("Clip", node("Sub", passed, constant(np.array(1, np.int64))), first, last)
 
-        def pick(table: np.ndarray) -> str:
-            return node("GatherElements", constant(table), segment, axis=0)
+        def pick(table: str) -> str:
+            return node("GatherElements", table, segment, axis=0)
 
-        offset = node("Max", node("Sub", x, pick(start)), constant(np.array(0.0, np.float32)))
-        rise = node("Mul", node("Min", offset, pick(width)), pick(slope))
-        current = node("Add", rise, pick(score))
+        offset = node("Max", node("Sub", x, pick(start)), zero)
+        lift = node("Mul", node("Min", offset, pick(width)), pick(slope))
+        current = node("Add", pick(rows(score_table, 0, knots - 1)), lift)
 
     def layer_nodes(layer) -> None:
         kind = type(layer).__name__
