@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KNOTS",
         help=(
             "ablation, with --protocol: map every input through KNOTS training quantiles onto a normal "
-            "(0: off, as ships)"
+            "(0: off, as v11 and older; 100 ships since 0.17.0)"
         ),
     )
     parser.add_argument("--mixup", type=float, default=None, help="ablation, with --protocol: mixup alpha")

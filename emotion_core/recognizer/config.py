@@ -65,8 +65,9 @@ class ArchitectureConfig:
 
     ``input_quantiles`` > 0 maps every input feature through that many of its training quantiles onto
     a standard normal before standardisation (:class:`~emotion_core.recognizer.model.GaussianQuantiles`,
-    a rank-Gauss transform); 0 standardises the functionals as they are, as every shipped model
-    so far does.
+    a rank-Gauss transform); 0 standardises the functionals as they are. The recipe uses 100 since
+    recogniser v12 (``TrainConfig``); 0 stays the default here so that configs saved before 0.17.0,
+    which have no such key, load as they were trained.
     """
 
     kind: Literal["tdnn", "seed_dense", "functional"] = "tdnn"

@@ -64,8 +64,9 @@ class TrainConfig:
     baseline_epochs: int = 60
     baseline_batch_size: int = 256
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    # Rank-Gauss inputs since v12 (0.17.0): they gained in both protocols (README, "What was tried").
     architecture: ArchitectureConfig = field(
-        default_factory=lambda: ArchitectureConfig(kind="functional", members=3)
+        default_factory=lambda: ArchitectureConfig(kind="functional", members=3, input_quantiles=100)
     )
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
