@@ -92,7 +92,8 @@ def export_onnx(model, path: Path) -> Path:
         edge_table, score_table = constant(edges), constant(scores)
         start = rows(edge_table, 0, knots - 1)
         width = node("Sub", rows(edge_table, 1, knots), start)
-        rise = node("Sub", rows(score_table, 1, knots), rows(score_table, 0, knots - 1))
+        score = rows(score_table, 0, knots - 1)
+        rise = node("Sub", rows(score_table, 1, knots), score)
         zero, one = (constant(np.array(v, np.float32)) for v in (0.0, 1.0))
         spread = node("Greater", width, zero)
         slope = node("Where", spread, node("Div", rise, node("Where", spread, width, one)), zero)
@@ -106,7 +107,7 @@ def export_onnx(model, path: Path) -> Path:
 
         offset = node("Max", node("Sub", x, pick(start)), zero)
         lift = node("Mul", node("Min", offset, pick(width)), pick(slope))
-        current = node("Add", pick(rows(score_table, 0, knots - 1)), lift)
+        current = node("Add", pick(score), lift)
 
     def layer_nodes(layer) -> None:
         kind = type(layer).__name__
