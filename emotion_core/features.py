@@ -122,16 +122,19 @@ def mel_power(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 
 def log_from_power(power: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Log-mel features from :func:`mel_power` output (or a slice of frames of it).
+    """Log-mel features from :func:`mel_power` output (or a slice of frames of it), ``(frames,
+    n_mels)``; or from a stack of such slices, ``(..., frames, n_mels)``, each taken on its own.
 
     A floor relative to the peak and subtracting the mean log energy make the features
     independent of recording gain (a quiet phone and a loud headset give the same input) while
     keeping the spectral shape and the loudness contour over time, which carry the emotion.
     """
-    floor = max(float(power.max(initial=0.0)) * 10 ** (-config.dynamic_range_db / 10), LOG_FLOOR)
+    power = np.asarray(power, dtype=np.float32)
+    peak = power.max(axis=(-2, -1), keepdims=True, initial=0.0).astype(np.float64)
+    floor = np.maximum(peak * 10 ** (-config.dynamic_range_db / 10), LOG_FLOOR).astype(np.float32)
     logmel = np.log(np.maximum(power, floor))
-    logmel -= logmel.mean()
-    return logmel.astype(np.float32)
+    logmel -= logmel.mean(axis=(-2, -1), keepdims=True)
+    return logmel
 
 
 def log_mel(samples: np.ndarray, config: FeatureConfig) -> np.ndarray:

@@ -14,6 +14,7 @@ The vector is a pure function of the waveform and :class:`~emotion_core.features
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,48 +242,66 @@ class SpectralStatistics:
 
 def spectral_statistics(power: np.ndarray, config: FeatureConfig) -> SpectralStatistics:
     """:class:`SpectralStatistics` of a clip's (or a window's) mel power."""
-    mel = log_from_power(power, config)  # (frames, n_mels), natural log, mean 0
+    return window_statistics(power, [0], power.shape[0], config)[0]
+
+
+def window_statistics(
+    power: np.ndarray, firsts: Sequence[int], frames: int, config: FeatureConfig
+) -> list[SpectralStatistics]:
+    """:class:`SpectralStatistics` of each window ``power[first : first + frames]`` of a clip's mel power.
+
+    A long clip's timeline windows all have the same length, so the work on whole arrays (log-mel,
+    deltas, cepstra, their spreads) is done once on a stack of them, and only the statistics of each
+    window's active frames, which differ in number, one window at a time: a 10 s clip's six windows
+    cost a third of what six calls did. Each window's values are those of its slice alone, bit for bit
+    (tests), so a window is heard exactly as a clip of its length would be.
+    """
+    index = np.asarray(firsts, dtype=np.intp)[:, None] + np.arange(frames)
+    mel = log_from_power(power[index], config)  # (windows, frames, n_mels), natural log, each mean 0
     frame_rate = config.frame_rate
-    delta = np.diff(mel, axis=0) if mel.shape[0] > 1 else np.zeros_like(mel)
-    ceps = scipy.fft.dct(mel, type=2, norm="ortho", axis=1)[:, 1 : N_CEPS + 1]
-    ceps_delta = np.diff(ceps, axis=0) if ceps.shape[0] > 1 else np.zeros_like(ceps)
-
-    loudness = 10.0 / np.log(10.0) * np.log(np.exp(mel).sum(axis=1))  # dB, relative
-    active = loudness > loudness.max() - ACTIVE_DB
-    level = loudness[active]
-    duration_s = max(mel.shape[0] / frame_rate, 1e-3)
-    ordered = np.sort(level)
-    middle = level[1:-1]
-    peaks = np.sum((middle > level[:-2]) & (middle >= level[2:]) & (middle > _median(ordered)))
+    delta = np.diff(mel, axis=1) if frames > 1 else np.zeros_like(mel)
+    ceps = scipy.fft.dct(mel, type=2, norm="ortho", axis=2)[..., 1 : N_CEPS + 1]
+    ceps_delta = np.diff(ceps, axis=1) if frames > 1 else np.zeros_like(ceps)
+    loudness = 10.0 / np.log(10.0) * np.log(np.exp(mel).sum(axis=2))  # dB, relative
+    active = loudness > loudness.max(axis=1, keepdims=True) - ACTIVE_DB
+    loudness_delta = np.diff(loudness, axis=1).std(axis=1) if frames > 1 else np.zeros(len(firsts))
     half = config.n_mels // 2
-    tilt = mel[active, half:].mean(axis=1) - mel[active, :half].mean(axis=1)  # high minus low bands
-
-    spectral = [
-        mel.mean(axis=0),
-        mel.std(axis=0),
-        delta.std(axis=0),
-        ceps.std(axis=0),
-        ceps_delta.std(axis=0),
-    ]
-    loud = [
-        float(level.std()),
-        float(np.subtract(*_percentiles(ordered, [95, 5]))),
-        _slope(level, frame_rate),
-        float(np.diff(loudness).std()) if loudness.size > 1 else 0.0,
-        float(active.mean()),
-        float(peaks / duration_s),
-        float(tilt.mean()),
-        float(tilt.std()),
-    ]
-    return SpectralStatistics(
-        mel,
-        delta,
-        ceps,
-        loudness,
-        active,
-        np.concatenate([*spectral, loud]),
-        _modulation_stats(loudness, frame_rate) if config.modulation else None,
+    tilts = mel[..., half:].mean(axis=2) - mel[..., :half].mean(axis=2)  # high minus low bands
+    spectral = np.concatenate(
+        [mel.mean(axis=1), mel.std(axis=1), delta.std(axis=1), ceps.std(axis=1), ceps_delta.std(axis=1)],
+        axis=1,
     )
+    modulation = _modulation_stats(loudness, frame_rate) if config.modulation else None
+    duration_s = max(frames / frame_rate, 1e-3)
+    out = []
+    for w in range(len(firsts)):
+        level = loudness[w, active[w]]
+        ordered = np.sort(level)
+        middle = level[1:-1]
+        peaks = np.sum((middle > level[:-2]) & (middle >= level[2:]) & (middle > _median(ordered)))
+        tilt = tilts[w, active[w]]
+        loud = [
+            float(level.std()),
+            float(np.subtract(*_percentiles(ordered, [95, 5]))),
+            _slope(level, frame_rate),
+            float(loudness_delta[w]),
+            float(active[w].mean()),
+            float(peaks / duration_s),
+            float(tilt.mean()),
+            float(tilt.std()),
+        ]
+        out.append(
+            SpectralStatistics(
+                mel[w],
+                delta[w],
+                ceps[w],
+                loudness[w],
+                active[w],
+                np.concatenate([spectral[w], loud]),
+                modulation[w] if modulation is not None else None,
+            )
+        )
+    return out
 
 
 def with_pitch(spectral: SpectralStatistics, semitones: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -299,20 +318,27 @@ def _modulation_stats(loudness: np.ndarray, frame_rate: float) -> np.ndarray:
     """How the loudness contour's energy spreads over :data:`MODULATION_BANDS_HZ` (shares summing
     to 1) and its centroid (Hz): how fast speech pulses, which the peak count and the voiced-run
     lengths only sample. Pauses are floored at :data:`ACTIVE_DB` below the loudest frame, so a
-    silence's depth (the room's noise floor) does not count as modulation."""
-    envelope = np.maximum(loudness, loudness.max() - ACTIVE_DB).astype(np.float64)
-    out = np.zeros(len(MODULATION_BANDS_HZ) + 1)
-    if envelope.size < frame_rate / MODULATION_BANDS_HZ[0][0]:
+    silence's depth (the room's noise floor) does not count as modulation. ``loudness`` holds
+    contours of one length, ``(contours, frames)``, each taken on its own; one row of shares and
+    centroid per contour."""
+    envelope = np.maximum(loudness, loudness.max(axis=-1, keepdims=True) - ACTIVE_DB).astype(np.float64)
+    frames = envelope.shape[-1]
+    out = np.zeros((envelope.shape[0], len(MODULATION_BANDS_HZ) + 1))
+    if frames < frame_rate / MODULATION_BANDS_HZ[0][0]:
         return out  # too short to hold one cycle of the slowest band
-    power = np.abs(np.fft.rfft((envelope - envelope.mean()) * np.hanning(envelope.size))) ** 2
-    hz = np.fft.rfftfreq(envelope.size, d=1.0 / frame_rate)
-    bands = np.array([power[(hz >= low) & (hz < high)].sum() for low, high in MODULATION_BANDS_HZ])
-    total = bands.sum()
-    if total <= 0.0:
-        return out
+    centred = (envelope - envelope.mean(axis=-1, keepdims=True)) * np.hanning(frames)
+    spectra = np.abs(np.fft.rfft(centred, axis=-1)) ** 2
+    hz = np.fft.rfftfreq(frames, d=1.0 / frame_rate)
+    in_bands = [(hz >= low) & (hz < high) for low, high in MODULATION_BANDS_HZ]
     in_range = (hz >= MODULATION_BANDS_HZ[0][0]) & (hz < MODULATION_BANDS_HZ[-1][1])
-    out[:-1] = bands / total
-    out[-1] = float((hz[in_range] * power[in_range]).sum() / power[in_range].sum())
+    # Row by row from here: numpy sums a row of a 2-D array in another order than the same values in
+    # a 1-D one, and a window's statistics must be its slice's alone bit for bit.
+    for row, power in zip(out, spectra, strict=True):
+        bands = np.array([power[band].sum() for band in in_bands])
+        total = bands.sum()
+        if total > 0.0:
+            row[:-1] = bands / total
+            row[-1] = float((hz[in_range] * power[in_range]).sum() / power[in_range].sum())
     return out
 
 

@@ -29,6 +29,7 @@ from emotion_core.functionals import (
     pitch_semitones,
     spectral_statistics,
     utterance_functionals,
+    window_statistics,
     with_pitch,
 )
 from emotion_core.labels import Emotion
@@ -382,7 +383,7 @@ class EmotionRecognizer:
         if pitch is not None:
             # All that needs no pitch track is computed while the tracker runs.
             power = mel_power(speech, features)
-            heard = [spectral_statistics(power[f : f + frames], features) for f in firsts]
+            heard = window_statistics(power, firsts, frames, features) if firsts else []
             clip = spectral_statistics(power, features) if with_voice or short else None
             semitones = pitch.result()
             if clip is not None:  # the voice vector, and a short clip's input

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from emotion_core.features import FeatureConfig
+from emotion_core.features import FeatureConfig, mel_power
 from emotion_core.functionals import (
     _median,
     _percentiles,
@@ -14,8 +14,12 @@ from emotion_core.functionals import (
     functional_names,
     network_input_size,
     network_inputs,
+    pitch_semitones,
     prosody_columns,
+    spectral_statistics,
     utterance_functionals,
+    window_statistics,
+    with_pitch,
 )
 from tests.helpers.audio import speechlike
 
@@ -167,3 +171,21 @@ def test_percentiles_of_sorted_values_are_numpys_bit_for_bit(dtype):
                 ours, theirs = _percentiles(ordered, percents), np.percentile(values, percents)
                 assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
             assert _median(ordered) == np.median(values)
+
+
+def test_a_long_clips_windows_are_heard_as_their_slices_alone_bit_for_bit():
+    """Serving takes a timeline's windows together (one stack of them); each window's statistics
+    must be exactly those of its own frames taken alone, silence and digital zeros included."""
+    config = FeatureConfig(voicing=True, modulation=True)
+    rng = np.random.default_rng(4)
+    noise = 0.01 * rng.normal(size=8000).astype(np.float32)
+    silence = np.zeros(16000, np.float32)
+    samples = np.concatenate([speechlike(4.0, 16000, seed=4), silence, noise, speechlike(5.0, 16000, seed=5)])
+    power, semitones = mel_power(samples, config), pitch_semitones(samples, config)
+    frames, firsts = 301, [0, 150, 300, 450, 600, 700]
+    for first, window in zip(firsts, window_statistics(power, firsts, frames, config), strict=True):
+        alone = spectral_statistics(power[first : first + frames], config)
+        for name in ("mel", "delta", "ceps", "loudness", "active", "head", "modulation"):
+            assert np.array_equal(getattr(window, name), getattr(alone, name)), name
+        track = semitones[first : first + frames]
+        assert np.array_equal(with_pitch(window, track, config), with_pitch(alone, track, config))
