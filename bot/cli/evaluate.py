@@ -100,6 +100,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ablation, with --protocol: a corpus's share of draws grows as its clips ** POWER (0.5 ships)",
     )
     parser.add_argument(
+        "--corpus-share",
+        action="append",
+        default=None,
+        metavar="CORPUS=FACTOR",
+        help="ablation, with --protocol: multiply that corpus's share of training draws (repeatable)",
+    )
+    parser.add_argument(
         "--no-voicing",
         action="store_true",
         help="ablation, with --protocol: leave the 31 voicing statistics out of the functionals",
@@ -179,6 +186,8 @@ def run_protocol(args: argparse.Namespace) -> int:
         if not 0.0 <= args.corpus_weight_power <= 1.0:
             raise EmotionCoreError("--corpus-weight-power is from 0 (corpora equal) to 1 (as their size)")
         config = replace(config, corpus_weight_power=args.corpus_weight_power)
+    if args.corpus_share:
+        config = replace(config, corpus_share=_corpus_shares(args.corpus_share))
     config = with_corpora(config, args)
     if args.protocol == "loco" and len(config.corpora) < 2:
         raise EmotionCoreError("leave-one-corpus-out needs at least two corpora")
@@ -290,3 +299,25 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return 0
+
+
+def _corpus_shares(pairs: list[str]) -> tuple[tuple[str, float], ...]:
+    """``--corpus-share`` values (``CORPUS=FACTOR``) as :attr:`TrainConfig.corpus_share`; raises the
+    error to show the user for an unknown corpus or a factor that is not a positive number."""
+    from emotion_core import CORPORA, EmotionCoreError
+
+    shares: dict[str, float] = {}
+    for pair in pairs:
+        corpus, _, factor = pair.partition("=")
+        if corpus not in CORPORA:
+            raise EmotionCoreError(f"--corpus-share {pair!r}: unknown corpus; known: {sorted(CORPORA)}")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 < value < float("inf"):
+            raise EmotionCoreError(
+                f"--corpus-share {pair!r}: the factor must be a positive number, e.g. RAVDESS=2"
+            )
+        shares[corpus] = value
+    return tuple(sorted(shares.items()))

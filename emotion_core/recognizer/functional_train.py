@@ -221,7 +221,7 @@ def fit_functional(
     fit_norm(model, inputs(sample_rows, np.repeat(variants, n)))
     labels = label_indices(train.clips, config)
     masks = label_masks(train.clips, config)
-    weights = sampling_weights(train.clips, train_cfg.corpus_weight_power)
+    weights = sampling_weights(train.clips, train_cfg.corpus_weight_power, train_cfg.corpus_share)
     batch = min(train_cfg.batch_size, n)  # a tiny corpus still gets one step per epoch
     steps = train_cfg.epochs * (n // batch)
     schedule = keras.optimizers.schedules.CosineDecay(train_cfg.learning_rate, decay_steps=steps)

@@ -49,6 +49,8 @@ class TrainConfig:
     learning_rate: float = 2e-3
     label_smoothing: float = 0.1
     corpus_weight_power: float = 0.5  # a corpus's share of batches grows as n_clips ** power
+    # Corpora whose share of batches is multiplied, as (corpus, factor) pairs; the rest keep theirs.
+    corpus_share: tuple[tuple[str, float], ...] = ()
     spec_augment: bool = True
     variants: tuple[str, ...] = TRAINING_VARIANTS  # the variants every network trains on
     mixup: float = 0.0  # functional network: Beta(mixup, mixup) mixing within a corpus; 0 is off
@@ -75,17 +77,20 @@ class TrainConfig:
         return asdict(self)
 
 
-def sampling_weights(clips: list[Clip], power: float) -> np.ndarray:
+def sampling_weights(
+    clips: list[Clip], power: float, share: tuple[tuple[str, float], ...] = ()
+) -> np.ndarray:
     """Per-clip probabilities so that no corpus, speaker or class dominates by clip count.
 
-    A corpus's share of draws grows as ``n_clips ** power`` (0.5 damps big corpora); within a corpus
-    every speaker gets the same share, and within a speaker every class the same share. Without
-    this a model learns TESS (two speakers, nearly separable, a third of the clips) and, within a
-    corpus, the speakers who recorded most.
+    A corpus's share of draws grows as ``n_clips ** power`` (0.5 damps big corpora), times its factor
+    in ``share`` where it has one; within a corpus every speaker gets the same share, and within a
+    speaker every class the same share. Without this a model learns TESS (two speakers, nearly
+    separable, a third of the clips) and, within a corpus, the speakers who recorded most.
     """
     corpora = sorted({clip.corpus for clip in clips})
     sizes = {c: sum(clip.corpus == c for clip in clips) for c in corpora}
-    shares = {c: sizes[c] ** power for c in corpora}
+    factors = dict(share)
+    shares = {c: sizes[c] ** power * factors.get(c, 1.0) for c in corpora}
     speakers: dict[str, set[str]] = {c: set() for c in corpora}
     labels: dict[str, set] = {}
     counts: dict[tuple[str, object], int] = {}
@@ -168,7 +173,7 @@ class _Batches:
         self, table: FeatureTable, labels: np.ndarray, masks: np.ndarray, config: TrainConfig
     ) -> None:
         self.table, self.labels, self.masks, self.config = table, labels, masks, config
-        self.weights = sampling_weights(table.clips, config.corpus_weight_power)
+        self.weights = sampling_weights(table.clips, config.corpus_weight_power, config.corpus_share)
 
     def epoch(self, rng: np.random.Generator):
         n = len(self.table.clips)
@@ -336,7 +341,9 @@ def train_seed_baseline(
     n_variants = mfcc.shape[0]
     x = mfcc.reshape(-1, mfcc.shape[-1])
     y = np.tile(label_indices(train.clips, config), n_variants)
-    weights = np.tile(sampling_weights(train.clips, train_cfg.corpus_weight_power), n_variants)
+    weights = np.tile(
+        sampling_weights(train.clips, train_cfg.corpus_weight_power, train_cfg.corpus_share), n_variants
+    )
     fit_norm(model, x)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     val_x, val_y = val.mfcc[0], label_indices(val.clips, config)

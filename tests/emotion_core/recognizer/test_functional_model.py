@@ -109,6 +109,11 @@ def test_protocol_command_refuses_what_cannot_be_measured(tiny_corpora, capsys):
     assert "share of draws, from 0 to 1" in capsys.readouterr().err
     assert main([*base, "--protocol", "loco", "--corpus-weight-power", "2"]) == 2
     assert "from 0 (corpora equal) to 1" in capsys.readouterr().err
+    assert main([*base, "--protocol", "loco", "--corpus-share", "RAVDES=2"]) == 2
+    assert "unknown corpus" in capsys.readouterr().err
+    for factor in ("0", "-1", "two", "inf", ""):
+        assert main([*base, "--protocol", "loco", "--corpus-share", f"RAVDESS={factor}"]) == 2
+        assert "the factor must be a positive number" in capsys.readouterr().err
     assert main([*base, "--protocol", "speaker-folds", "--angry-offset", "3"]) == 2
     assert "--angry-offset is from 0 to 1.0" in capsys.readouterr().err
     assert main([*base, "--protocol", "speaker-folds", "--input-quantiles", "1"]) == 2

@@ -37,6 +37,17 @@ def test_corpus_shares_grow_with_the_square_root_of_their_size():
     assert tess == pytest.approx(20 / 30)  # sqrt(400) : sqrt(100)
 
 
+def test_a_corpus_share_factor_multiplies_the_draws_of_that_corpus_only():
+    clips = [_clip("TESS", "OAF", Emotion.HAPPY, i) for i in range(400)]
+    clips += [_clip("SAVEE", "DC", Emotion.HAPPY, i) for i in range(100)]
+    clips += [_clip("SAVEE", "JE", Emotion.SAD, i) for i in range(100)]
+    w = sampling_weights(clips, power=0.5, share=(("SAVEE", 2.0),))
+    savee = sum(wi for wi, c in zip(w, clips, strict=True) if c.corpus == "SAVEE")
+    assert savee == pytest.approx(2 * 200**0.5 / (2 * 200**0.5 + 20))
+    je = sum(wi for wi, c in zip(w, clips, strict=True) if c.speaker == "SAVEE:JE")
+    assert je == pytest.approx(savee / 2)  # within the corpus its speakers still share equally
+
+
 def test_masked_loss_ignores_classes_the_corpus_lacks():
     config = RecognizerConfig()
     iesc = _clip("IndianEmoSpeech", "u1", Emotion.ANGRY, 0)
