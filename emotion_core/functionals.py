@@ -253,8 +253,8 @@ def window_statistics(
     A long clip's timeline windows all have the same length, so the work on whole arrays (log-mel,
     deltas, cepstra, their spreads) is done once on a stack of them, and only the statistics of each
     window's active frames, which differ in number, one window at a time: a 10 s clip's six windows
-    cost a third of what six calls did. Each window's values are those of its slice alone, bit for bit
-    (tests), so a window is heard exactly as a clip of its length would be.
+    cost two thirds of what six calls did. Each window's values are those of its slice alone, bit for
+    bit (tests), so a window is heard exactly as a clip of its length would be.
     """
     index = np.asarray(firsts, dtype=np.intp)[:, None] + np.arange(frames)
     mel = log_from_power(power[index], config)  # (windows, frames, n_mels), natural log, each mean 0
