@@ -326,8 +326,8 @@ def _modulation_stats(loudness: np.ndarray, frame_rate: float) -> np.ndarray:
     out = np.zeros((envelope.shape[0], len(MODULATION_BANDS_HZ) + 1))
     if frames < frame_rate / MODULATION_BANDS_HZ[0][0]:
         return out  # too short to hold one cycle of the slowest band
-    centred = (envelope - envelope.mean(axis=-1, keepdims=True)) * np.hanning(frames)
-    spectra = np.abs(np.fft.rfft(centred, axis=-1)) ** 2
+    centered = (envelope - envelope.mean(axis=-1, keepdims=True)) * np.hanning(frames)
+    spectra = np.abs(np.fft.rfft(centered, axis=-1)) ** 2
     hz = np.fft.rfftfreq(frames, d=1.0 / frame_rate)
     in_bands = [(hz >= low) & (hz < high) for low, high in MODULATION_BANDS_HZ]
     in_range = (hz >= MODULATION_BANDS_HZ[0][0]) & (hz < MODULATION_BANDS_HZ[-1][1])
@@ -368,7 +368,7 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
 
 @functools.lru_cache(maxsize=8)
 def _band_regions(config: FeatureConfig) -> tuple[np.ndarray, ...]:
-    """Band widths (Hz) and masks of the bands centred in 0-1000, 1000-5000, 0-2000 and 2000-5000 Hz
+    """Band widths (Hz) and masks of the bands centered in 0-1000, 1000-5000, 0-2000 and 2000-5000 Hz
     (alpha ratio's and Hammarberg index's regions)."""
     edges = spectrum.mel_band_edges_hz(config.n_mels, config.fmin_hz, config.fmax_hz)
     centers = edges[1:-1]
